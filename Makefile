@@ -1,0 +1,78 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The virtualenv is rebuilt only when the requirement files change.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+DEMO_USERS ?= 50
+DEMO_TASKS ?= 5000
+# `make run` is the local development server: DEBUG on unless you say otherwise.
+RUN_ENV := DEBUG=$${DEBUG:-1}
+MANAGE := $(RUN_ENV) $(PY) manage.py
+
+.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean
+
+help:
+	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
+	@echo "make run-asgi  the same under gunicorn + uvicorn worker (ASGI)"
+	@echo "make test      set up and run the test suite (PostgreSQL: embedded, or DATABASE_URL)"
+	@echo "make lint      ruff check + ruff format --check"
+	@echo "make stop-db   stop the embedded PostgreSQL"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Starts the embedded server unless DATABASE_URL points elsewhere.
+db: install
+	@if [ -z "$$DATABASE_URL" ]; then $(PY) -m taskproject.embedded_db start; fi
+
+stop-db: install
+	$(PY) -m taskproject.embedded_db stop
+
+migrate: db
+	$(MANAGE) migrate --noinput
+
+# Idempotent: a second run skips what is already done.
+prepare: migrate
+	$(MANAGE) seeddata --if-empty --users $(DEMO_USERS) --tasks $(DEMO_TASKS)
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@$(MANAGE) demouser > var/demo-login.txt
+	@echo
+	@echo "  App:    http://$(HOST):$(PORT)/"
+	@echo "  Admin:  http://$(HOST):$(PORT)/admin/"
+	@echo "  Health: http://$(HOST):$(PORT)/health/"
+	@echo "  $$(cat var/demo-login.txt)"
+	@echo
+
+run: prepare
+	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --access-logfile -
+
+run-asgi: prepare
+	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.asgi:application --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --worker-class uvicorn.workers.UvicornWorker --access-logfile -
+
+test: db
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	-$(PY) -m taskproject.embedded_db stop
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""perfaudit: find and explain database performance problems in Django + PostgreSQL projects."""

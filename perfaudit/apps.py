@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PerfauditConfig(AppConfig):
+    name = "perfaudit"
+    verbose_name = "Performance audit"
+    default_auto_field = "django.db.models.BigAutoField"

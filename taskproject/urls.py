@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import path
+
+from taskproject import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health/", views.health, name="health"),
+]
