@@ -14,13 +14,15 @@ DEMO_TASKS ?= 5000
 RUN_ENV := DEBUG=$${DEBUG:-1}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
-.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean
+.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
 	@echo "make run-asgi  the same under gunicorn + uvicorn worker (ASGI)"
 	@echo "make test      set up and run the test suite (PostgreSQL: embedded, or DATABASE_URL)"
 	@echo "make lint      ruff check + ruff format --check"
+	@echo "make bench     benchmarks at 10k users / 1M tasks (report in benchmarks/results/)"
+	@echo "make bench-quick  the same at a small scale (~2 min), to keep the runner working"
 	@echo "make stop-db   stop the embedded PostgreSQL"
 
 install: $(STAMP)
@@ -60,7 +62,7 @@ run: prepare
 
 run-asgi: prepare
 	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.asgi:application --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --worker-class uvicorn.workers.UvicornWorker --access-logfile -
+		--workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker --access-logfile -
 
 test: db
 	$(PY) -m pytest
@@ -72,6 +74,18 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# wrk drives the load; Debian's package (installed when missing and we are root).
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null); } || \
+		{ echo "benchmarks need wrk: sudo apt-get install wrk"; exit 2; }
+
+bench: install wrk
+	$(PY) -m benchmarks.run
+
+bench-quick: install wrk
+	$(PY) -m benchmarks.run --quick
 
 clean:
 	-$(PY) -m taskproject.embedded_db stop

@@ -177,6 +177,9 @@ else:
         }
     }
 
+# Mount the deliberately naive seed baselines at /bench/baseline/ (benchmarks only).
+BENCHMARK_BASELINES = env.bool("BENCHMARK_BASELINES", False)
+
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from taskproject import views
 
@@ -7,3 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
 ]
+
+if settings.BENCHMARK_BASELINES:
+    # The seed's naive "before" endpoints, for `make bench` only (never in a deployment).
+    urlpatterns += [path("bench/baseline/", include("benchmarks.baselines.urls"))]

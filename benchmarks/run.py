@@ -1,0 +1,220 @@
+"""Benchmark runner: `make bench` (10k users / 1M tasks) and `make bench-quick` (small, fast).
+
+Every figure is measured side by side with its baseline in the same run (rounds alternate the
+two sides, medians reported), on a separate benchmark database that never touches the dev data:
+its own embedded PostgreSQL under var/bench-pg (or BENCH_DATABASE_URL).
+
+Steps: prepare the dataset (reused when it already matches) -> count queries per request and
+EXPLAIN every query our endpoints run (a sequential scan on tasks fails the run, exit 1) ->
+serve the app under gunicorn (sync workers, and uvicorn workers for ASGI) -> drive load with wrk
+-> write benchmarks/results/<date>-<host>.md and PNG plots, print a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import socket
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    users: int
+    tasks: int
+    seed: int
+    rounds: int
+    seconds: float
+    warmup: float
+    workers: int
+    low_connections: int
+    high_connections: int
+
+
+FULL = Profile("full", 10_000, 1_000_000, 42, 5, 5, 2, 2, 4, 64)
+QUICK = Profile("quick", 200, 20_000, 42, 2, 1, 1, 2, 4, 32)
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    path: str
+    user: str = "owner"  # whose token: "owner" or "staff"
+    server: str = "sync"  # key into the servers started for the scenario
+    method: str = "GET"
+
+
+@dataclass
+class Scenario:
+    name: str
+    question: str
+    baseline: Side
+    ours: Side
+    connections: int
+    servers: dict[str, dict] = field(default_factory=lambda: {"sync": {}})
+    results: dict[str, list] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
+
+
+def bench_environment(profile: Profile) -> dict[str, str]:
+    env = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "BENCHMARK_BASELINES": "1",
+        "LOG_LEVEL": "WARNING",
+        "DB_APPLICATION_NAME": "taskproject-bench",
+        "SILK_ENABLED": "0",
+    }
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        env["DATABASE_URL"] = url
+    else:
+        env["EMBEDDED_PG_DIR"] = str(ROOT / "var" / f"bench-pg-{profile.name}")
+        os.environ.pop("DATABASE_URL", None)
+    return env
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: dict) -> None:
+    from benchmarks.load import wrk
+    from benchmarks.servers import gunicorn
+
+    # Scenarios that need the same set of servers share one start.
+    groups: dict[tuple, list[Scenario]] = {}
+    for scenario in scenarios:
+        key = tuple(
+            sorted((name, tuple(sorted(env.items()))) for name, env in scenario.servers.items())
+        )
+        groups.setdefault(key, []).append(scenario)
+
+    for key, group in groups.items():
+        from contextlib import ExitStack
+
+        with ExitStack() as stack:
+            bases = {}
+            for name, extra in key:
+                extra = dict(extra)
+                kind = extra.pop("_kind", "sync")
+                app = extra.pop(
+                    "_app",
+                    "taskproject.wsgi:application"
+                    if kind == "sync"
+                    else "taskproject.asgi:application",
+                )
+                bases[name] = stack.enter_context(
+                    gunicorn(app, env={**servers_env, **extra}, workers=profile.workers, kind=kind)
+                )
+                log(f"server {name}: {app} ({kind}, {profile.workers} workers) at {bases[name]}")
+            for scenario in group:
+                sides = [("baseline", scenario.baseline), ("ours", scenario.ours)]
+                for _, side in sides:
+                    wrk(
+                        bases[side.server] + side.path,
+                        seconds=profile.warmup,
+                        connections=scenario.connections,
+                        token=tokens[side.user],
+                    )
+                for round_no in range(profile.rounds):
+                    # Alternate the order so slow drift of the machine hits both sides alike.
+                    ordered = sides if round_no % 2 == 0 else list(reversed(sides))
+                    for role, side in ordered:
+                        sample = wrk(
+                            bases[side.server] + side.path,
+                            seconds=profile.seconds,
+                            connections=scenario.connections,
+                            token=tokens[side.user],
+                        )
+                        scenario.results.setdefault(role, []).append(sample)
+                b = median([s.rps for s in scenario.results["baseline"]])
+                o = median([s.rps for s in scenario.results["ours"]])
+                log(
+                    f"{scenario.name}: {scenario.baseline.label} {b:,.0f} req/s vs "
+                    f"{scenario.ours.label} {o:,.0f} req/s (x{o / b:.2f})"
+                )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small dataset, short rounds")
+    parser.add_argument("--only", help="comma-separated scenario names to run")
+    parser.add_argument("--no-report", action="store_true", help="do not write results files")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+
+    env = bench_environment(profile)
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskproject.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+    from benchmarks import dataset, plans, report
+    from benchmarks import scenarios as scenario_defs
+    from benchmarks.load import require_wrk
+
+    require_wrk()
+    started = time.monotonic()
+    log(
+        f"profile {profile.name}: {profile.users:,} users / {profile.tasks:,} tasks, "
+        f"{profile.rounds} rounds x {profile.seconds:g} s, {profile.workers} gunicorn workers"
+    )
+    info = dataset.prepare(profile, log=log)
+    tokens = info.tokens
+    chosen = scenario_defs.build(profile, info, set(args.only.split(",")) if args.only else None)
+
+    log("counting queries per request and checking plans on the benchmark database")
+    plan_failures = plans.check(chosen, info, log=log)
+
+    measure(chosen, profile, tokens, env)
+    elapsed = time.monotonic() - started
+    if not args.no_report:
+        path = report.write(
+            chosen, profile, info, plan_failures, elapsed=elapsed, results_dir=RESULTS
+        )
+        log(f"report: {path.relative_to(ROOT)}")
+    report.print_summary(chosen)
+    bad_responses = [
+        f"{s.name}/{role}: {sum(x.non_2xx + x.socket_errors for x in samples)} failed responses"
+        for s in chosen
+        for role, samples in s.results.items()
+        if any(x.non_2xx or x.socket_errors for x in samples)
+    ]
+    problems = plan_failures + bad_responses
+    if problems:
+        log(f"FAILED: {len(problems)} problem(s):")
+        for problem in problems:
+            log(f"  {problem}")
+        return 1
+    return 0
+
+
+def host_name() -> str:
+    return socket.gethostname().split(".")[0] or platform.node() or "host"
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

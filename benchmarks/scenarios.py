@@ -1,0 +1,133 @@
+"""Scenario definitions: each pairs a baseline with our endpoint, measured side by side."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from benchmarks.run import Scenario, Side
+
+DEEP_ROWS = 50_000  # how deep the "deep page" scenarios read into the staff list
+
+
+def _cursor_at_depth(token: str, rows: int) -> str:
+    """Follow our keyset pagination to ``rows`` deep and return that page's URL."""
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    url = "/api/tasks/?scope=all&page_size=1000"
+    for _ in range(rows // 1000):
+        body = client.get(url).json()
+        if not body.get("next"):
+            break
+        url = body["next"].split("testserver", 1)[-1]
+    return url.replace("page_size=1000", "page_size=50")
+
+
+def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
+    ids = "&".join(f"ids={i}" for i in info.summary_ids)
+    low, high = profile.low_connections, profile.high_connections
+    deep = min(DEEP_ROWS, profile.tasks // 2)
+    deep_page = deep // 50 + 1
+    scenarios = [
+        Scenario(
+            "users-n+1",
+            "Users with task counts: one COUNT per user (N+1) vs counting only the page's users",
+            Side("seed N+1", "/bench/baseline/users-n1/", user="staff"),
+            Side("ours", "/api/users/?page_size=50", user="staff"),
+            low,
+        ),
+        Scenario(
+            "users-groupby",
+            "Users with task counts: GROUP BY over all tasks (the seed's 'good' query) vs ours",
+            Side("seed GROUP BY", "/bench/baseline/users-groupby/", user="staff"),
+            Side("ours", "/api/users/?page_size=50", user="staff"),
+            low,
+        ),
+        Scenario(
+            "summaries-20",
+            "Per-user summaries for 20 users: one query per user vs one grouped query",
+            Side("seed per-user", f"/bench/baseline/summaries/?{ids}", user="staff"),
+            Side("ours", f"/api/users/summaries/?{ids}", user="staff"),
+            low,
+        ),
+        Scenario(
+            "stats-global",
+            "Global statistics: aggregate every task per request vs maintained counters",
+            Side("seed full scan", "/bench/baseline/stats/", user="staff"),
+            Side("ours", "/api/tasks/stats/?scope=global", user="staff"),
+            low,
+        ),
+        Scenario(
+            "search-substring",
+            "Owner's substring search: seed ILIKE title OR description vs trigram index",
+            Side("seed ILIKE", "/bench/baseline/search/?q=roadmap"),
+            Side("ours", "/api/tasks/search/?q=roadmap&mode=substring"),
+            low,
+        ),
+        Scenario(
+            "search-fulltext",
+            "Owner's search: seed ILIKE vs ranked full-text search (GIN)",
+            Side("seed ILIKE", "/bench/baseline/search/?q=roadmap"),
+            Side("ours", "/api/tasks/search/?q=roadmap&mode=fulltext"),
+            low,
+        ),
+        Scenario(
+            "deep-page",
+            f"Staff list {deep:,} rows deep: OFFSET + COUNT(*) vs keyset cursor",
+            Side("OFFSET+COUNT", f"/bench/baseline/tasks-all/?page={deep_page}", user="staff"),
+            Side(
+                "ours",
+                _cursor_at_depth(info.tokens["staff"], deep)
+                if only is None or "deep-page" in only
+                else "",
+                user="staff",
+            ),
+            low,
+        ),
+        Scenario(
+            "task-list",
+            "GET own tasks, 50 per page: ListAPIView + ModelSerializer + COUNT vs ours",
+            Side("ModelSerializer", "/bench/baseline/tasks/?page_size=50"),
+            Side("ours", "/api/tasks/?page_size=50"),
+            low,
+        ),
+        Scenario(
+            "async-low",
+            f"Sync (gunicorn sync) vs async (uvicorn worker) task list, {low} connections",
+            Side("sync", "/api/tasks/?page_size=50"),
+            Side("async", "/api/async/tasks/?page_size=50", server="asgi"),
+            low,
+            servers={"sync": {}, "asgi": {"_kind": "asgi"}},
+        ),
+        Scenario(
+            "async-high",
+            f"Sync vs async task list, {high} connections",
+            Side("sync", "/api/tasks/?page_size=50"),
+            Side("async", "/api/async/tasks/?page_size=50", server="asgi"),
+            high,
+            servers={"sync": {}, "asgi": {"_kind": "asgi"}},
+        ),
+        Scenario(
+            "conn-persistent",
+            "Connection per request (CONN_MAX_AGE=0) vs persistent (CONN_MAX_AGE=60)",
+            Side("CONN_MAX_AGE=0", "/api/tasks/?page_size=50", server="none"),
+            Side("CONN_MAX_AGE=60", "/api/tasks/?page_size=50", server="persistent"),
+            low,
+            servers={"none": {"CONN_MAX_AGE": "0"}, "persistent": {"CONN_MAX_AGE": "60"}},
+        ),
+        Scenario(
+            "conn-pool",
+            "Connection per request (CONN_MAX_AGE=0) vs Django's psycopg pool",
+            Side("CONN_MAX_AGE=0", "/api/tasks/?page_size=50", server="none"),
+            Side("psycopg pool", "/api/tasks/?page_size=50", server="pool"),
+            low,
+            servers={
+                "none": {"CONN_MAX_AGE": "0"},
+                "pool": {
+                    "DB_POOL": "1",
+                    "CONN_MAX_AGE": "0",
+                    "DB_POOL_MIN_SIZE": "2",
+                    "DB_POOL_MAX_SIZE": "4",
+                },
+            },
+        ),
+    ]
+    return [s for s in scenarios if only is None or s.name in only]
