@@ -11,7 +11,7 @@ WORKERS ?= 2
 DEMO_USERS ?= 50
 DEMO_TASKS ?= 5000
 # `make run` is the local development server: DEBUG on unless you say otherwise.
-RUN_ENV := DEBUG=$${DEBUG:-1}
+RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-1}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
 .PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk

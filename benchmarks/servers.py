@@ -18,6 +18,7 @@ GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 WORKER_CLASSES = {
     "sync": "sync",
     "asgi": "uvicorn_worker.UvicornWorker",
+    "gthread": "gthread",
 }
 
 
@@ -28,10 +29,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, *, env: dict, workers: int, kind: str = "sync", health: str = "/health/"):
+def gunicorn(
+    app: str,
+    *,
+    env: dict,
+    workers: int,
+    kind: str = "sync",
+    threads: int = 1,
+    health: str = "/health/",
+):
     """Yield the base URL of ``app`` served by gunicorn; stop it afterwards."""
     port = free_port()
-    log = open(ROOT / "var" / f"bench-gunicorn-{port}.log", "w")  # noqa: SIM115
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"gunicorn-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(  # noqa: S603 - our own fixed command line
         [
             GUNICORN,
@@ -42,6 +52,8 @@ def gunicorn(app: str, *, env: dict, workers: int, kind: str = "sync", health: s
             str(workers),
             "--worker-class",
             WORKER_CLASSES[kind],
+            "--threads",
+            str(threads),
             "--graceful-timeout",
             "5",
             "--log-level",

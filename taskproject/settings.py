@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "taskproject.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,6 +148,14 @@ _default_db["CONN_MAX_AGE"] = CONN_MAX_AGE
 _default_db["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", True)
 _default_db.setdefault("OPTIONS", {})
 _default_db["OPTIONS"]["application_name"] = env.str("DB_APPLICATION_NAME", "taskproject")
+# A down or unreachable server must fail a request in seconds, not hang a worker.
+_default_db["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+# Web processes (wsgi.py / asgi.py set TASKPROJECT_WEB=1) get a statement timeout, so one
+# pathological query cannot hold a worker forever; management commands (migrate, seeddata's
+# index builds) are not limited.
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", 10_000, minimum=0)
+if env.bool("TASKPROJECT_WEB", False) and DB_STATEMENT_TIMEOUT_MS:
+    _default_db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 if DB_POOL:
     _default_db["OPTIONS"]["pool"] = {
         "min_size": DB_POOL_MIN_SIZE,
@@ -179,6 +188,30 @@ else:
 
 # Mount the deliberately naive seed baselines at /bench/baseline/ (benchmarks only).
 BENCHMARK_BASELINES = env.bool("BENCHMARK_BASELINES", False)
+
+# --- profiling: django-silk (staff only) and django-debug-toolbar (DEBUG only) ---------------
+LOGIN_URL = "admin:login"
+SILK_ENABLED = env.bool("SILK_ENABLED", False)
+if SILK_ENABLED:
+    INSTALLED_APPS += ["silk"]
+    # Right after the 503 middleware: silk sees (and times) everything below it.
+    MIDDLEWARE.insert(2, "silk.middleware.SilkyMiddleware")
+    # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
+    SILKY_AUTHENTICATION = True
+    SILKY_AUTHORISATION = True
+    SILKY_PERMISSIONS = lambda user: user.is_staff  # noqa: E731
+    SILKY_PYTHON_PROFILER = env.bool("SILK_PYTHON_PROFILER", False)
+    SILKY_INTERCEPT_PERCENT = env.int("SILK_SAMPLE_PERCENT", 100, minimum=0, maximum=100)
+    SILKY_MAX_RECORDED_REQUESTS = env.int("SILK_MAX_RECORDED_REQUESTS", 10_000, minimum=1)
+    SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 10
+    SILKY_META = True  # silk records its own overhead per request
+
+DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
+if DEBUG_TOOLBAR:
+    INSTALLED_APPS += ["debug_toolbar"]
+    MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    # The toolbar only ever shows for requests from these addresses.
+    INTERNAL_IPS = ["127.0.0.1", "::1"]
 
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)

@@ -8,3 +8,7 @@ import os
 import secrets
 
 os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(48))
+# Silk is installed in tests (so /silk/ and its tables exist and its access rules are tested) but
+# records nothing unless a test turns interception on: query-count tests stay exact.
+os.environ.setdefault("SILK_ENABLED", "1")
+os.environ.setdefault("SILK_SAMPLE_PERCENT", "0")

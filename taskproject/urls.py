@@ -12,3 +12,11 @@ urlpatterns = [
 if settings.BENCHMARK_BASELINES:
     # The seed's naive "before" endpoints, for `make bench` only (never in a deployment).
     urlpatterns += [path("bench/baseline/", include("benchmarks.baselines.urls"))]
+
+if settings.SILK_ENABLED:
+    urlpatterns += [path("silk/", include("silk.urls", namespace="silk"))]
+
+if settings.DEBUG_TOOLBAR:
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()

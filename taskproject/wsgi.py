@@ -3,5 +3,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskproject.settings")
+# Marks a web process: settings apply DB_STATEMENT_TIMEOUT_MS to its connections.
+os.environ.setdefault("TASKPROJECT_WEB", "1")
 
 application = get_wsgi_application()

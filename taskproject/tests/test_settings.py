@@ -20,13 +20,14 @@ PRINT_DB = (
 )
 
 
-def load_settings(**overrides):
+def load_settings(code: str = PRINT_DB, **overrides):
+    """Import the settings in a fresh interpreter with ``overrides`` in its environment."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DB_POOL"}}
     env.update({"DJANGO_SETTINGS_MODULE": "taskproject.settings", "DEBUG": "1"})
     env.pop("SECRET_KEY", None)
     env.update(overrides)
     return subprocess.run(
-        [sys.executable, "-c", PRINT_DB],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
