@@ -57,9 +57,8 @@ def get_connection(using: str):
 def _report(connection, findings: list[Finding], **data) -> Report:
     info = server.server_info(connection)
     order = {"error": 0, "warning": 1, "info": 2}
-    findings = sorted(
-        findings, key=lambda f: (order[f.severity], f.kind, f.table or "", f.object or "")
-    )
+    # Stable sort: within one kind and table, the rule's own order (e.g. by cost) is kept.
+    findings = sorted(findings, key=lambda f: (order[f.severity], f.kind, f.table or ""))
     return Report(
         generated_at=timezone.now(),
         database={
@@ -378,17 +377,26 @@ def slow_queries(
     )
     findings = []
     for row in rows:
-        if conf.SLOW_QUERY_MS is not None and row.mean_ms >= conf.SLOW_QUERY_MS:
+        # Utility statements (CREATE INDEX, COPY, VACUUM) are listed but not flagged: they
+        # are maintenance, and EXPLAIN cannot say anything about them.
+        if (
+            conf.SLOW_QUERY_MS
+            and row.mean_ms >= conf.SLOW_QUERY_MS
+            and sqltext.first_keyword(row.query) in EXPLAINABLE
+        ):
+            text = " ".join(row.query.split())
             findings.append(
                 Finding(
                     kind="slow_query",
                     severity="warning",
                     table=None,
                     object=f"queryid {row.queryid}",
-                    message=f"mean {row.mean_ms:.1f} ms over {row.calls:,} calls: "
-                    + " ".join(row.query.split())[:120],
+                    message=f"mean {row.mean_ms:,.1f} ms (max {row.max_ms:,.1f}) over "
+                    f"{row.calls:,} calls: {text[:150]}",
                     evidence=asdict(row) | {"hit_ratio": row.hit_ratio},
-                    fix=Fix(sql=f"-- manage.py explain {row.query!r}"[:300]),
+                    fix=Fix(
+                        sql=f"-- manage.py explain {'' if '$' in text else '--analyze '}{text!r}"
+                    ),
                 )
             )
     if status.deallocations:

@@ -1,3 +1,5 @@
+import textwrap
+
 from perfaudit import render, services
 from perfaudit.management.base import PerfauditCommand
 from perfaudit.rules.plans import walk
@@ -42,32 +44,46 @@ class Command(PerfauditCommand):
             )
         for number, item in enumerate(report.data["plans"], 1):
             out.append("")
-            out.append(f"[{number}] " + " ".join(item["sql"].split())[:300])
+            sql = textwrap.shorten(" ".join(item["sql"].split()), 380, placeholder=" …")
+            out.append(
+                textwrap.fill(
+                    sql, render.WIDTH, initial_indent=f"[{number}] ", subsequent_indent="    "
+                )
+            )
             if item["params"]:
-                out.append(f"    params: {item['params']!r}"[:200])
+                params = ", ".join(
+                    repr(p) if isinstance(p, str) else str(p) for p in item["params"]
+                )
+                out.append(f"    params: {params}"[: render.WIDTH])
             out.extend(plan_lines(item["plan"]))
         out += ["", render.findings_block(report.findings)]
         return "\n".join(out)
 
 
+def _num(value) -> str:
+    return "-" if value is None else f"{value:,.6g}"
+
+
 def plan_lines(document) -> list[str]:
+    """One line per node (number, type, relation), details indented below, within 100 cols."""
     lines = []
     for node in walk(document["Plan"]):
         n = node.node
-        cost, rows = n.get("Total Cost"), n.get("Plan Rows")
-        text = f"{'  ' * node.depth}-> {node.label}  (cost={cost} rows={rows}"
+        pad = "  " * node.depth
+        lines.append(f"  {pad}-> {node.label}"[: render.WIDTH])
+        detail = f"cost={_num(n.get('Total Cost'))} rows={_num(n.get('Plan Rows'))}"
         if "Actual Rows" in n:
-            text += f"; actual rows={n['Actual Rows']} loops={n.get('Actual Loops')} "
-            text += f"time={n.get('Actual Total Time')} ms"
-        lines.append("  " + text + ")")
+            detail += (
+                f" | actual rows={_num(n['Actual Rows'])} loops={_num(n.get('Actual Loops'))}"
+                f" time={_num(n.get('Actual Total Time'))} ms"
+            )
+        lines.append(f"  {pad}     {detail}"[: render.WIDTH])
+        if n.get("Rows Removed by Filter"):
+            lines.append(f"  {pad}     Rows Removed by Filter: {_num(n['Rows Removed by Filter'])}")
         for key in ("Index Cond", "Filter", "Recheck Cond", "Hash Cond", "Sort Key"):
             if key in n:
                 value = n[key] if isinstance(n[key], str) else ", ".join(n[key])
-                lines.append(f"  {'  ' * node.depth}     {key}: {value}"[:200])
-        if n.get("Rows Removed by Filter"):
-            lines.append(
-                f"  {'  ' * node.depth}     Rows Removed by Filter: {n['Rows Removed by Filter']}"
-            )
+                lines.append(f"  {pad}     {key}: {value}"[: render.WIDTH])
     for key in ("Planning Time", "Execution Time"):
         if key in document:
             lines.append(f"  {key}: {document[key]:.3f} ms")
