@@ -29,7 +29,7 @@ class PerfauditSettings:
     #: statement_timeout for EXPLAIN ANALYZE and profilequery (they execute the statement).
     STATEMENT_TIMEOUT_MS: int = 30_000
     #: A sequential scan over a table with more rows than this is flagged.
-    SEQ_SCAN_MIN_ROWS: int = 10_000
+    SEQ_SCAN_MIN_ROWS: int = 50_000
     #: Estimated vs actual rows off by this factor (either way) is flagged.
     ROW_ESTIMATE_FACTOR: float = 10.0
     #: An index-only scan with more heap fetches than this share of its rows is flagged.

@@ -91,7 +91,7 @@ def findings_block(findings: list[Finding]) -> str:
             where = f"{f.table}.{f.object}"
         else:
             where = f.object or f.table or ""
-        out.append(f"  {f.severity.upper():<8}{f.kind:<20}{where}")
+        out.append(f"  {f.severity.upper():<8}{f.kind:<19} {where}")
         out.append(wrap.fill(f.message))
         if f.fix.sql:
             out.append(wrap.fill("fix: " + f.fix.sql))

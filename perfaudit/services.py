@@ -362,7 +362,12 @@ def slow_queries(
             object="pg_stat_statements",
             message="pg_stat_statements is not collecting: " + status.how_to_enable(),
             evidence=asdict(status),
-            fix=Fix(sql="CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"),
+            fix=Fix(
+                sql="CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+                if status.preloaded
+                else "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; -- then "
+                "restart PostgreSQL and CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+            ),
         )
         return _report(connection, [finding], pg_stat_statements=status_doc, queries=[])
     if reset:

@@ -17,6 +17,8 @@ class PlanNode:
     number: int
     depth: int
     node: dict
+    #: Below a Limit: the node may stop early, so fewer actual rows than estimated is normal.
+    limited: bool = False
 
     @property
     def label(self) -> str:
@@ -39,14 +41,19 @@ class PlanNode:
 def walk(plan: dict) -> Iterator[PlanNode]:
     counter = 0
 
-    def visit(node: dict, depth: int) -> Iterator[PlanNode]:
+    def visit(node: dict, depth: int, limited: bool) -> Iterator[PlanNode]:
         nonlocal counter
         counter += 1
-        yield PlanNode(counter, depth, node)
+        yield PlanNode(counter, depth, node, limited)
+        below = limited or node.get("Node Type") == "Limit"
         for child in node.get("Plans", []):
-            yield from visit(child, depth + 1)
+            yield from visit(child, depth + 1, below)
 
-    yield from visit(plan, 0)
+    yield from visit(plan, 0, False)
+
+
+def estimated_rows(n: PlanNode) -> float:
+    return n.node.get("Plan Rows", 0) * max(n.node.get("Actual Loops", 1), 1)
 
 
 def diagnose(
@@ -90,7 +97,7 @@ def diagnose(
                         "equality columns, lets this become an index scan"
                     ),
                 )
-        if actual is not None:
+        if actual is not None and not (n.limited and actual < estimated_rows(n)):
             estimated = node.get("Plan Rows", 0) * max(node.get("Actual Loops", 1), 1)
             bigger, smaller = max(actual, estimated), max(min(actual, estimated), 1)
             if bigger >= conf.PLAN_MIN_ROWS and bigger / smaller >= conf.ROW_ESTIMATE_FACTOR:

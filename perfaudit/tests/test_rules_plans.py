@@ -78,3 +78,12 @@ def test_filter_discarding_most_rows_after_an_index_scan():
         },
     )
     assert ("plan_filter_discard", 1) in found(p)
+
+
+def test_fewer_rows_than_estimated_below_a_limit_is_normal():
+    p = plan(
+        "Limit",
+        [plan("Sort", **{"Plan Rows": 900_000, "Actual Rows": 10, "Actual Loops": 1})],
+        **{"Plan Rows": 10, "Actual Rows": 10},
+    )
+    assert found(p) == []
