@@ -106,14 +106,16 @@ def audit_indexes(
             "WHERE n.nspname = ANY(current_schemas(false)) AND c.relkind IN ('r', 'p')"
         )
         existing = {row[0] for row in cursor.fetchall()}
+    known_names = declared.known_index_names(connection)
     findings += drift.drift_findings(
         declared_indexes,
         all_indexes,
-        known_names=declared.known_index_names(connection),
+        known_names=known_names,
         models=models,
         existing_tables=existing,
     )
     findings = _soften_unactionable(findings, declared.unactionable_tables(using))
+    findings = _runsql_for_undeclared(findings, known_names | {d.name for d in declared_indexes})
     min_bytes = (min_size_mb or 0) * 1024 * 1024
     if min_bytes:
         sizes = {(i.table, i.name): i.size_bytes for i in all_indexes}
@@ -149,6 +151,24 @@ def _soften_unactionable(findings: list[Finding], tables: set[str]) -> list[Find
                 message=f.message + " (index created by Django or an installed package for this "
                 "table, not by a project migration)",
                 fix=replace(f.fix, migration=None),
+            )
+        result.append(f)
+    return result
+
+
+def _runsql_for_undeclared(findings: list[Finding], declared_names: set[str]) -> list[Finding]:
+    """RemoveIndexConcurrently only works on indexes in the migration state; others need SQL."""
+    result = []
+    for f in findings:
+        migration = f.fix.migration or ""
+        if migration.startswith("RemoveIndexConcurrently") and f.object not in declared_names:
+            f = replace(
+                f,
+                fix=replace(
+                    f.fix,
+                    migration=f"RunSQL({f.fix.sql!r}) in a migration with atomic = False "
+                    "(no migration state knows this index)",
+                ),
             )
         result.append(f)
     return result
