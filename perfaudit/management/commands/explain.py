@@ -61,7 +61,9 @@ class Command(PerfauditCommand):
 
 
 def _num(value) -> str:
-    return "-" if value is None else f"{value:,.6g}"
+    if value is None:
+        return "-"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def plan_lines(document) -> list[str]:
