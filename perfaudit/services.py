@@ -336,7 +336,8 @@ def explain_url(
             override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
             connection.execute_wrapper(capture),
         ):
-            response = client.get(url)
+            # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
+            response = client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
         for sql, params, many in captured:
             if many or sqltext.first_keyword(sql) not in EXPLAINABLE:
                 continue
