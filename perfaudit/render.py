@@ -91,7 +91,10 @@ def findings_block(findings: list[Finding]) -> str:
             where = f"{f.table}.{f.object}"
         else:
             where = f.object or f.table or ""
-        out.append(f"  {f.severity.upper():<8}{f.kind:<19} {where}")
+        line = f"  {f.severity.upper():<8}{f.kind:<19} {where}"
+        if len(line) > WIDTH:  # long qualified index names go on their own line
+            line = f"  {f.severity.upper():<8}{f.kind}\n    {where}"
+        out.append(line)
         out.append(wrap.fill(f.message))
         if f.fix.sql:
             out.append(wrap.fill("fix: " + f.fix.sql))

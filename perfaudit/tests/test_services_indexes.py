@@ -69,6 +69,23 @@ def test_unused(parent_child, settings):
     assert not [f for f in report.findings if f.object == "pa_child_pkey"]
 
 
+def test_bloat_after_deleting_most_rows(settings):
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "BLOAT_MIN_BYTES": 1024 * 1024}
+    run_sql(
+        "CREATE TABLE pa_bloat (id bigint)",
+        "INSERT INTO pa_bloat SELECT g FROM generate_series(1, 200000) g",
+        "CREATE INDEX pa_bloat_id ON pa_bloat (id)",
+        # The index keeps its pages; ANALYZE updates reltuples and pg_stats widths.
+        "DELETE FROM pa_bloat WHERE id % 10 <> 0",
+        "ANALYZE pa_bloat",
+    )
+    report = services.audit_indexes(table="pa_bloat")
+    bloat = [f for f in report.findings if f.kind == "bloat"]
+    assert [(f.object, f.severity) for f in bloat] == [("pa_bloat_id", "warning")]
+    assert bloat[0].evidence["estimate"] is True
+    assert bloat[0].fix.sql == 'REINDEX INDEX CONCURRENTLY "pa_bloat_id";'
+
+
 def _model_with_declared_index():
     # Any installed model with a Meta.indexes entry: found through the app registry.
     for model in apps.get_models():
