@@ -72,7 +72,8 @@ def header(report: Report, title: str) -> str:
     db = report.database
     reset = cell(db.get("stats_reset")) if db.get("stats_reset") else "never"
     return (
-        f"{title} — {db.get('name')} ({db.get('alias')}), PostgreSQL {db.get('version')}, "
+        f"{title} — {db.get('name')} ({db.get('alias')}), "
+        f"PostgreSQL {str(db.get('version')).split()[0]}, "
         f"stats reset: {reset}"
     )
 
