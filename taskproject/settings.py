@@ -238,3 +238,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --- perfaudit -----------------------------------------------------------------------------
+# Runtime detectors (perfaudit.runtime.PerfauditMiddleware): cheap enough to stay on; the
+# repeated-query detector is off unless asked for ("log" in staging, "raise" in development).
+PERFAUDIT = {
+    "SLOW_QUERY_MS": env.float("PERFAUDIT_SLOW_QUERY_MS", 100.0),  # 0 turns the log off
+    "REPEATED_QUERY_MODE": env.str("PERFAUDIT_REPEATED_QUERIES", "off").lower(),
+    "REPEATED_QUERY_THRESHOLD": env.int("PERFAUDIT_REPEATED_THRESHOLD", 5, minimum=2),
+    "SERVER_TIMING": env.bool("PERFAUDIT_SERVER_TIMING", True),
+    # dbconnections' headroom arithmetic: processes connecting x connections each.
+    "APP_PROCESSES": env.int("PERFAUDIT_APP_PROCESSES", 2, minimum=1),
+    "CONNECTIONS_PER_PROCESS": env.int("PERFAUDIT_CONNECTIONS_PER_PROCESS", 1, minimum=1),
+}
+if PERFAUDIT["REPEATED_QUERY_MODE"] not in {"off", "log", "raise"}:
+    raise ImproperlyConfigured(
+        "PERFAUDIT_REPEATED_QUERIES: expected off, log or raise, got "
+        f"{PERFAUDIT['REPEATED_QUERY_MODE']!r}"
+    )
+# First, so the queries of every later middleware (sessions, auth) are counted too.
+MIDDLEWARE = ["perfaudit.runtime.PerfauditMiddleware", *MIDDLEWARE]

@@ -1,0 +1,251 @@
+"""Index and foreign-key facts from pg_index / pg_constraint, position by position.
+
+Rules compare indexes on these structured fields (attnums, opclass oids, option bits, deparsed
+per-position expressions and predicates), never on the text of ``pg_get_indexdef``. Expressions
+and predicates are compared as ``pg_get_expr`` output: deterministic deparsing of the stored node
+trees (the raw ``indexprs::text`` cannot be compared, it embeds parse locations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+# pg_index.indoption bits (src/include/catalog/pg_index.h).
+INDOPTION_DESC = 0x0001
+INDOPTION_NULLS_FIRST = 0x0002
+
+
+@dataclass(frozen=True)
+class IndexColumn:
+    attnum: int  # 0 for an expression
+    name: str  # column name, or the deparsed expression
+    opclass: int
+    opclass_name: str
+    collation: int
+    option: int
+    avg_width: int | None = None  # pg_stats, for the bloat estimate
+
+    @property
+    def descending(self) -> bool:
+        return bool(self.option & INDOPTION_DESC)
+
+    @property
+    def signature(self) -> tuple:
+        return (
+            self.attnum,
+            self.name if self.attnum == 0 else "",
+            self.opclass,
+            self.collation,
+            self.option,
+        )
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    schema: str
+    table: str
+    name: str
+    method: str
+    columns: tuple[IndexColumn, ...]  # key columns, in order
+    include: tuple[str, ...] = ()
+    is_primary: bool = False
+    is_unique: bool = False
+    is_valid: bool = True
+    is_ready: bool = True
+    constraint: str | None = None  # name of the PK / UNIQUE / EXCLUDE constraint it backs
+    predicate: str | None = None
+    definition: str = ""
+    size_bytes: int = 0
+    scans: int = 0
+    last_scan: dt.datetime | None = None  # PostgreSQL 16+
+    relpages: int = 0
+    reltuples: float = 0
+    table_rows: int = 0
+    table_scans: int = 0
+    oid: int = 0
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.table}.{self.name}"
+
+    @property
+    def key_signature(self) -> tuple:
+        return tuple(c.signature for c in self.columns)
+
+    @property
+    def protected(self) -> bool:
+        """Never proposed for dropping: it enforces something."""
+        return self.is_primary or self.is_unique or self.constraint is not None
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(c.name + (" DESC" if c.descending else "") for c in self.columns)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    schema: str
+    table: str
+    name: str
+    columns: tuple[int, ...]
+    column_names: tuple[str, ...]
+    referenced_table: str
+    table_rows: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+_INDEX_SQL = """
+SELECT n.nspname, t.relname, i.relname, am.amname,
+       x.indnkeyatts, string_to_array(x.indkey::text, ' ')::int2[],
+       string_to_array(x.indclass::text, ' ')::oid[],
+       string_to_array(x.indcollation::text, ' ')::oid[],
+       string_to_array(x.indoption::text, ' ')::int2[],
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k.ord::int, false)
+             FROM generate_series(1, x.indnatts) AS k(ord) ORDER BY k.ord),
+       ARRAY(SELECT coalesce(o.opcname, '')
+             FROM unnest(string_to_array(x.indclass::text, ' ')::oid[]) WITH ORDINALITY
+                  AS k(opc, ord)
+             LEFT JOIN pg_opclass o ON o.oid = k.opc ORDER BY k.ord),
+       ARRAY(SELECT s.avg_width
+             FROM unnest(string_to_array(x.indkey::text, ' ')::int2[]) WITH ORDINALITY
+                  AS k(attnum, ord)
+             LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+             LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname
+                                 AND s.attname = a.attname
+             ORDER BY k.ord),
+       x.indisprimary, x.indisunique, x.indisvalid, x.indisready,
+       c.conname, pg_get_expr(x.indpred, x.indrelid), pg_get_indexdef(x.indexrelid),
+       pg_relation_size(i.oid), coalesce(s.idx_scan, 0), i.relpages, i.reltuples,
+       greatest(t.reltuples, 0)::bigint,
+       coalesce(ts.seq_scan, 0) + coalesce(ts.idx_scan, 0), i.oid, to_jsonb(s)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = i.relam
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+                          AND c.contype IN ('p', 'u', 'x')
+LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = x.indexrelid
+LEFT JOIN pg_stat_all_tables ts ON ts.relid = t.oid
+WHERE n.nspname = ANY(current_schemas(false))
+  AND t.relkind IN ('r', 'm', 'p')
+  AND (%(table)s::text IS NULL OR t.relname = %(table)s::text)
+ORDER BY t.relname, i.relname
+"""
+
+
+def list_indexes(connection, *, table: str | None = None) -> list[IndexInfo]:
+    with connection.cursor() as cursor:
+        cursor.execute(_INDEX_SQL, {"table": table})
+        rows = cursor.fetchall()
+    result = []
+    for row in rows:
+        (
+            schema,
+            tbl,
+            name,
+            method,
+            nkey,
+            indkey,
+            indclass,
+            collations,
+            options,
+            exprs,
+            opcnames,
+            widths,
+            primary,
+            unique,
+            valid,
+            ready,
+            conname,
+            predicate,
+            definition,
+            size,
+            scans,
+            relpages,
+            reltuples,
+            table_rows,
+            table_scans,
+            oid,
+            stat,
+        ) = row
+        columns = tuple(
+            IndexColumn(
+                attnum=int(indkey[i]),
+                name=exprs[i],
+                opclass=int(indclass[i]),
+                opclass_name=opcnames[i],
+                collation=int(collations[i]),
+                option=int(options[i]),
+                avg_width=widths[i],
+            )
+            for i in range(nkey)
+        )
+        if isinstance(stat, str):  # Django loads jsonb as text
+            stat = json.loads(stat)
+        last_scan = (stat or {}).get("last_idx_scan")
+        result.append(
+            IndexInfo(
+                schema=schema,
+                table=tbl,
+                name=name,
+                method=method,
+                columns=columns,
+                include=tuple(exprs[nkey:]),
+                is_primary=primary,
+                is_unique=unique,
+                is_valid=valid,
+                is_ready=ready,
+                constraint=conname,
+                predicate=predicate,
+                definition=definition,
+                size_bytes=size,
+                scans=scans,
+                last_scan=dt.datetime.fromisoformat(last_scan) if last_scan else None,
+                relpages=relpages,
+                reltuples=reltuples,
+                table_rows=table_rows,
+                table_scans=table_scans,
+                oid=oid,
+            )
+        )
+    return result
+
+
+def list_foreign_keys(connection, *, table: str | None = None) -> list[ForeignKey]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT n.nspname, t.relname, c.conname, c.conkey,
+                   ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+                         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+                         ORDER BY k.ord),
+                   r.relname, greatest(t.reltuples, 0)::bigint
+            FROM pg_constraint c
+            JOIN pg_class t ON t.oid = c.conrelid
+            JOIN pg_class r ON r.oid = c.confrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE c.contype = 'f' AND n.nspname = ANY(current_schemas(false))
+              AND (%(table)s::text IS NULL OR t.relname = %(table)s::text)
+            ORDER BY t.relname, c.conname
+            """,
+            {"table": table},
+        )
+        return [
+            ForeignKey(s, t, name, tuple(int(k) for k in conkey), tuple(names), ref, rows)
+            for s, t, name, conkey, names, ref, rows in cursor.fetchall()
+        ]
+
+
+def table_exists(connection, table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname = %s AND n.nspname = ANY(current_schemas(false))
+            """,
+            [table],
+        )
+        return cursor.fetchone() is not None

@@ -1,0 +1,73 @@
+"""System checks. perfaudit.W001 needs the database, so it is tagged ``database`` and runs
+with ``manage.py check --database default`` (and ``migrate``), never on every command."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError, connections
+
+from perfaudit.conf import REPEATED_QUERY_MODES, get_settings, unknown_keys
+
+MIDDLEWARE_PATH = "perfaudit.runtime.PerfauditMiddleware"
+
+
+@register(Tags.database)
+def check_pg_stat_statements(app_configs=None, databases=None, **kwargs):
+    from perfaudit.catalog.statements import statements_status
+
+    messages = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        try:
+            status = statements_status(connection)
+        except DatabaseError:
+            continue  # unreachable: Django's own checks report that
+        if not status.usable:
+            messages.append(
+                Warning(
+                    f"pg_stat_statements is not collecting on database {alias!r}: "
+                    "manage.py slowqueries has no data.",
+                    hint=status.how_to_enable(),
+                    id="perfaudit.W001",
+                )
+            )
+    return messages
+
+
+@register()
+def check_settings(app_configs=None, **kwargs):
+    messages = []
+    unknown = unknown_keys()
+    if unknown:
+        messages.append(
+            Warning(
+                f"settings.PERFAUDIT has unknown keys: {', '.join(unknown)}",
+                hint="See perfaudit/conf.py for the settings perfaudit reads.",
+                id="perfaudit.W002",
+            )
+        )
+    conf = get_settings()
+    if conf.REPEATED_QUERY_MODE not in REPEATED_QUERY_MODES:
+        messages.append(
+            Warning(
+                f"PERFAUDIT['REPEATED_QUERY_MODE'] is {conf.REPEATED_QUERY_MODE!r}; repeated "
+                "query detection is off.",
+                hint=f"Use one of: {', '.join(REPEATED_QUERY_MODES)}.",
+                id="perfaudit.W003",
+            )
+        )
+    runtime_keys = {"SLOW_QUERY_MS", "REPEATED_QUERY_MODE", "SERVER_TIMING"}
+    configured = runtime_keys & set(getattr(settings, "PERFAUDIT", None) or {})
+    if configured and MIDDLEWARE_PATH not in settings.MIDDLEWARE:
+        messages.append(
+            Warning(
+                f"PERFAUDIT sets {', '.join(sorted(configured))} but {MIDDLEWARE_PATH} is not "
+                "in MIDDLEWARE, so they have no effect.",
+                hint=f"Add {MIDDLEWARE_PATH!r} near the top of MIDDLEWARE.",
+                id="perfaudit.W004",
+            )
+        )
+    return messages

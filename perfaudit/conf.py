@@ -1,0 +1,75 @@
+"""perfaudit's settings: ``settings.PERFAUDIT = {...}`` over typed defaults.
+
+Read on every call (not cached at import) so ``override_settings`` in tests and per-process
+settings both work, and importing perfaudit has no side effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from django.conf import settings
+
+REPEATED_QUERY_MODES = ("off", "log", "raise")
+
+
+@dataclass(frozen=True)
+class PerfauditSettings:
+    # --- runtime (perfaudit.runtime.PerfauditMiddleware) ---
+    #: Log queries slower than this (logger ``perfaudit.slow_queries``); None turns it off.
+    SLOW_QUERY_MS: float | None = 100.0
+    #: Same SQL fingerprint this many times in one request counts as N+1 / repeated queries.
+    REPEATED_QUERY_THRESHOLD: int = 5
+    #: off | log (logger ``perfaudit.repeated_queries``) | raise (RepeatedQueriesError).
+    REPEATED_QUERY_MODE: str = "off"
+    #: Add ``Server-Timing: db;dur=...;desc="N queries"`` to every response.
+    SERVER_TIMING: bool = True
+
+    # --- explain / profilequery ---
+    #: statement_timeout for EXPLAIN ANALYZE and profilequery (they execute the statement).
+    STATEMENT_TIMEOUT_MS: int = 30_000
+    #: A sequential scan over a table with more rows than this is flagged.
+    SEQ_SCAN_MIN_ROWS: int = 50_000
+    #: Estimated vs actual rows off by this factor (either way) is flagged.
+    ROW_ESTIMATE_FACTOR: float = 10.0
+    #: An index-only scan with more heap fetches than this share of its rows is flagged.
+    HEAP_FETCH_RATIO: float = 0.1
+    #: Rows removed by a filter after an index scan, as a multiple of the rows kept.
+    FILTER_DISCARD_FACTOR: float = 10.0
+    #: Plan rules ignore nodes handling fewer rows than this (noise on tiny tables).
+    PLAN_MIN_ROWS: int = 1_000
+
+    # --- auditindexes ---
+    #: A stats reset younger than this makes an unused-index finding ``info``.
+    UNUSED_RECENT_RESET_DAYS: int = 7
+    #: Below this many scans of its table, an index with no scans is only ``info``: the
+    #: table has not been read enough to say the index is useless.
+    UNUSED_MIN_TABLE_SCANS: int = 1_000
+    #: Estimated btree bloat ratio for info / warning, on indexes of at least BLOAT_MIN_BYTES.
+    BLOAT_INFO_RATIO: float = 0.3
+    BLOAT_WARNING_RATIO: float = 0.5
+    BLOAT_MIN_BYTES: int = 10 * 1024 * 1024
+
+    # --- tablestats ---
+    DEAD_TUPLE_RATIO: float = 0.2
+    DEAD_TUPLE_MIN: int = 1_000
+    ANALYZE_MOD_RATIO: float = 0.2
+
+    # --- dbconnections ---
+    #: Application processes connecting to this database (gunicorn workers x hosts), and
+    #: connections each may hold (threads, or the pool's max_size when DB_POOL is on).
+    APP_PROCESSES: int = 2
+    CONNECTIONS_PER_PROCESS: int = 1
+    LONG_RUNNING_SECONDS: int = 60
+
+
+def get_settings() -> PerfauditSettings:
+    overrides = getattr(settings, "PERFAUDIT", None) or {}
+    known = {f.name for f in fields(PerfauditSettings)}
+    return replace(PerfauditSettings(), **{k: v for k, v in overrides.items() if k in known})
+
+
+def unknown_keys() -> list[str]:
+    overrides = getattr(settings, "PERFAUDIT", None) or {}
+    known = {f.name for f in fields(PerfauditSettings)}
+    return sorted(set(overrides) - known)

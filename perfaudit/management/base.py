@@ -1,0 +1,66 @@
+"""The base of every perfaudit command: shared options, rendering, exit codes.
+
+Exit codes: 0 ran fine; 1 findings at or above ``--fail-on``; 2 bad arguments or an
+unreachable database (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from perfaudit.findings import SEVERITIES, Report
+from perfaudit.services import ServiceError
+
+
+class PerfauditCommand(BaseCommand):
+    #: No system checks before an audit: their warnings would land on stderr, which CI reads as
+    #: "one line on error"; ``manage.py check --database default`` runs them (W001 included).
+    requires_system_checks = []
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        def error(message):
+            # argparse prints the whole usage block before the error; CI logs want one line.
+            if parser.called_from_command_line:
+                sys.stderr.write(f"{parser.prog}: error: {message}\n")
+                sys.exit(2)
+            raise CommandError(f"Error: {message}", returncode=2)
+
+        parser.error = error
+        return parser
+
+    def add_arguments(self, parser):
+        parser.add_argument("--database", default="default", help="database alias")
+        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--fail-on", choices=SEVERITIES, help="exit 1 if a finding at or above this exists"
+        )
+        self.add_command_arguments(parser)
+
+    def add_command_arguments(self, parser):
+        pass
+
+    def build(self, options) -> Report:
+        raise NotImplementedError
+
+    def render_text(self, report: Report, options) -> str:
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        try:
+            report = self.build(options)
+        except ServiceError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if options["format"] == "json":
+            self.stdout.write(report.to_json())
+        else:
+            self.stdout.write(self.render_text(report, options))
+        if options["fail_on"]:
+            failing = report.worst_at_least(options["fail_on"])
+            if failing:
+                raise CommandError(
+                    f"{len(failing)} finding(s) at or above {options['fail_on']}", returncode=1
+                )

@@ -1,0 +1,63 @@
+from perfaudit import render, services
+from perfaudit.management.base import PerfauditCommand
+
+
+class Command(PerfauditCommand):
+    help = "Table statistics: writes, live/dead tuples, vacuum/analyze, size, scan mix."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("--table", help="only this table")
+
+    def build(self, options):
+        return services.table_stats(using=options["database"], table=options["table"])
+
+    def render_text(self, report, options):
+        t = report.data["tables"]
+        sizes = [
+            (
+                r["table"],
+                render.human_bytes(r["total_bytes"]),
+                r["live_tuples"],
+                r["dead_tuples"],
+                f"{r['dead_ratio']:.1%}",
+                r["seq_scans"],
+                r["index_scans"],
+            )
+            for r in t
+        ]
+        writes = [
+            (
+                r["table"],
+                r["inserts"],
+                r["updates"],
+                r["deletes"],
+                r["last_vacuumed"],
+                r["last_analyzed"],
+                r["modified_since_analyze"],
+            )
+            for r in t
+        ]
+        return "\n".join(
+            [
+                render.header(report, "Table statistics"),
+                "",
+                render.table(
+                    ("table", "size", "live", "dead", "dead %", "seq scans", "idx scans"), sizes
+                ),
+                "",
+                render.table(
+                    (
+                        "table",
+                        "inserts",
+                        "updates",
+                        "deletes",
+                        "vacuumed",
+                        "analyzed",
+                        "mod since analyze",
+                    ),
+                    writes,
+                ),
+                "",
+                render.findings_block(report.findings),
+            ]
+        )

@@ -1,0 +1,104 @@
+"""Human-readable rendering of Reports: aligned tables and finding blocks, 100 columns wide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from collections.abc import Sequence
+
+from perfaudit.findings import Finding, Report
+
+WIDTH = 100
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)  # pragma: no cover
+
+
+def cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return " ".join(str(value).split())
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDTH) -> str:
+    """Aligned columns; the last column is cut to keep lines within ``width``."""
+    text_rows = [[cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in text_rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
+    widths[-1] = max(10, min(widths[-1], width - fixed))
+    numeric = [
+        all(
+            isinstance(r[i], int | float) and not isinstance(r[i], bool)
+            for r in rows
+            if r[i] is not None
+        )
+        and rows
+        for i in range(len(headers))
+    ]
+
+    def line(values):
+        parts = []
+        for i, value in enumerate(values):
+            if len(value) > widths[i]:
+                value = value[: widths[i] - 1] + "…"
+            parts.append(value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(headers)), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in text_rows]
+    return "\n".join(out)
+
+
+def header(report: Report, title: str) -> str:
+    db = report.database
+    reset = cell(db.get("stats_reset")) if db.get("stats_reset") else "never"
+    return (
+        f"{title} — {db.get('name')} ({db.get('alias')}), "
+        f"PostgreSQL {str(db.get('version')).split()[0]}, "
+        f"stats reset: {reset}"
+    )
+
+
+def findings_block(findings: list[Finding]) -> str:
+    if not findings:
+        return "No findings."
+    counts = {}
+    for f in findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out = [f"Findings ({summary}):"]
+    wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="    ", subsequent_indent="    ")
+    for f in findings:
+        if f.table and f.object and f.object != f.table and not f.object.startswith("#"):
+            where = f"{f.table}.{f.object}"
+        else:
+            where = f.object or f.table or ""
+        line = f"  {f.severity.upper():<8}{f.kind:<19} {where}"
+        if len(line) > WIDTH:  # long qualified index names go on their own line
+            line = f"  {f.severity.upper():<8}{f.kind}\n    {where}"
+        out.append(line)
+        out.append(wrap.fill(f.message))
+        if f.fix.sql:
+            out.append(wrap.fill("fix: " + f.fix.sql))
+        if f.fix.migration:
+            out.append(wrap.fill("migration: " + f.fix.migration))
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Pure rules: catalog dataclasses in, Findings out. No database access here."""

@@ -1,0 +1,177 @@
+"""Diagnostics on an EXPLAIN (FORMAT JSON) plan. Each finding names the node it refers to.
+
+Nodes are numbered depth-first from 1, the same numbers the human plan rendering shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from perfaudit.conf import PerfauditSettings
+from perfaudit.findings import Finding, Fix
+
+
+@dataclass(frozen=True)
+class PlanNode:
+    number: int
+    depth: int
+    node: dict
+    #: Below a Limit: the node may stop early, so fewer actual rows than estimated is normal.
+    limited: bool = False
+
+    @property
+    def label(self) -> str:
+        kind = self.node.get("Node Type", "?")
+        relation = self.node.get("Relation Name")
+        index = self.node.get("Index Name")
+        text = f"#{self.number} {kind}"
+        if index:
+            text += f" using {index}"
+        if relation:
+            text += f" on {relation}"
+        return text
+
+    def actual_total_rows(self) -> float | None:
+        if "Actual Rows" not in self.node:
+            return None
+        return self.node["Actual Rows"] * max(self.node.get("Actual Loops", 1), 1)
+
+
+def walk(plan: dict) -> Iterator[PlanNode]:
+    counter = 0
+
+    def visit(node: dict, depth: int, limited: bool) -> Iterator[PlanNode]:
+        nonlocal counter
+        counter += 1
+        yield PlanNode(counter, depth, node, limited)
+        below = limited or node.get("Node Type") == "Limit"
+        for child in node.get("Plans", []):
+            yield from visit(child, depth + 1, below)
+
+    yield from visit(plan, 0, False)
+
+
+def estimated_rows(n: PlanNode) -> float:
+    return n.node.get("Plan Rows", 0) * max(n.node.get("Actual Loops", 1), 1)
+
+
+def diagnose(
+    plan: dict, *, table_rows: dict[str, int], conf: PerfauditSettings, statement: str = ""
+) -> list[Finding]:
+    """``plan`` is the top "Plan" object; ``table_rows`` the planner row counts per table."""
+    findings = []
+
+    def add(kind, severity, node: PlanNode, message, evidence, fix=None):
+        findings.append(
+            Finding(
+                kind=kind,
+                severity=severity,
+                table=node.node.get("Relation Name"),
+                object=node.label,
+                message=message,
+                evidence={"node": node.number, "statement": statement[:200], **evidence},
+                fix=fix or Fix(),
+            )
+        )
+
+    for n in walk(plan):
+        node, kind = n.node, n.node.get("Node Type", "")
+        actual = n.actual_total_rows()
+        if kind == "Seq Scan":
+            rows = table_rows.get(node.get("Relation Name", ""), 0)
+            if rows >= conf.SEQ_SCAN_MIN_ROWS:
+                add(
+                    "plan_seq_scan",
+                    "warning",
+                    n,
+                    f"sequential scan over {node.get('Relation Name')} (~{rows:,} rows)"
+                    + (f" with filter {node['Filter']}" if node.get("Filter") else ""),
+                    {
+                        "table_rows": rows,
+                        "filter": node.get("Filter"),
+                        "rows_removed_by_filter": node.get("Rows Removed by Filter"),
+                    },
+                    Fix(
+                        sql="-- an index on the filtered/joined columns, leading with the "
+                        "equality columns, lets this become an index scan"
+                    ),
+                )
+        if actual is not None and not (n.limited and actual < estimated_rows(n)):
+            estimated = node.get("Plan Rows", 0) * max(node.get("Actual Loops", 1), 1)
+            bigger, smaller = max(actual, estimated), max(min(actual, estimated), 1)
+            if bigger >= conf.PLAN_MIN_ROWS and bigger / smaller >= conf.ROW_ESTIMATE_FACTOR:
+                add(
+                    "plan_misestimate",
+                    "warning",
+                    n,
+                    f"planner estimated {estimated:,.0f} rows, got {actual:,.0f} "
+                    f"({bigger / smaller:,.0f}x off): stale or too coarse statistics",
+                    {"estimated_rows": estimated, "actual_rows": actual},
+                    Fix(
+                        sql=f"ANALYZE {node['Relation Name']};"
+                        if node.get("Relation Name")
+                        else "-- ANALYZE the tables involved; consider CREATE STATISTICS "
+                        "for correlated columns"
+                    ),
+                )
+        if kind in ("Sort", "Incremental Sort") and (
+            node.get("Sort Space Type") == "Disk" or "external" in node.get("Sort Method", "")
+        ):
+            add(
+                "plan_spill",
+                "warning",
+                n,
+                f"sort spilled to disk ({node.get('Sort Method')}, "
+                f"{node.get('Sort Space Used')} kB)",
+                {"sort_method": node.get("Sort Method"), "space_kb": node.get("Sort Space Used")},
+                Fix(sql="-- raise work_mem for this query, or serve the order from an index"),
+            )
+        if (
+            kind == "Hash"
+            and max(node.get("Hash Batches", 1), node.get("Original Hash Batches", 1)) > 1
+        ):
+            add(
+                "plan_spill",
+                "warning",
+                n,
+                f"hash spilled to disk in {node.get('Hash Batches')} batches",
+                {
+                    "hash_batches": node.get("Hash Batches"),
+                    "peak_memory_kb": node.get("Peak Memory Usage"),
+                },
+                Fix(sql="-- raise work_mem (or hash_mem_multiplier) for this query"),
+            )
+        if kind == "Index Only Scan" and actual:
+            fetches = node.get("Heap Fetches", 0)
+            if fetches >= conf.PLAN_MIN_ROWS and fetches / actual >= conf.HEAP_FETCH_RATIO:
+                add(
+                    "plan_heap_fetches",
+                    "warning",
+                    n,
+                    f"index-only scan visited the heap {fetches:,} times for {actual:,.0f} "
+                    "rows: the visibility map is stale",
+                    {"heap_fetches": fetches, "actual_rows": actual},
+                    Fix(sql=f"VACUUM {node.get('Relation Name', '')};"),
+                )
+        if kind in ("Index Scan", "Bitmap Heap Scan", "Index Only Scan") and actual is not None:
+            loops = max(node.get("Actual Loops", 1), 1)
+            removed = (
+                node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+            ) * loops
+            if removed >= conf.PLAN_MIN_ROWS and removed >= conf.FILTER_DISCARD_FACTOR * max(
+                actual, 1
+            ):
+                add(
+                    "plan_filter_discard",
+                    "warning",
+                    n,
+                    f"the filter threw away {removed:,.0f} of {removed + actual:,.0f} rows "
+                    f"the index returned ({node.get('Filter') or node.get('Recheck Cond')})",
+                    {"rows_removed": removed, "actual_rows": actual, "filter": node.get("Filter")},
+                    Fix(
+                        sql="-- add the filtered column to the index (after the equality "
+                        "columns) or make it a partial index"
+                    ),
+                )
+    return findings

@@ -1,0 +1,622 @@
+"""perfaudit's service layer: one function per report, used by the commands (and the admin).
+
+Each returns a ``Report``; renderers decide between tables and JSON. ``ServiceError`` carries a
+one-line, user-facing message (bad input, unreachable database) and never a traceback.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+
+from django.db import DatabaseError, connections, transaction
+from django.db.utils import ConnectionDoesNotExist
+from django.utils import timezone
+
+from perfaudit import declared, sqltext
+from perfaudit.catalog import activity, indexes, server, statements, tables
+from perfaudit.conf import get_settings
+from perfaudit.findings import Finding, Fix, Report
+from perfaudit.rules import drift, plans
+from perfaudit.rules import indexes as index_rules
+from perfaudit.rules import tables as table_rules
+
+#: Statements EXPLAIN accepts. Without ANALYZE none of them executes.
+EXPLAINABLE = {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"}
+READ_ONLY = {"SELECT", "VALUES", "TABLE"}
+
+
+class ServiceError(Exception):
+    """A problem the user must fix (bad input, unreachable database): one line, no traceback."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def get_connection(using: str):
+    try:
+        connection = connections[using]
+    except ConnectionDoesNotExist:
+        raise ServiceError(
+            f"unknown database alias {using!r} (settings.DATABASES has: "
+            f"{', '.join(connections.settings)})"
+        ) from None
+    if connection.vendor != "postgresql":
+        raise ServiceError(f"database {using!r} is {connection.vendor}; perfaudit needs PostgreSQL")
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        raise ServiceError(f"cannot connect to database {using!r}: {_one_line(exc)}") from None
+    return connection
+
+
+def _report(connection, findings: list[Finding], **data) -> Report:
+    info = server.server_info(connection)
+    order = {"error": 0, "warning": 1, "info": 2}
+    # Stable sort: within one kind and table, the rule's own order (e.g. by cost) is kept.
+    findings = sorted(findings, key=lambda f: (order[f.severity], f.kind, f.table or ""))
+    return Report(
+        generated_at=timezone.now(),
+        database={
+            "vendor": info.vendor,
+            "version": info.version,
+            "stats_reset": info.stats_reset,
+            "alias": connection.alias,
+            "name": info.database,
+        },
+        findings=findings,
+        data=data,
+    )
+
+
+# --- auditindexes ---------------------------------------------------------------------------
+
+
+def audit_indexes(
+    *, using: str = "default", table: str | None = None, min_size_mb: float | None = None
+) -> Report:
+    connection = get_connection(using)
+    conf = get_settings()
+    info = server.server_info(connection)
+    all_indexes = indexes.list_indexes(connection, table=table)
+    if table and not indexes.table_exists(connection, table):
+        raise ServiceError(f"no table {table!r} on the search path")
+    models = declared.model_tables(using)
+    fks = indexes.list_foreign_keys(connection, table=table)
+    findings = [
+        *index_rules.unused_indexes(
+            all_indexes, stats_reset=info.stats_reset, now=info.now, conf=conf, models=models
+        ),
+        *index_rules.duplicate_indexes(all_indexes, models),
+        *index_rules.redundant_indexes(all_indexes, models),
+        *index_rules.missing_fk_indexes(fks, all_indexes, models),
+        *index_rules.invalid_indexes(all_indexes, models),
+        *index_rules.bloated_indexes(all_indexes, conf=conf, models=models),
+    ]
+    declared_indexes = [
+        d for d in declared.declared_indexes(connection) if table is None or d.table == table
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(current_schemas(false)) AND c.relkind IN ('r', 'p')"
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+    known_names = declared.known_index_names(connection)
+    findings += drift.drift_findings(
+        declared_indexes,
+        all_indexes,
+        known_names=known_names,
+        models=models,
+        existing_tables=existing,
+    )
+    findings = _soften_unactionable(findings, declared.unactionable_tables(using))
+    findings = _runsql_for_undeclared(findings, known_names | {d.name for d in declared_indexes})
+    min_bytes = (min_size_mb or 0) * 1024 * 1024
+    if min_bytes:
+        sizes = {(i.table, i.name): i.size_bytes for i in all_indexes}
+        findings = [f for f in findings if sizes.get((f.table, f.object), min_bytes) >= min_bytes]
+    listing: dict[str, dict] = {}
+    for index in all_indexes:
+        if index.size_bytes < min_bytes:
+            continue
+        entry = listing.setdefault(
+            index.table, {"table": index.table, "rows": index.table_rows, "indexes": []}
+        )
+        entry["indexes"].append(
+            {
+                "name": index.name,
+                "size_bytes": index.size_bytes,
+                "scans": index.scans,
+                "last_scan": index.last_scan,
+                "valid": index.is_valid,
+                "definition": index.definition,
+            }
+        )
+    return _report(connection, findings, tables=list(listing.values()))
+
+
+def _soften_unactionable(findings: list[Finding], tables: set[str]) -> list[Finding]:
+    """Framework-made indexes: still reported, as info, without a migration that cannot exist."""
+    result = []
+    for f in findings:
+        if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
+            f = replace(
+                f,
+                severity="info",
+                message=f.message + " (index created by Django or an installed package for this "
+                "table, not by a project migration)",
+                fix=replace(f.fix, migration=None),
+            )
+        result.append(f)
+    return result
+
+
+def _runsql_for_undeclared(findings: list[Finding], declared_names: set[str]) -> list[Finding]:
+    """RemoveIndexConcurrently only works on indexes in the migration state; others need SQL."""
+    result = []
+    for f in findings:
+        migration = f.fix.migration or ""
+        if migration.startswith("RemoveIndexConcurrently") and f.object not in declared_names:
+            f = replace(
+                f,
+                fix=replace(
+                    f.fix,
+                    migration=f"RunSQL({f.fix.sql!r}) in a migration with atomic = False "
+                    "(no migration state knows this index)",
+                ),
+            )
+        result.append(f)
+    return result
+
+
+# --- explain --------------------------------------------------------------------------------
+
+
+@contextmanager
+def rolled_back(connection, *, timeout_ms: int, read_only: bool = False):
+    """A transaction (or savepoint) that is always rolled back, with a statement timeout."""
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+        if read_only:
+            cursor.execute("SET LOCAL transaction_read_only = on")
+        try:
+            yield cursor
+        finally:
+            transaction.set_rollback(True, using=connection.alias)
+
+
+def check_statement(sql: str, *, allowed: set[str]) -> str:
+    parts = sqltext.statements(sql)
+    if not parts:
+        raise ServiceError("empty SQL")
+    if len(parts) > 1:
+        raise ServiceError(f"one statement at a time: this SQL holds {len(parts)} statements")
+    keyword = sqltext.first_keyword(sql)
+    if keyword not in allowed:
+        raise ServiceError(
+            f"{keyword or 'this statement'} cannot be explained here (allowed: "
+            f"{', '.join(sorted(allowed))})"
+        )
+    return keyword
+
+
+def _explain_one(connection, sql, params, *, analyze, buffers, cursor=None) -> dict:
+    conf = get_settings()
+    generic = params is None and sqltext.has_positional_params(sql)
+    options = ["FORMAT JSON"]
+    if analyze:
+        options.append("ANALYZE")
+    if buffers:
+        options.append("BUFFERS")
+    if generic:
+        if analyze:
+            raise ServiceError("$1-style placeholders cannot be executed: drop --analyze")
+        if connection.pg_version < 160000:
+            raise ServiceError(
+                "$1-style placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+; "
+                "substitute values instead"
+            )
+        options.append("GENERIC_PLAN")
+    statement = f"EXPLAIN ({', '.join(options)}) {sql.strip().rstrip(';')}"
+    try:
+        if cursor is None:
+            read_only = sqltext.first_keyword(sql) in READ_ONLY
+            with rolled_back(
+                connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=read_only
+            ) as cur:
+                cur.execute(statement, params)
+                result = cur.fetchone()[0]
+        else:
+            cursor.execute(statement, params)
+            result = cursor.fetchone()[0]
+    except DatabaseError as exc:
+        raise ServiceError(f"EXPLAIN failed: {_one_line(exc)}") from None
+    if isinstance(result, str):
+        import json
+
+        result = json.loads(result)
+    document = result[0]
+    relations = [
+        n.node["Relation Name"] for n in plans.walk(document["Plan"]) if "Relation Name" in n.node
+    ]
+    rows = server.table_rows(connection, relations)
+    findings = plans.diagnose(document["Plan"], table_rows=rows, conf=conf, statement=sql)
+    return {
+        "sql": sql,
+        "params": list(params) if params else [],
+        "generic_plan": generic,
+        "analyze": analyze,
+        "plan": document,
+        "findings": findings,
+    }
+
+
+def _finish_explain(connection, explained: list[dict], **extra) -> Report:
+    findings = [f for item in explained for f in item["findings"]]
+    for item in explained:
+        item["findings"] = [asdict(f) for f in item["findings"]]
+    return _report(connection, findings, plans=explained, **extra)
+
+
+def explain_sql(
+    *, using: str = "default", sql: str, analyze: bool = False, buffers: bool = False
+) -> Report:
+    connection = get_connection(using)
+    check_statement(sql, allowed=EXPLAINABLE)
+    return _finish_explain(
+        connection, [_explain_one(connection, sql, None, analyze=analyze, buffers=buffers)]
+    )
+
+
+def explain_queryset(
+    *, using: str = "default", path: str, analyze: bool = False, buffers: bool = False
+) -> Report:
+    from django.db.models import QuerySet
+    from django.utils.module_loading import import_string
+
+    connection = get_connection(using)
+    try:
+        factory = import_string(path)
+    except ImportError as exc:
+        raise ServiceError(f"cannot import {path!r}: {_one_line(exc)}") from None
+    queryset = factory()
+    if not isinstance(queryset, QuerySet):
+        raise ServiceError(f"{path} returned {type(queryset).__name__}, not a QuerySet")
+    sql, params = queryset.query.get_compiler(using=using).as_sql()
+    return _finish_explain(
+        connection,
+        [_explain_one(connection, sql, tuple(params), analyze=analyze, buffers=buffers)],
+    )
+
+
+def explain_url(
+    *,
+    using: str = "default",
+    url: str,
+    username: str | None = None,
+    analyze: bool = False,
+    buffers: bool = False,
+) -> Report:
+    """Run GET ``url`` through the test client, then explain every query it made.
+
+    The request and the explains share one transaction that is rolled back, so whatever the
+    view writes (sessions, last_login, ...) disappears, and EXPLAIN sees the rows it saw.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    connection = get_connection(using)
+    if not url.startswith("/"):
+        raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
+    conf = get_settings()
+    captured: list[tuple[str, tuple | None, bool]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+    explained = []
+    with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS) as cursor:
+        client = Client()
+        if username:
+            user_model = get_user_model()
+            try:
+                user = user_model._default_manager.get_by_natural_key(username)
+            except user_model.DoesNotExist:
+                raise ServiceError(f"no user {username!r}") from None
+            client.force_login(user)
+        with (
+            override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
+            connection.execute_wrapper(capture),
+        ):
+            # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
+            response = client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
+        for sql, params, many in captured:
+            if many or sqltext.first_keyword(sql) not in EXPLAINABLE:
+                continue
+            with transaction.atomic(using=connection.alias):
+                explained.append(
+                    _explain_one(
+                        connection, sql, params, analyze=analyze, buffers=buffers, cursor=cursor
+                    )
+                )
+    return _finish_explain(
+        connection,
+        explained,
+        request={
+            "url": url,
+            "user": username,
+            "status": response.status_code,
+            "queries": len(captured),
+        },
+    )
+
+
+# --- slowqueries ----------------------------------------------------------------------------
+
+
+def slow_queries(
+    *,
+    using: str = "default",
+    min_mean_ms: float = 0.0,
+    min_calls: int = 1,
+    order: str = "total",
+    limit: int = 20,
+    reset: bool = False,
+) -> Report:
+    connection = get_connection(using)
+    conf = get_settings()
+    status = statements.statements_status(connection)
+    status_doc = asdict(status) | {"usable": status.usable}
+    if not status.usable:
+        finding = Finding(
+            kind="pg_stat_statements_missing",
+            severity="warning",
+            table=None,
+            object="pg_stat_statements",
+            message="pg_stat_statements is not collecting: " + status.how_to_enable(),
+            evidence=asdict(status),
+            fix=Fix(
+                sql="CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+                if status.preloaded
+                else "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; -- then "
+                "restart PostgreSQL and CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+            ),
+        )
+        return _report(connection, [finding], pg_stat_statements=status_doc, queries=[])
+    if reset:
+        try:
+            statements.reset_statements(connection)
+        except DatabaseError as exc:
+            raise ServiceError(f"reset refused: {_one_line(exc)}") from None
+        status = statements.statements_status(connection)
+        status_doc = asdict(status) | {"usable": True}
+    rows = statements.list_statements(
+        connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
+    )
+    findings = []
+    for row in rows:
+        # Utility statements (CREATE INDEX, COPY, VACUUM) are listed but not flagged: they
+        # are maintenance, and EXPLAIN cannot say anything about them.
+        if (
+            conf.SLOW_QUERY_MS
+            and row.mean_ms >= conf.SLOW_QUERY_MS
+            and sqltext.first_keyword(row.query) in EXPLAINABLE
+        ):
+            text = " ".join(row.query.split())
+            findings.append(
+                Finding(
+                    kind="slow_query",
+                    severity="warning",
+                    table=None,
+                    object=f"queryid {row.queryid}",
+                    message=f"mean {row.mean_ms:,.1f} ms (max {row.max_ms:,.1f}) over "
+                    f"{row.calls:,} calls: {text[:150]}",
+                    evidence=asdict(row) | {"hit_ratio": row.hit_ratio},
+                    fix=Fix(
+                        sql=f"-- manage.py explain {'' if '$' in text else '--analyze '}{text!r}"
+                    ),
+                )
+            )
+    if status.deallocations:
+        findings.append(
+            Finding(
+                kind="statements_evicted",
+                severity="info",
+                table=None,
+                object="pg_stat_statements",
+                message=f"{status.deallocations:,} entries were evicted since the reset: raise "
+                "pg_stat_statements.max so rare statements are kept",
+                evidence={"deallocations": status.deallocations},
+            )
+        )
+    queries = [asdict(r) | {"hit_ratio": r.hit_ratio} for r in rows]
+    return _report(connection, findings, pg_stat_statements=status_doc, queries=queries)
+
+
+# --- tablestats -----------------------------------------------------------------------------
+
+
+def table_stats(*, using: str = "default", table: str | None = None) -> Report:
+    connection = get_connection(using)
+    rows = tables.list_table_stats(connection, table=table)
+    if table and not rows:
+        raise ServiceError(f"no table {table!r} on the search path")
+    findings = table_rules.table_findings(rows, conf=get_settings())
+    data = [
+        asdict(r)
+        | {
+            "dead_ratio": round(r.dead_ratio, 4),
+            "last_vacuumed": r.last_vacuumed,
+            "last_analyzed": r.last_analyzed,
+        }
+        for r in rows
+    ]
+    return _report(connection, findings, tables=data)
+
+
+# --- dbconnections --------------------------------------------------------------------------
+
+
+def db_connections(*, using: str = "default") -> Report:
+    connection = get_connection(using)
+    conf = get_settings()
+    settings_dict = connection.settings_dict
+    pool_options = (settings_dict.get("OPTIONS") or {}).get("pool")
+    setup = {
+        "alias": using,
+        "conn_max_age": settings_dict.get("CONN_MAX_AGE"),
+        "conn_health_checks": settings_dict.get("CONN_HEALTH_CHECKS"),
+        "pool": pool_options if isinstance(pool_options, dict) else bool(pool_options),
+        "pool_stats": None,
+    }
+    per_process = conf.CONNECTIONS_PER_PROCESS
+    if pool_options:
+        pool = connection.pool
+        # Stats of this process's pool only: each worker process has its own.
+        setup["pool_stats"] = pool.get_stats() if pool is not None else None
+        if isinstance(pool_options, dict):
+            per_process = pool_options.get("max_size", per_process)
+    groups = activity.activity_groups(connection)
+    limits = activity.connection_limits(connection)
+    demand = conf.APP_PROCESSES * per_process
+    headroom = {
+        "max_connections": limits.max_connections,
+        "superuser_reserved_connections": limits.superuser_reserved,
+        "reserved_connections": limits.reserved,
+        "available_to_apps": limits.available_to_apps,
+        "in_use": limits.in_use,
+        "app_processes": conf.APP_PROCESSES,
+        "connections_per_process": per_process,
+        "app_demand": demand,
+        "headroom": limits.available_to_apps - demand,
+    }
+    findings = []
+    if demand > limits.available_to_apps:
+        findings.append(
+            Finding(
+                kind="too_many_connections",
+                severity="error",
+                table=None,
+                object=using,
+                message=f"{conf.APP_PROCESSES} processes x {per_process} connections = {demand} "
+                f"> {limits.available_to_apps} the server allows (max_connections "
+                f"{limits.max_connections} - reserved): expect 'too many clients'",
+                evidence=headroom,
+                fix=Fix(
+                    sql="-- lower the pool max_size / workers, put PgBouncer in front, or "
+                    "raise max_connections"
+                ),
+            )
+        )
+    elif demand > 0.8 * limits.available_to_apps:
+        findings.append(
+            Finding(
+                kind="low_connection_headroom",
+                severity="warning",
+                table=None,
+                object=using,
+                message=f"apps may use {demand} of {limits.available_to_apps} connections",
+                evidence=headroom,
+            )
+        )
+    for group in groups:
+        if group.state.startswith("idle in transaction"):
+            findings.append(
+                Finding(
+                    kind="idle_in_transaction",
+                    severity="warning",
+                    table=None,
+                    object=group.application,
+                    message=f"{group.connections} connection(s) of {group.application} idle in "
+                    f"a transaction (oldest {group.oldest_xact_seconds or 0:.0f} s): they hold "
+                    "locks and block vacuum",
+                    evidence=asdict(group),
+                    fix=Fix(sql="SET idle_in_transaction_session_timeout = '60s';"),
+                )
+            )
+        if (group.oldest_query_seconds or 0) >= conf.LONG_RUNNING_SECONDS:
+            findings.append(
+                Finding(
+                    kind="long_running_query",
+                    severity="warning",
+                    table=None,
+                    object=group.application,
+                    message=f"a query of {group.application} has run for "
+                    f"{group.oldest_query_seconds:.0f} s",
+                    evidence=asdict(group),
+                )
+            )
+    if not pool_options and not settings_dict.get("CONN_MAX_AGE"):
+        findings.append(
+            Finding(
+                kind="no_connection_reuse",
+                severity="info",
+                table=None,
+                object=using,
+                message="CONN_MAX_AGE is 0 and no pool: every request opens a new connection",
+                evidence={"conn_max_age": settings_dict.get("CONN_MAX_AGE")},
+            )
+        )
+    return _report(
+        connection,
+        findings,
+        setup=setup,
+        activity=[asdict(g) for g in groups],
+        headroom=headroom,
+    )
+
+
+# --- profilequery ---------------------------------------------------------------------------
+
+
+def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> Report:
+    if iterations < 1:
+        raise ServiceError("--iterations must be at least 1")
+    connection = get_connection(using)
+    check_statement(sql, allowed=READ_ONLY | {"WITH"})
+    conf = get_settings()
+    timings = []
+    rows = 0
+    try:
+        with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=True) as cur:
+            for _ in range(iterations):
+                start = time.perf_counter()
+                cur.execute(sql)
+                rows = len(cur.fetchall())
+                timings.append((time.perf_counter() - start) * 1000)
+    except DatabaseError as exc:
+        raise ServiceError(f"query failed: {_one_line(exc)}") from None
+    ordered = sorted(timings)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    profile = {
+        "iterations": iterations,
+        "rows": rows,
+        "min_ms": ordered[0],
+        "median_ms": statistics.median(ordered),
+        "p95_ms": p95,
+        "max_ms": ordered[-1],
+        "mean_ms": statistics.fmean(ordered),
+        "timings_ms": timings,
+    }
+    findings = []
+    if conf.SLOW_QUERY_MS is not None and profile["median_ms"] >= conf.SLOW_QUERY_MS:
+        findings.append(
+            Finding(
+                kind="slow_query",
+                severity="warning",
+                table=None,
+                object="profiled query",
+                message=f"median {profile['median_ms']:.1f} ms >= {conf.SLOW_QUERY_MS} ms: "
+                "explain it with manage.py explain --analyze",
+                evidence={k: v for k, v in profile.items() if k != "timings_ms"},
+            )
+        )
+    return _report(connection, findings, sql=sql, profile=profile)

@@ -1,0 +1,30 @@
+"""Hand-built catalog dataclasses for the pure rule tests."""
+
+from perfaudit.catalog.indexes import IndexColumn, IndexInfo
+
+BTREE_INT8 = 3124  # int8_ops
+BTREE_BOOL = 424
+
+
+def col(attnum, name, *, desc=False, opclass=BTREE_INT8, width=8):
+    return IndexColumn(
+        attnum=attnum,
+        name=name,
+        opclass=opclass,
+        opclass_name="int8_ops",
+        collation=0,
+        option=1 if desc else 0,
+        avg_width=width,
+    )
+
+
+def index(name, *columns, table="t", **kw):
+    kw.setdefault("oid", abs(hash(name)) % 100000)
+    return IndexInfo(
+        schema="public",
+        table=table,
+        name=name,
+        method=kw.pop("method", "btree"),
+        columns=tuple(columns),
+        **kw,
+    )

@@ -1,0 +1,41 @@
+"""One test per system check id."""
+
+import pytest
+
+from perfaudit import checks
+
+from .conftest import run_sql
+
+
+@pytest.mark.django_db
+def test_w001_pg_stat_statements_not_collecting():
+    # Dropped inside the test's transaction (rolled back afterwards).
+    run_sql("DROP EXTENSION IF EXISTS pg_stat_statements")
+    messages = checks.check_pg_stat_statements(databases=["default"])
+    assert [m.id for m in messages] == ["perfaudit.W001"]
+    assert "CREATE EXTENSION pg_stat_statements" in messages[0].hint
+
+
+def test_w001_is_a_database_check_only():
+    # Without --database, Django passes no databases: nothing touches the database.
+    assert checks.check_pg_stat_statements(databases=None) == []
+
+
+def test_w002_unknown_keys(settings):
+    settings.PERFAUDIT = {"SLOW_QUERY_MS": 100, "SLOW_QUERIES_MS": 5}
+    assert "perfaudit.W002" in [m.id for m in checks.check_settings()]
+
+
+def test_w003_bad_repeated_mode(settings):
+    settings.PERFAUDIT = {"REPEATED_QUERY_MODE": "loud"}
+    assert "perfaudit.W003" in [m.id for m in checks.check_settings()]
+
+
+def test_w004_runtime_settings_without_middleware(settings):
+    settings.PERFAUDIT = {"SLOW_QUERY_MS": 50}
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != checks.MIDDLEWARE_PATH]
+    assert [m.id for m in checks.check_settings()] == ["perfaudit.W004"]
+
+
+def test_project_settings_are_clean():
+    assert checks.check_settings() == []

@@ -1,0 +1,133 @@
+"""Commands: the JSON contract, human output, exit codes (0 / 1 with --fail-on / 2)."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from .conftest import run_sql
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def validate_contract(document):
+    assert set(document) >= {"generated_at", "database", "findings"}
+    dt.datetime.fromisoformat(document["generated_at"])
+    assert set(document["database"]) >= {"vendor", "version", "stats_reset"}
+    assert document["database"]["vendor"] == "postgresql"
+    for finding in document["findings"]:
+        assert set(finding) == {"kind", "severity", "table", "object", "message", "evidence", "fix"}
+        assert finding["severity"] in {"info", "warning", "error"}
+        assert isinstance(finding["kind"], str) and isinstance(finding["message"], str)
+        assert isinstance(finding["evidence"], dict)
+        assert set(finding["fix"]) == {"sql", "migration"}
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (("auditindexes",), "tables"),
+        (("explain", "SELECT 1"), "plans"),
+        (("explain", "--url", "/health/"), "plans"),
+        (("slowqueries",), "queries"),
+        (("tablestats",), "tables"),
+        (("dbconnections",), "headroom"),
+        (("profilequery", "SELECT 1", "--iterations", "2"), "profile"),
+    ],
+)
+def test_json_contract(args, key):
+    document = json.loads(run(*args, "--format", "json"))
+    validate_contract(document)
+    assert key in document
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("auditindexes",),
+        ("explain", "--analyze", "SELECT relname FROM pg_class ORDER BY relname"),
+        ("slowqueries",),
+        ("tablestats",),
+        ("dbconnections",),
+        ("profilequery", "SELECT 1", "--iterations", "3"),
+    ],
+)
+def test_human_output_fits_100_columns(args):
+    output = run(*args)
+    assert output.strip()
+    too_wide = [line for line in output.splitlines() if len(line) > 100]
+    # Only a single unbreakable token (a very long name) may exceed the width.
+    assert all(" " not in line.strip() for line in too_wide), too_wide
+
+
+def test_fail_on_exit_codes(parent_child):
+    run_sql(
+        "CREATE INDEX pa_c1 ON pa_child (parent_id)", "CREATE INDEX pa_c2 ON pa_child (parent_id)"
+    )
+    with pytest.raises(CommandError) as excinfo:
+        run("auditindexes", "--table", "pa_child", "--fail-on", "warning")
+    assert excinfo.value.returncode == 1
+    run("auditindexes", "--table", "pa_child", "--fail-on", "error")  # no error-level finding
+
+
+def test_clean_schema_passes_fail_on_warning():
+    run("auditindexes", "--fail-on", "warning")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("auditindexes", "--database", "nope"),
+        ("auditindexes", "--bad-option"),
+        ("auditindexes", "--fail-on", "panic"),
+        ("explain", "SELECT 1; SELECT 2"),
+        ("explain",),
+        ("explain", "not sql at all"),
+        ("slowqueries", "--order", "random"),
+        ("profilequery", "SELECT 1", "--iterations", "0"),
+    ],
+)
+def test_bad_input_is_returncode_2(args):
+    with pytest.raises(CommandError) as excinfo:
+        run(*args)
+    assert excinfo.value.returncode == 2
+    assert "\n" not in str(excinfo.value)
+
+
+def manage(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_subprocess_bad_argument_one_line_exit_2():
+    result = manage("auditindexes", "--bad")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "unrecognized arguments: --bad" in result.stderr
+
+
+def test_subprocess_unreachable_database_one_line_exit_2():
+    result = manage("tablestats", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "cannot connect" in result.stderr

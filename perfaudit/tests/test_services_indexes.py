@@ -1,0 +1,133 @@
+"""auditindexes on a real database where each problem is planted."""
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from perfaudit import services
+
+from .conftest import run_sql
+
+pytestmark = pytest.mark.django_db
+
+
+def findings_for(report, obj):
+    return [(f.kind, f.severity) for f in report.findings if f.object == obj]
+
+
+def test_clean_schema_has_no_warnings():
+    report = services.audit_indexes()
+    assert report.worst_at_least("warning") == [], [
+        (f.kind, f.table, f.object, f.message) for f in report.worst_at_least("warning")
+    ]
+
+
+def test_redundant_seed_style_fk_index(parent_child):
+    # The seed: a plain index on the FK next to (user_id, ...) composites.
+    run_sql(
+        "CREATE INDEX pa_child_parent_created ON pa_child (parent_id, created_at DESC)",
+        "CREATE INDEX pa_child_parent ON pa_child (parent_id)",
+    )
+    report = services.audit_indexes(table="pa_child")
+    assert ("redundant", "warning") in findings_for(report, "pa_child_parent")
+    finding = next(f for f in report.findings if f.kind == "redundant")
+    assert finding.evidence["covered_by"] == "pa_child_parent_created"
+    assert finding.fix.sql == 'DROP INDEX CONCURRENTLY "pa_child_parent";'
+    # The composite serves the FK: no missing_fk_index.
+    assert not [f for f in report.findings if f.kind == "missing_fk_index"]
+
+
+def test_duplicate(parent_child):
+    run_sql(
+        "CREATE INDEX pa_dup_a ON pa_child (parent_id, done)",
+        "CREATE INDEX pa_dup_b ON pa_child (parent_id, done)",
+    )
+    report = services.audit_indexes(table="pa_child")
+    dups = [f for f in report.findings if f.kind == "duplicate"]
+    assert len(dups) == 1 and dups[0].object in {"pa_dup_a", "pa_dup_b"}
+    assert dups[0].severity == "warning"
+
+
+def test_missing_fk_index(parent_child):
+    # An index containing the FK column, but not leading with it, does not serve the FK.
+    run_sql("CREATE INDEX pa_child_created_parent ON pa_child (created_at, parent_id)")
+    report = services.audit_indexes(table="pa_child")
+    missing = [f for f in report.findings if f.kind == "missing_fk_index"]
+    assert len(missing) == 1
+    assert missing[0].evidence["columns"] == ["parent_id"]
+    assert "CREATE INDEX CONCURRENTLY" in missing[0].fix.sql
+
+
+def test_unused(parent_child, settings):
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "UNUSED_MIN_TABLE_SCANS": 0}
+    run_sql("CREATE INDEX pa_child_note ON pa_child (note)")
+    report = services.audit_indexes(table="pa_child")
+    unused = [f for f in report.findings if f.kind == "unused" and f.object == "pa_child_note"]
+    assert unused and unused[0].severity == "warning"
+    assert "stats_reset" in unused[0].evidence
+    # The primary key is never proposed for dropping.
+    assert not [f for f in report.findings if f.object == "pa_child_pkey"]
+
+
+def test_bloat_after_deleting_most_rows(settings):
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "BLOAT_MIN_BYTES": 1024 * 1024}
+    run_sql(
+        "CREATE TABLE pa_bloat (id bigint)",
+        "INSERT INTO pa_bloat SELECT g FROM generate_series(1, 200000) g",
+        "CREATE INDEX pa_bloat_id ON pa_bloat (id)",
+        # The index keeps its pages; ANALYZE updates reltuples and pg_stats widths.
+        "DELETE FROM pa_bloat WHERE id % 10 <> 0",
+        "ANALYZE pa_bloat",
+    )
+    report = services.audit_indexes(table="pa_bloat")
+    bloat = [f for f in report.findings if f.kind == "bloat"]
+    assert [(f.object, f.severity) for f in bloat] == [("pa_bloat_id", "warning")]
+    assert bloat[0].evidence["estimate"] is True
+    assert bloat[0].fix.sql == 'REINDEX INDEX CONCURRENTLY "pa_bloat_id";'
+
+
+def _model_with_declared_index():
+    # Any installed model with a Meta.indexes entry: found through the app registry.
+    for model in apps.get_models():
+        if model._meta.managed and model._meta.indexes:
+            return model, model._meta.indexes[0].name
+    pytest.skip("no installed model declares Meta.indexes")
+
+
+def test_drift_when_a_declared_index_is_missing():
+    model, name = _model_with_declared_index()
+    run_sql(f"DROP INDEX {connection.ops.quote_name(name)}")
+    report = services.audit_indexes(table=model._meta.db_table)
+    drift = [f for f in report.findings if f.kind == "drift" and f.object == name]
+    assert drift and drift[0].severity == "warning"
+    assert "absent" in drift[0].message
+    assert drift[0].fix.migration.startswith("AddIndexConcurrently")
+
+
+def test_drift_for_an_index_no_model_declares():
+    model, _ = _model_with_declared_index()
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    run_sql(f"CREATE INDEX pa_by_hand ON {table} ({pk}, {pk})")
+    report = services.audit_indexes(table=model._meta.db_table)
+    assert ("drift", "info") in findings_for(report, "pa_by_hand")
+
+
+def test_bad_table_is_a_service_error():
+    with pytest.raises(services.ServiceError, match="no table"):
+        services.audit_indexes(table="pa_does_not_exist")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invalid_index_from_a_failed_concurrent_build():
+    run_sql(
+        "CREATE TABLE pa_inv (v int)",
+        "INSERT INTO pa_inv VALUES (1), (1)",
+    )
+    try:
+        with pytest.raises(Exception, match="could not create unique index"):
+            run_sql("CREATE UNIQUE INDEX CONCURRENTLY pa_inv_v ON pa_inv (v)")
+        report = services.audit_indexes(table="pa_inv")
+        assert ("invalid", "error") in findings_for(report, "pa_inv_v")
+    finally:
+        run_sql("DROP TABLE IF EXISTS pa_inv")
