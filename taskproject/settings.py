@@ -202,3 +202,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --- api (tasks) -----------------------------------------------------------------------------
+# The Task API (tasks/urls.py, docs/api.md): DRF with token + session auth, orjson rendering,
+# OpenAPI schema with a docs UI whose assets come from drf-spectacular-sidecar (no CDN).
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes unauthenticated requests 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "tasks.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "taskproject Task API",
+    "DESCRIPTION": "Owner-scoped tasks on PostgreSQL; see docs/api.md for query counts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Seconds the global statistics stay cached (every app write path invalidates them at once;
+# this only bounds staleness after writes made outside the app, e.g. psql).
+API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 60, minimum=1)
