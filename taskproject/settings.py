@@ -234,3 +234,6 @@ SPECTACULAR_SETTINGS = {
 # Seconds the global statistics stay cached (every app write path invalidates them at once;
 # this only bounds staleness after writes made outside the app, e.g. psql).
 API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 60, minimum=1)
+# GET /api/users/summaries/?ids=1&ids=2... takes up to 1000 ids; Django's default cap of 1000
+# query fields would reject a full request before the view could answer with a named 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000

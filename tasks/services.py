@@ -75,11 +75,11 @@ def tasks_bulk_complete(*, user, ids: list[int], completed: bool) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table}
+            UPDATE "{table}"
                SET completed = %s,
                    completed_at = CASE WHEN %s THEN statement_timestamp() END,
                    updated_at = statement_timestamp()
-             WHERE id = ANY(%s) AND completed <> %s {owner_clause}
+             WHERE id = ANY(%s::bigint[]) AND completed <> %s {owner_clause}
             RETURNING id
             """,
             params,
