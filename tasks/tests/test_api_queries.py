@@ -31,7 +31,8 @@ def assert_statements(statements, expected):
 @pytest.mark.parametrize("size", [1, 50])
 def test_task_list(api, owner, queries, size):
     make_tasks(owner, size)
-    response, statements = run(queries, lambda c=api(owner): c.get("/api/tasks/?page_size=50"))
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/?page_size=50"))
     assert len(response.json()["results"]) == size
     assert_statements(statements, [TOKEN, TASK_PAGE])
 
@@ -40,7 +41,8 @@ def test_task_list(api, owner, queries, size):
 def test_task_list_all_scope_joins_owner(api, owner, other_user, staff_user, queries, size):
     make_tasks(owner, size)
     make_tasks(other_user, size)
-    response, statements = run(queries, lambda c=api(staff_user): c.get("/api/tasks/?scope=all"))
+    client = api(staff_user)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/?scope=all"))
     assert len(response.json()["results"]) == min(2 * size, 50)
     # The owner's email / full name come from the same statement (no query per row).
     assert_statements(statements, [TOKEN, 'FROM "tasks_task" INNER JOIN "tasks_user"'])
@@ -49,7 +51,8 @@ def test_task_list_all_scope_joins_owner(api, owner, other_user, staff_user, que
 @pytest.mark.parametrize("size", [1, 50])
 def test_user_tasks(api, owner, staff_user, queries, size):
     make_tasks(owner, size)
-    _, statements = run(queries, lambda c=api(staff_user): c.get(f"/api/users/{owner.pk}/tasks/"))
+    client = api(staff_user)
+    _, statements = run(queries, lambda c=client: c.get(f"/api/users/{owner.pk}/tasks/"))
     assert_statements(statements, [TOKEN, TASK_PAGE])
 
 
@@ -57,8 +60,9 @@ def test_user_tasks(api, owner, staff_user, queries, size):
 def test_search(api, owner, queries, size):
     make_tasks(owner, size, title="Quarterly report", description="numbers")
     for mode in ("fulltext", "substring"):
+        client = api(owner)
         response, statements = run(
-            queries, lambda m=mode, c=api(owner): c.get(f"/api/tasks/search/?q=report&mode={m}")
+            queries, lambda m=mode, c=client: c.get(f"/api/tasks/search/?q=report&mode={m}")
         )
         assert len(response.json()["results"]) == size
         assert_statements(statements, [TOKEN, TASK_PAGE])
@@ -103,9 +107,8 @@ def test_create_and_bulk_create(api, owner, queries, size):
 @pytest.mark.parametrize("url", ["/api/tasks/bulk-complete/", "/api/async/tasks/bulk-complete/"])
 def test_bulk_complete(api, owner, queries, size, url):
     ids = [t.pk for t in make_tasks(owner, size)]
-    response, statements = run(
-        queries, lambda c=api(owner): c.post(url, {"ids": ids}, format="json")
-    )
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.post(url, {"ids": ids}, format="json"))
     assert response.json()["updated"] == size
     # token; one UPDATE ... RETURNING id
     assert_statements(statements, [TOKEN, 'UPDATE "tasks_task"'])
@@ -115,19 +118,18 @@ def test_bulk_complete(api, owner, queries, size, url):
 def test_stats(api, owner, staff_user, queries, size):
     make_tasks(owner, size)
     for url in ("/api/tasks/stats/", "/api/async/tasks/stats/"):
-        response, statements = run(queries, lambda u=url, c=api(owner): c.get(u))
+        client = api(owner)
+        response, statements = run(queries, lambda u=url, c=client: c.get(u))
         assert response.json()["total_tasks"] == size
         # token; the caller's counter row by primary key (no scan of tasks)
         assert_statements(statements, [TOKEN, 'FROM "tasks_taskcounter" WHERE'])
-    response, statements = run(
-        queries, lambda c=api(staff_user): c.get("/api/tasks/stats/?scope=global")
-    )
+    client = api(staff_user)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/stats/?scope=global"))
     assert response.json()["total_tasks"] == size
     # token; SUM over the counter rows (one per user, not per task)
     assert_statements(statements, [TOKEN, 'FROM "tasks_taskcounter"'])
-    _, statements = run(
-        queries, lambda c=api(staff_user): c.get("/api/async/tasks/stats/?scope=global")
-    )
+    client = api(staff_user)
+    _, statements = run(queries, lambda c=client: c.get("/api/async/tasks/stats/?scope=global"))
     assert_statements(statements, [TOKEN])  # served from the cache
 
 
@@ -157,9 +159,8 @@ def test_users_list_and_summaries(api, staff_user, queries, size):
 @pytest.mark.parametrize("size", [1, 50])
 def test_dashboard(api, owner, queries, size):
     make_tasks(owner, size)
-    response, statements = run(
-        queries, lambda c=api(owner): c.get(f"/api/users/{owner.pk}/dashboard/")
-    )
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.get(f"/api/users/{owner.pk}/dashboard/"))
     assert response.json()["total_tasks"] == size
     # token; one statement: user + counter row + latest task date (index-top subquery)
     assert_statements(statements, [TOKEN, 'FROM "tasks_user" LEFT OUTER JOIN "tasks_taskcounter"'])
