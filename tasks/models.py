@@ -193,8 +193,9 @@ class TaskCounter(models.Model):
     transition tables fold each INSERT/UPDATE/DELETE statement (COPY and bulk statements included)
     into one upsert per touched owner, in the writer's transaction: always exact, no single hot
     row (writers of different owners never contend). Global stats sum these rows.
-    Not managed by Django: the table, its ON DELETE CASCADE foreign key and the triggers are SQL
-    in the migration; Django must never try to write or cascade-collect these rows.
+    Only the triggers write these rows. The foreign key (ON DELETE CASCADE, added in SQL by the
+    migration) is invisible to Django (DO_NOTHING, db_constraint=False), so deleting a user never
+    makes Django collect or delete counter rows itself.
     """
 
     owner = models.OneToOneField(
@@ -214,7 +215,6 @@ class TaskCounter(models.Model):
     completion_seconds = models.DecimalField(max_digits=30, decimal_places=6)
 
     class Meta:
-        managed = False
         db_table = "tasks_taskcounter"
 
     def __str__(self):
