@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from psycopg.types.datetime import TimestamptzLoader
 
 from tasks.cache import acached_global_stats, cached_global_stats
 from tasks.models import Task, TaskCounter, User
@@ -76,15 +78,65 @@ def _task_page(rows: list[dict], *, page_size: int, with_owner: bool) -> dict:
     return {"next_cursor": next_cursor, "results": rows}
 
 
+def _task_page_sql(
+    *,
+    owner_id: int | None,
+    with_owner: bool,
+    page_size: int,
+    cursor: tuple[datetime, int] | None = None,
+    completed: bool | None = None,
+    priority: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+) -> tuple[str, list]:
+    """The statement ``_task_page_query`` compiles to, written out: compiling that queryset costs
+    ~0.4 ms of Python per request, as much as the rest of the page. Same columns, filters and
+    order (tests compare this path's JSON with the ORM path's, byte for byte)."""
+    where, params = [], []
+    for clause, value in (
+        ('"tasks_task"."owner_id" = %s', owner_id),
+        ('"tasks_task"."completed" = %s', completed),
+        ('"tasks_task"."priority" = %s', priority),
+        ('"tasks_task"."due_date" < %s', due_before),
+        ('"tasks_task"."due_date" >= %s', due_after),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if cursor is not None:
+        where.append('("tasks_task"."created_at", "tasks_task"."id") < (%s, %s)')
+        params += cursor
+    columns = ", ".join(f'"tasks_task"."{name}"' for name in TASK_FIELDS)
+    source = '"tasks_task"'
+    if with_owner:
+        columns += ', "tasks_user"."email", "tasks_user"."full_name"'
+        source += ' INNER JOIN "tasks_user" ON "tasks_task"."owner_id" = "tasks_user"."id"'
+    sql = (
+        f"SELECT {columns} FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
+        'ORDER BY "tasks_task"."created_at" DESC, "tasks_task"."id" DESC LIMIT %s'
+    )
+    return sql, [*params, page_size + 1]
+
+
 def task_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
     """One owner's tasks (owner_id) or everyone's (None, staff: owner joined in the same query),
     newest first."""
     with_owner = owner_id is None
-    qs = _task_page_query(owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters)
-    return _task_page(list(qs), page_size=page_size, with_owner=with_owner)
+    sql, params = _task_page_sql(
+        owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters
+    )
+    names = TASK_FIELDS + OWNER_FIELDS if with_owner else TASK_FIELDS
+    with connection.cursor() as cursor:
+        # psycopg's own timestamptz loader (C-accelerated) instead of Django's Python subclass,
+        # which only swaps the UTC tzinfo object; ~150 datetimes a page made it ~0.4 ms.
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _task_page(rows, page_size=page_size, with_owner=with_owner)
 
 
 async def atask_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
+    # The async ORM has no raw-cursor API, so the async list runs the queryset itself.
     with_owner = owner_id is None
     qs = _task_page_query(owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters)
     return _task_page([row async for row in qs], page_size=page_size, with_owner=with_owner)
