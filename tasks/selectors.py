@@ -1,6 +1,8 @@
 """Reads: one function per use case, keyword-only. Each owns its query shape and returns plain
-data (dicts of ``.values()`` rows), ready for orjson. Async twins (``a...``) share the query
-builders and the row shaping, so sync and async endpoints return identical JSON."""
+data (dicts of rows, no model instances), ready for orjson. Async twins (``a...``) share the
+query builders and the row shaping, so sync and async endpoints return identical JSON; the one
+exception is the task page, which the sync path runs as written-out SQL (``_task_page_sql``,
+the hot path) and the async path as the equivalent queryset (``_task_page_query``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from psycopg.types.datetime import TimestamptzLoader
 
@@ -51,6 +54,7 @@ def _task_page_query(
     due_before: datetime | None = None,
     due_after: datetime | None = None,
 ):
+    """The keyset page as a queryset (async path; also the reference for _task_page_sql)."""
     qs = Task.objects.all() if owner_id is None else Task.objects.filter(owner_id=owner_id)
     qs = qs.filtered(
         completed=completed, priority=priority, due_before=due_before, due_after=due_after
@@ -271,8 +275,6 @@ def user_dashboard(*, user_id: int) -> dict:
         .first()
     )
     if row is None:
-        from django.http import Http404
-
         raise Http404("No User matches the given query.")
     row["pending_tasks"] = row["total_tasks"] - row["completed_tasks"]
     return row
