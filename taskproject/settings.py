@@ -231,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Cache global statistics only when the cache is shared by every worker process (Redis): the
+# default local-memory cache is per process, so a write handled by one gunicorn worker could
+# not invalidate another worker's copy, and the writer's next request might read stale figures.
+API_STATS_CACHE = env.bool("API_STATS_CACHE", bool(REDIS_URL))
 # Seconds the global statistics stay cached (every app write path invalidates them at once;
 # this only bounds staleness after writes made outside the app, e.g. psql).
 API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 60, minimum=1)

@@ -8,6 +8,9 @@ current one. Writers bump twice: at once (so reads later in their own transactio
 after commit (so a reader that computed between the first bump and the commit is discarded too).
 Every application write path calls ``invalidate_stats()`` (services, admin, seeddata); raw SQL
 writes from outside the app are bounded by the TTL (``API_STATS_CACHE_SECONDS``).
+Caching is on only with a cache every worker process shares (``API_STATS_CACHE``, default: when
+``REDIS_URL`` is set); with the per-process local-memory cache an invalidation could not reach
+the other workers.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def _current_version() -> str:
 
 
 def cached_global_stats(compute: Callable[[], dict]) -> dict:
+    if not settings.API_STATS_CACHE:
+        return compute()
     key = f"tasks:stats:global:{_current_version()}"
     value = cache.get(key)
     if value is None:
@@ -49,6 +54,8 @@ def cached_global_stats(compute: Callable[[], dict]) -> dict:
 
 
 async def acached_global_stats(compute) -> dict:
+    if not settings.API_STATS_CACHE:
+        return await compute()
     version = await cache.aget(VERSION_KEY)
     if version is None:
         await cache.aadd(VERSION_KEY, uuid.uuid4().hex, timeout=None)

@@ -21,6 +21,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _stats_cache_on(settings):
+    # Tests run in one process, where the local-memory cache is shared, so exercise caching.
+    settings.API_STATS_CACHE = True
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
     yield

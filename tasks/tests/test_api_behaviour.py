@@ -228,3 +228,55 @@ def test_admin_writes_invalidate_the_cache(client, api, owner, staff_user):
     response = client.post(f"/admin/tasks/task/{task.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert staff.get("/api/tasks/stats/?scope=global").json()["total_tasks"] == 1
+
+
+def test_without_a_shared_cache_global_stats_are_computed_each_time(
+    api, owner, staff_user, settings, queries
+):
+    settings.API_STATS_CACHE = False
+    make_tasks(owner, 3)
+    staff = api(staff_user)
+    for _ in range(2):
+        with queries() as captured:
+            assert staff.get("/api/tasks/stats/?scope=global").json()["total_tasks"] == 3
+        assert len(captured.statements) == 2  # token; SUM over counter rows
+
+
+def _redis_url():
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+def test_never_stale_with_redis(api, owner, staff_user, monkeypatch):
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    import uuid
+
+    from django.core.cache.backends.redis import RedisCache
+
+    from tasks import cache as stats_cache
+
+    # A private key prefix, and cleanup by key: never flush a Redis others may use.
+    redis_cache = RedisCache(url, {"KEY_PREFIX": f"taskproject-test-{uuid.uuid4().hex}"})
+    monkeypatch.setattr(stats_cache, "cache", redis_cache)
+    staff = api(staff_user)
+
+    def total():
+        return staff.get("/api/tasks/stats/?scope=global").json()["total_tasks"]
+
+    try:
+        assert total() == 0
+        api(owner).post("/api/tasks/bulk/", {"tasks": [{"title": "a"}] * 3}, format="json")
+        assert total() == 3
+        asynchronous = staff.get("/api/async/tasks/stats/?scope=global").json()
+        assert asynchronous["total_tasks"] == 3
+    finally:
+        version = redis_cache.get(stats_cache.VERSION_KEY)
+        redis_cache.delete_many([stats_cache.VERSION_KEY, f"tasks:stats:global:{version}"])
