@@ -165,3 +165,21 @@ def test_valid_create_normalises(api, owner):
     body = response.json()
     assert body["priority"] == "high" and body["due_date"] == "2026-05-01T10:00:00Z"
     assert body["completed"] is False and body["completed_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("get", "/api/tasks/search/?q=ab%00cd", None, "q"),
+        ("get", "/api/tasks/search/?q=ab%00cd&mode=substring", None, "q"),
+        ("post", "/api/tasks/", {"title": "a\u0000b"}, "title"),
+        ("post", "/api/tasks/bulk-complete/", [1, 2], "non_field_errors"),
+        ("post", "/api/async/tasks/bulk-complete/", [1, 2], "non_field_errors"),
+    ],
+)
+def test_inputs_postgres_would_reject_are_400_not_500(api, owner, method, url, body, field):
+    # PostgreSQL refuses NUL characters in text: they must be caught before the query.
+    response = getattr(api(owner), method)(url, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Task.objects.exists()
