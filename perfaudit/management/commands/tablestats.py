@@ -31,8 +31,8 @@ class Command(PerfauditCommand):
                 r["inserts"],
                 r["updates"],
                 r["deletes"],
-                r["last_vacuumed"],
-                r["last_analyzed"],
+                _short(r["last_vacuumed"]),
+                _short(r["last_analyzed"]),
                 r["modified_since_analyze"],
             )
             for r in t
@@ -53,7 +53,7 @@ class Command(PerfauditCommand):
                         "deletes",
                         "vacuumed",
                         "analyzed",
-                        "mod since analyze",
+                        "changed since",
                     ),
                     writes,
                 ),
@@ -61,3 +61,8 @@ class Command(PerfauditCommand):
                 render.findings_block(report.findings),
             ]
         )
+
+
+def _short(moment):
+    # Month-day and time: the year would push this table past 100 columns.
+    return moment.strftime("%m-%d %H:%M") if moment else None
