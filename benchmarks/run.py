@@ -197,7 +197,13 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     if not args.no_report:
         path = report.write(
-            chosen, profile, info, plan_failures, elapsed=elapsed, results_dir=RESULTS
+            chosen,
+            profile,
+            info,
+            plan_failures,
+            elapsed=elapsed,
+            # Quick runs only keep the runner working: their reports stay out of git.
+            results_dir=RESULTS if profile.name == "full" else ROOT / "var" / "bench-results",
         )
         log(f"report: {path.relative_to(ROOT)}")
     report.print_summary(chosen)
