@@ -112,6 +112,7 @@ def queries(model_admin, request):
             rows.append(
                 query
                 | {
+                    "display": " ".join(query["query"].split()),
                     # Only queries get an EXPLAIN button: the form refuses anything else.
                     "explainable": sqltext.first_keyword(query["query"]) in services.SELECT_ONLY,
                 }

@@ -205,3 +205,13 @@ def test_explain_normalized_statement(client, staff_user):
     )
     assert response.status_code == 400
     assert "placeholders cannot be executed" in response.content.decode()
+
+
+def test_queries_page_explains_how_to_enable_pg_stat_statements(client, staff_user):
+    run_sql("DROP EXTENSION IF EXISTS pg_stat_statements")  # rolled back with the test
+    client.force_login(staff_user)
+    response = client.get(url("queries"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "pg_stat_statements is not collecting" in body
+    assert "CREATE EXTENSION" in body
