@@ -215,3 +215,12 @@ def test_queries_page_explains_how_to_enable_pg_stat_statements(client, staff_us
     body = response.content.decode()
     assert "pg_stat_statements is not collecting" in body
     assert "CREATE EXTENSION" in body
+
+
+def test_explain_post_within_query_budget(client, staff_user, django_assert_max_num_queries):
+    client.force_login(staff_user)
+    # Savepoint (3 statements, the test's transaction; BEGIN/ROLLBACK outside tests), statement
+    # timeout, read-only, the EXPLAIN itself, row estimates of its tables, server_info.
+    with django_assert_max_num_queries(ADMIN + 3 + 5):
+        response = client.post(url("explain"), {"sql": "SELECT 1", "analyze": "on"})
+    assert response.status_code == 200
