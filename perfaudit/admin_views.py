@@ -195,6 +195,7 @@ def explain(model_admin, request):
                 analyze=form.cleaned_data["analyze"],
                 buffers=form.cleaned_data["buffers"],
                 select_only=True,
+                timeout_ms=get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
             )
             if error:
                 form.add_error("sql", error)
@@ -213,7 +214,7 @@ def explain(model_admin, request):
             "form": form,
             "report": report,
             "rows": rows,
-            "timeout_ms": get_settings().STATEMENT_TIMEOUT_MS,
+            "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
             **_findings(report, request),
         },
     )

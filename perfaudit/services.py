@@ -208,7 +208,7 @@ def check_statement(sql: str, *, allowed: set[str]) -> str:
 
 
 def _explain_one(
-    connection, sql, params, *, analyze, buffers, cursor=None, read_only=False
+    connection, sql, params, *, analyze, buffers, cursor=None, read_only=False, timeout_ms=None
 ) -> dict:
     conf = get_settings()
     generic = params is None and sqltext.has_positional_params(sql)
@@ -231,7 +231,7 @@ def _explain_one(
         if cursor is None:
             read_only = read_only or sqltext.first_keyword(sql) in READ_ONLY
             with rolled_back(
-                connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=read_only
+                connection, timeout_ms=timeout_ms or conf.STATEMENT_TIMEOUT_MS, read_only=read_only
             ) as cur:
                 cur.execute(statement, params)
                 result = cur.fetchone()[0]
@@ -274,9 +274,11 @@ def explain_sql(
     analyze: bool = False,
     buffers: bool = False,
     select_only: bool = False,
+    timeout_ms: int | None = None,
 ) -> Report:
     """EXPLAIN one statement. ``select_only`` (the admin's form): only queries, and even with
     ANALYZE they run in a read-only transaction, so a data-modifying CTE fails instead of writing.
+    ``timeout_ms`` overrides STATEMENT_TIMEOUT_MS.
     """
     connection = get_connection(using)
     check_statement(sql, allowed=SELECT_ONLY if select_only else EXPLAINABLE)
@@ -284,7 +286,13 @@ def explain_sql(
         connection,
         [
             _explain_one(
-                connection, sql, None, analyze=analyze, buffers=buffers, read_only=select_only
+                connection,
+                sql,
+                None,
+                analyze=analyze,
+                buffers=buffers,
+                read_only=select_only,
+                timeout_ms=timeout_ms,
             )
         ],
     )

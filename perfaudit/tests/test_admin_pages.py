@@ -224,3 +224,11 @@ def test_explain_post_within_query_budget(client, staff_user, django_assert_max_
     with django_assert_max_num_queries(ADMIN + 3 + 5):
         response = client.post(url("explain"), {"sql": "SELECT 1", "analyze": "on"})
     assert response.status_code == 200
+
+
+def test_explain_analyze_stops_at_the_admin_timeout(client, staff_user, settings):
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "ADMIN_STATEMENT_TIMEOUT_MS": 50}
+    client.force_login(staff_user)
+    response = client.post(url("explain"), {"sql": "SELECT pg_sleep(5)", "analyze": "on"})
+    assert response.status_code == 400
+    assert "statement timeout" in response.content.decode()
