@@ -61,9 +61,12 @@ run: prepare
 	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --access-logfile -
 
+# Under ASGI every request runs its sync database work on a fresh thread, so persistent
+# per-thread connections would pile up (one new connection per request): use the pool.
 run-asgi: prepare
-	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.asgi:application --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker --access-logfile -
+	$(RUN_ENV) DB_POOL=$${DB_POOL:-1} $(VENV)/bin/gunicorn taskproject.asgi:application \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
+		--access-logfile -
 
 test: db browser
 	$(PY) -m pytest

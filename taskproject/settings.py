@@ -239,6 +239,45 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
+# --- api (tasks) -----------------------------------------------------------------------------
+# The Task API (tasks/urls.py, docs/api.md): DRF with token + session auth, orjson rendering,
+# OpenAPI schema with a docs UI whose assets come from drf-spectacular-sidecar (no CDN).
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes unauthenticated requests 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tasks.authentication.FastTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "tasks.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "taskproject Task API",
+    "DESCRIPTION": "Owner-scoped tasks on PostgreSQL; see docs/api.md for query counts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Cache global statistics only when the cache is shared by every worker process (Redis): the
+# default local-memory cache is per process, so a write handled by one gunicorn worker could
+# not invalidate another worker's copy, and the writer's next request might read stale figures.
+API_STATS_CACHE = env.bool("API_STATS_CACHE", bool(REDIS_URL))
+# Seconds the global statistics stay cached (every app write path invalidates them at once;
+# this only bounds staleness after writes made outside the app, e.g. psql).
+API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 60, minimum=1)
+# GET /api/users/summaries/?ids=1&ids=2... takes up to 1000 ids; Django's default cap of 1000
+# query fields would reject a full request before the view could answer with a named 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
 # --- perfaudit -----------------------------------------------------------------------------
 # Runtime detectors (perfaudit.runtime.PerfauditMiddleware): cheap enough to stay on; the
 # repeated-query detector is off unless asked for ("log" in staging, "raise" in development).

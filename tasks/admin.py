@@ -13,11 +13,28 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from perfaudit.paginator import EstimatedCountPaginator
+from tasks.cache import invalidate_stats
 from tasks.models import Task, User, task_search_text
 
 
+class InvalidatesStats:
+    """Admin writes change task counts too: drop the cached global statistics (tasks.cache)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        invalidate_stats()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        invalidate_stats()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        invalidate_stats()
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(InvalidatesStats, DjangoUserAdmin):
     list_display = ("username", "email", "full_name", "is_staff", "is_active", "created_at")
     list_filter = ("is_staff", "is_active")
     search_fields = ("username", "email", "full_name")
@@ -46,7 +63,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(InvalidatesStats, admin.ModelAdmin):
     list_display = ("id", "title", "owner", "priority", "completed", "due_date", "created_at")
     list_select_related = ("owner",)
     list_filter = ("completed", "priority")

@@ -77,6 +77,14 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
 
 
+def _task_manager():
+    # tasks.querysets imports the search expressions defined above (a partial import of this
+    # module that works because they already exist); a top-level import would be circular.
+    from tasks.querysets import TaskQuerySet
+
+    return models.Manager.from_queryset(TaskQuerySet)()
+
+
 class Task(models.Model):
     owner = models.ForeignKey(
         User,
@@ -95,6 +103,8 @@ class Task(models.Model):
     due_date = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = _task_manager()
 
     class Meta:
         constraints = [
@@ -174,3 +184,38 @@ class Task(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "completed_at", "updated_at"}
         super().save(*args, **kwargs)
+
+
+class TaskCounter(models.Model):
+    """Per-owner task counters, maintained by PostgreSQL triggers (migration 0002).
+
+    Stats must be exact without scanning 1M tasks per request. Statement-level AFTER triggers with
+    transition tables fold each INSERT/UPDATE/DELETE statement (COPY and bulk statements included)
+    into one upsert per touched owner, in the writer's transaction: always exact, no single hot
+    row (writers of different owners never contend). Global stats sum these rows.
+    Only the triggers write these rows. The foreign key (ON DELETE CASCADE, added in SQL by the
+    migration) is invisible to Django (DO_NOTHING, db_constraint=False), so deleting a user never
+    makes Django collect or delete counter rows itself.
+    """
+
+    owner = models.OneToOneField(
+        User,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="task_counter",
+        db_constraint=False,
+    )
+    total = models.BigIntegerField()
+    completed = models.BigIntegerField()
+    low = models.BigIntegerField()
+    medium = models.BigIntegerField()
+    high = models.BigIntegerField()
+    high_pending = models.BigIntegerField()
+    # Sum over completed tasks of completed_at - created_at, in seconds (numeric: exact sums).
+    completion_seconds = models.DecimalField(max_digits=30, decimal_places=6)
+
+    class Meta:
+        db_table = "tasks_taskcounter"
+
+    def __str__(self):
+        return f"counters of user {self.owner_id}"

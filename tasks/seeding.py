@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
+from tasks.cache import invalidate_stats
 from tasks.models import Task, User
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so a seed gives the same rows on any day
@@ -144,6 +145,7 @@ def reset() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Task._meta.db_table} RESTART IDENTITY")
         User.objects.filter(is_staff=False).delete()
+        invalidate_stats()
 
 
 def load(
@@ -203,6 +205,10 @@ def load(
             cursor.execute(f'ALTER TABLE {task_table} DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        if rebuild:
+            # The per-owner counter triggers (migration 0002) would fold a 1M-row transition
+            # table at the end of COPY; one GROUP BY recount afterwards is cheaper.
+            cursor.execute(f"ALTER TABLE {task_table} DISABLE TRIGGER USER")
 
         _copy(
             cursor,
@@ -217,6 +223,15 @@ def load(
             tick(1)
         for name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE {task_table} ADD CONSTRAINT "{name}" {definition}')
+        if rebuild:
+            cursor.execute(f"ALTER TABLE {task_table} ENABLE TRIGGER USER")
+            cursor.execute("SELECT tasks_counter_rebuild()")
+    # After COMMIT: cached statistics must not outlive the load (tasks.cache explains the
+    # versioning); invalidating earlier would let a reader re-cache pre-load figures.
+    invalidate_stats()
+    # After COMMIT: an ANALYZE inside the loading transaction leaves n_mod_since_analyze at the
+    # loaded row count (autovacuum would soon re-analyze, and perfaudit flags the table).
+    with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {user_table}")
         cursor.execute(f"ANALYZE {task_table}")
     return SeedResult(

@@ -2,12 +2,6 @@ from perfaudit import render, services
 from perfaudit.management.base import PerfauditCommand
 
 
-def _short(moment):
-    # Two-digit year: with both dates set and a 27-character table name (Django's
-    # tasks_user_user_permissions), full dates pushed the line past 100 columns.
-    return moment.strftime("%y-%m-%d %H:%M") if moment else None
-
-
 class Command(PerfauditCommand):
     help = "Table statistics: writes, live/dead tuples, vacuum/analyze, size, scan mix."
 
@@ -59,7 +53,7 @@ class Command(PerfauditCommand):
                         "deletes",
                         "vacuumed",
                         "analyzed",
-                        "mod since analyze",
+                        "changed since",
                     ),
                     writes,
                 ),
@@ -67,3 +61,8 @@ class Command(PerfauditCommand):
                 render.findings_block(report.findings),
             ]
         )
+
+
+def _short(moment):
+    # Month-day and time: the year would push this table past 100 columns.
+    return moment.strftime("%m-%d %H:%M") if moment else None

@@ -1,0 +1,36 @@
+"""orjson for every JSON response (sync DRF views and async views render with the same bytes)."""
+
+from decimal import Decimal
+
+import orjson
+from django.http import HttpResponse
+from rest_framework.renderers import BaseRenderer
+
+# UTC datetimes as "...Z", like DRF's own DateTimeField output.
+OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    # Lazy translation strings (DRF error messages) and other str-able objects.
+    return str(value)
+
+
+def dumps(data) -> bytes:
+    return orjson.dumps(data, default=_default, option=OPTIONS)
+
+
+def json_response(data, *, status: int = 200) -> HttpResponse:
+    return HttpResponse(dumps(data), status=status, content_type="application/json")
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return dumps(data)

@@ -1,0 +1,181 @@
+"""Input validation. Output is built by the selectors from ``.values()`` rows (no serializer
+instances per row: that is most of the time a plain ModelSerializer list spends)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import datetime
+
+from rest_framework import serializers
+
+from tasks.models import Priority
+
+MAX_BIGINT = 2**63 - 1
+
+
+class StrictMixin:
+    """Unknown fields are a 400 naming them, not silently ignored (a typo such as ``complete``
+    would otherwise be a successful no-op)."""
+
+    ignored: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields) - self.ignored)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only (DRF's BooleanField also takes "yes", "on", 1...)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+# --- keyset cursors ------------------------------------------------------------------------
+
+
+def encode_cursor(created_at: datetime, pk: int) -> str:
+    raw = f"{created_at.isoformat()}|{pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        moment, pk = raw.split("|")
+        created_at, pk = datetime.fromisoformat(moment), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise serializers.ValidationError("Invalid cursor.") from None
+    if created_at.tzinfo is None or not 0 < pk <= MAX_BIGINT:
+        raise serializers.ValidationError("Invalid cursor.")
+    return created_at, pk
+
+
+class QueryParams(StrictMixin, serializers.Serializer):
+    # DRF's own format override (?format=api for the browsable API).
+    ignored = frozenset({"format"})
+
+    @classmethod
+    def parse(cls, query_dict) -> dict:
+        if not query_dict:
+            # The common no-parameter request: skip building a serializer (DRF deep-copies
+            # every field per instance, ~0.2 ms) and use the defaults computed once.
+            return dict(cls._defaults())
+        # A plain dict, not the QueryDict: DRF treats a QueryDict like an HTML form, where a
+        # missing boolean means False (so an absent ?completed= would filter on False).
+        serializer = cls(data={key: query_dict.get(key) for key in query_dict})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @classmethod
+    def _defaults(cls) -> dict:
+        cached = cls.__dict__.get("_cached_defaults")
+        if cached is None:
+            serializer = cls(data={})
+            # Classes with a required parameter have no defaults: let parse() report it.
+            cached = dict(serializer.validated_data) if serializer.is_valid() else None
+            cls._cached_defaults = cached
+        if cached is None:
+            serializer = cls(data={})
+            serializer.is_valid(raise_exception=True)
+        return cached
+
+
+class PageParams(QueryParams):
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+    cursor = serializers.CharField(required=False)
+
+    def validate_cursor(self, value):
+        return decode_cursor(value)
+
+
+class TaskListParams(PageParams):
+    completed = serializers.BooleanField(required=False)
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+    due_before = serializers.DateTimeField(required=False)
+    due_after = serializers.DateTimeField(required=False)
+
+
+class OwnTaskListParams(TaskListParams):
+    scope = serializers.ChoiceField(["own", "all"], default="own")
+
+
+class SearchParams(QueryParams):
+    q = serializers.CharField(min_length=1, max_length=200)
+    mode = serializers.ChoiceField(["fulltext", "substring"], default="fulltext")
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
+
+
+class StatsParams(QueryParams):
+    scope = serializers.ChoiceField(["own", "global"], default="own")
+
+
+class SummaryParams(QueryParams):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_BIGINT),
+        allow_empty=False,
+        max_length=1000,
+    )
+
+    @classmethod
+    def parse(cls, query_dict) -> dict:
+        data = {key: query_dict.get(key) for key in query_dict}
+        data["ids"] = query_dict.getlist("ids")
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+# --- request bodies ------------------------------------------------------------------------
+
+
+class TaskWriteSerializer(StrictMixin, serializers.Serializer):
+    title = serializers.CharField(min_length=1, max_length=200)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=10_000, trim_whitespace=False
+    )
+    completed = StrictBooleanField(required=False)
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TaskBulkCreateSerializer(StrictMixin, serializers.Serializer):
+    tasks = TaskWriteSerializer(many=True, allow_empty=False, max_length=1000)
+
+
+class BulkCompleteSerializer(StrictMixin, serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_BIGINT),
+        allow_empty=False,
+        max_length=1000,
+    )
+    completed = StrictBooleanField(default=True)
+
+
+# --- output shapes (for the OpenAPI schema only) -----------------------------------------
+
+
+class TaskOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    owner_id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    completed = serializers.BooleanField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    priority = serializers.ChoiceField(Priority.choices)
+    due_date = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TaskPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    results = TaskOutSerializer(many=True)

@@ -1,0 +1,90 @@
+"""Writes: keyword-only, one transaction each, statistics cache invalidated on every path.
+
+The per-owner counters (migration 0002) are updated by triggers inside the same statements, so
+services never touch them; they only invalidate the cached global statistics."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tasks.cache import invalidate_stats
+from tasks.models import Task
+
+WRITABLE = ("title", "description", "completed", "priority", "due_date")
+
+
+@transaction.atomic
+def task_create(*, owner, data: dict) -> Task:
+    task = Task(owner=owner, **data)
+    task.save()  # save() sets completed_at / updated_at consistently
+    invalidate_stats()
+    return task
+
+
+@transaction.atomic
+def task_update(*, task: Task, data: dict, replace: bool = False) -> Task:
+    """PATCH changes the given fields; PUT (replace=True) resets the omitted ones to defaults."""
+    if replace:
+        defaults = {"description": "", "completed": False, "priority": "medium", "due_date": None}
+        data = {**defaults, **data}
+    for name, value in data.items():
+        setattr(task, name, value)
+    task.save(update_fields=list(data))
+    invalidate_stats()
+    return task
+
+
+@transaction.atomic
+def task_delete(*, user, pk: int) -> bool:
+    """One DELETE scoped to what the caller may see; False when nothing matched (404)."""
+    qs = Task.objects.filter(pk=pk)
+    if not user.is_staff:
+        qs = qs.filter(owner_id=user.pk)
+    deleted, _ = qs.delete()
+    if deleted:
+        invalidate_stats()
+    return bool(deleted)
+
+
+@transaction.atomic
+def tasks_bulk_create(*, owner, items: list[dict]) -> list[Task]:
+    """All rows in one INSERT ... RETURNING id; a failure inserts none."""
+    now = timezone.now()
+    tasks = []
+    for item in items:
+        task = Task(owner=owner, created_at=now, updated_at=now, **item)
+        # bulk_create skips save(): keep the completed/completed_at CHECK invariant here.
+        task.completed_at = now if task.completed else None
+        tasks.append(task)
+    Task.objects.bulk_create(tasks)
+    invalidate_stats()
+    return tasks
+
+
+@transaction.atomic
+def tasks_bulk_complete(*, user, ids: list[int], completed: bool) -> dict:
+    """One UPDATE. Non-staff callers only ever touch their own tasks (the seed updated any id it
+    was given). Rows already in the requested state are left alone, so ``ids`` lists exactly
+    the tasks whose state changed."""
+    table = Task._meta.db_table
+    owner_clause = "" if user.is_staff else "AND owner_id = %s"
+    params = [completed, completed, sorted(set(ids)), completed]
+    if not user.is_staff:
+        params.append(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE "{table}"
+               SET completed = %s,
+                   completed_at = CASE WHEN %s THEN statement_timestamp() END,
+                   updated_at = statement_timestamp()
+             WHERE id = ANY(%s::bigint[]) AND completed <> %s {owner_clause}
+            RETURNING id
+            """,
+            params,
+        )
+        updated = sorted(row[0] for row in cursor.fetchall())
+    if updated:
+        invalidate_stats()
+    return {"updated": len(updated), "ids": updated}

@@ -1,0 +1,193 @@
+"""Each endpoint runs the same statements whatever the size: asserted at two sizes, with every
+expected statement named (a fragment of its SQL) in order. Token authentication included."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
+from rest_framework.authtoken.models import Token
+
+from tasks.models import Task, User
+from tasks.tests.conftest import make_tasks
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = 'FROM "authtoken_token" INNER JOIN "tasks_user"'  # token + its user, one join
+TASK_PAGE = 'FROM "tasks_task" WHERE'  # the keyset page, LIMIT page_size + 1
+
+
+def run(queries, client_call):
+    with queries() as captured:
+        response = client_call()
+    assert response.status_code < 300, response.content
+    return response, captured.statements
+
+
+def assert_statements(statements, expected):
+    assert len(statements) == len(expected), "\n".join(statements)
+    for sql, fragment in zip(statements, expected, strict=True):
+        assert fragment in sql, (fragment, sql)
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_task_list(api, owner, queries, size):
+    make_tasks(owner, size)
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/?page_size=50"))
+    assert len(response.json()["results"]) == size
+    assert_statements(statements, [TOKEN, TASK_PAGE])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_task_list_all_scope_joins_owner(api, owner, other_user, staff_user, queries, size):
+    make_tasks(owner, size)
+    make_tasks(other_user, size)
+    client = api(staff_user)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/?scope=all"))
+    assert len(response.json()["results"]) == min(2 * size, 50)
+    # The owner's email / full name come from the same statement (no query per row).
+    assert_statements(statements, [TOKEN, 'FROM "tasks_task" INNER JOIN "tasks_user"'])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_user_tasks(api, owner, staff_user, queries, size):
+    make_tasks(owner, size)
+    client = api(staff_user)
+    _, statements = run(queries, lambda c=client: c.get(f"/api/users/{owner.pk}/tasks/"))
+    assert_statements(statements, [TOKEN, TASK_PAGE])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_search(api, owner, queries, size):
+    make_tasks(owner, size, title="Quarterly report", description="numbers")
+    for mode in ("fulltext", "substring"):
+        client = api(owner)
+        response, statements = run(
+            queries, lambda m=mode, c=client: c.get(f"/api/tasks/search/?q=report&mode={m}")
+        )
+        assert len(response.json()["results"]) == size
+        assert_statements(statements, [TOKEN, TASK_PAGE])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_task_detail_read_write_delete(api, owner, queries, size):
+    tasks = make_tasks(owner, size)
+    task = tasks[-1]
+    client = api(owner)
+    _, statements = run(queries, lambda: client.get(f"/api/tasks/{task.pk}/"))
+    assert_statements(statements, [TOKEN, 'FROM "tasks_task" WHERE'])
+    for method in ("patch", "put"):
+        _, statements = run(
+            queries,
+            lambda m=method: getattr(client, m)(
+                f"/api/tasks/{task.pk}/", {"title": "t", "completed": True}, format="json"
+            ),
+        )
+        # token; the scoped fetch; one UPDATE (counter triggers run inside it)
+        assert_statements(statements, [TOKEN, 'FROM "tasks_task" WHERE', 'UPDATE "tasks_task"'])
+    _, statements = run(queries, lambda: client.delete(f"/api/tasks/{task.pk}/"))
+    # token; one DELETE scoped to the owner (no fetch first)
+    assert_statements(statements, [TOKEN, 'DELETE FROM "tasks_task"'])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_create_and_bulk_create(api, owner, queries, size):
+    client = api(owner)
+    _, statements = run(queries, lambda: client.post("/api/tasks/", {"title": "a"}, format="json"))
+    assert_statements(statements, [TOKEN, 'INSERT INTO "tasks_task"'])
+    body = {"tasks": [{"title": f"t{n}"} for n in range(size)]}
+    response, statements = run(
+        queries, lambda: client.post("/api/tasks/bulk/", body, format="json")
+    )
+    assert response.json()["created"] == size
+    # every row in one INSERT ... RETURNING
+    assert_statements(statements, [TOKEN, 'INSERT INTO "tasks_task"'])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+@pytest.mark.parametrize("url", ["/api/tasks/bulk-complete/", "/api/async/tasks/bulk-complete/"])
+def test_bulk_complete(api, owner, queries, size, url):
+    ids = [t.pk for t in make_tasks(owner, size)]
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.post(url, {"ids": ids}, format="json"))
+    assert response.json()["updated"] == size
+    # token; one UPDATE ... RETURNING id
+    assert_statements(statements, [TOKEN, 'UPDATE "tasks_task"'])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_stats(api, owner, staff_user, queries, size):
+    make_tasks(owner, size)
+    for url in ("/api/tasks/stats/", "/api/async/tasks/stats/"):
+        client = api(owner)
+        response, statements = run(queries, lambda u=url, c=client: c.get(u))
+        assert response.json()["total_tasks"] == size
+        # token; the caller's counter row by primary key (no scan of tasks)
+        assert_statements(statements, [TOKEN, 'FROM "tasks_taskcounter" WHERE'])
+    client = api(staff_user)
+    response, statements = run(queries, lambda c=client: c.get("/api/tasks/stats/?scope=global"))
+    assert response.json()["total_tasks"] == size
+    # token; SUM over the counter rows (one per user, not per task)
+    assert_statements(statements, [TOKEN, 'FROM "tasks_taskcounter"'])
+    client = api(staff_user)
+    _, statements = run(queries, lambda c=client: c.get("/api/async/tasks/stats/?scope=global"))
+    assert_statements(statements, [TOKEN])  # served from the cache
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_users_list_and_summaries(api, staff_user, queries, size):
+    users = User.objects.bulk_create(
+        [User(username=f"u{n}", email=f"u{n}@example.com") for n in range(size)]
+    )
+    for user in users:
+        make_tasks(user, 2)
+    client = api(staff_user)
+    response, statements = run(queries, lambda: client.get("/api/users/"))
+    assert len(response.json()["results"]) == size + 1
+    # token; the page of users LEFT JOINed to their counter rows
+    assert_statements(statements, [TOKEN, 'FROM "tasks_user" LEFT OUTER JOIN "tasks_taskcounter"'])
+    query = "&".join(f"ids={u.pk}" for u in users)
+    for prefix in ("/api/", "/api/async/"):
+        response, statements = run(
+            queries, lambda p=prefix: client.get(f"{p}users/summaries/?{query}")
+        )
+        assert len(response.json()["results"]) == size
+        assert_statements(
+            statements, [TOKEN, 'FROM "tasks_user" LEFT OUTER JOIN "tasks_taskcounter"']
+        )
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_dashboard(api, owner, queries, size):
+    make_tasks(owner, size)
+    client = api(owner)
+    response, statements = run(queries, lambda c=client: c.get(f"/api/users/{owner.pk}/dashboard/"))
+    assert response.json()["total_tasks"] == size
+    # token; one statement: user + counter row + latest task date (index-top subquery)
+    assert_statements(statements, [TOKEN, 'FROM "tasks_user" LEFT OUTER JOIN "tasks_taskcounter"'])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_async_lists_through_asgi(owner, queries, size):
+    make_tasks(owner, size)
+    token = Token.objects.create(user=owner)
+    client, auth = AsyncClient(), {"Authorization": f"Token {token.key}"}
+    for url in ("/api/async/tasks/", f"/api/async/users/{owner.pk}/tasks/"):
+        response, statements = run(
+            queries, lambda u=url: async_to_sync(client.get)(u, headers=auth)
+        )
+        assert len(response.json()["results"]) == size
+        assert_statements(statements, [TOKEN, TASK_PAGE])
+
+
+def test_page_query_never_counts_or_offsets(api, owner, queries):
+    make_tasks(owner, 30)
+    client = api(owner)
+    url, seen = "/api/tasks/?page_size=7", []
+    while url:
+        with queries() as captured:
+            body = client.get(url).json()
+        for sql in captured.statements:
+            assert "COUNT(" not in sql.upper() and "OFFSET" not in sql.upper()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == list(Task.objects.order_by("-created_at", "-id").values_list("id", flat=True))

@@ -1,0 +1,165 @@
+"""Sync DRF views: parse input, call one selector or service, return plain data (orjson)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as s
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks import selectors, services
+from tasks.pagination import with_next_link
+from tasks.permissions import IsStaff, require_self_or_staff, require_staff
+from tasks.serializers import (
+    BulkCompleteSerializer,
+    OwnTaskListParams,
+    PageParams,
+    SearchParams,
+    StatsParams,
+    SummaryParams,
+    TaskBulkCreateSerializer,
+    TaskListParams,
+    TaskOutSerializer,
+    TaskPageSerializer,
+    TaskWriteSerializer,
+)
+
+ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
+
+
+class TaskListCreateView(APIView):
+    @extend_schema(
+        operation_id="tasks_list", parameters=[OwnTaskListParams], responses=TaskPageSerializer
+    )
+    def get(self, request):
+        params = OwnTaskListParams.parse(request.query_params)
+        if params.pop("scope") == "all":
+            require_staff(request.user, "scope=all")
+            owner_id = None
+        else:
+            owner_id = request.user.pk
+        return Response(with_next_link(request, selectors.task_list(owner_id=owner_id, **params)))
+
+    @extend_schema(request=TaskWriteSerializer, responses={201: TaskOutSerializer})
+    def post(self, request):
+        serializer = TaskWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_create(owner=request.user, data=serializer.validated_data)
+        return Response(selectors.task_to_dict(task), status=201)
+
+
+class TaskDetailView(APIView):
+    @extend_schema(responses=TaskOutSerializer)
+    def get(self, request, pk):
+        return Response(selectors.task_to_dict(selectors.task_get(user=request.user, pk=pk)))
+
+    def _update(self, request, pk, *, partial):
+        task = selectors.task_get(user=request.user, pk=pk)
+        serializer = TaskWriteSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_update(task=task, data=serializer.validated_data, replace=not partial)
+        return Response(selectors.task_to_dict(task))
+
+    @extend_schema(request=TaskWriteSerializer, responses=TaskOutSerializer)
+    def put(self, request, pk):
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(request=TaskWriteSerializer, responses=TaskOutSerializer)
+    def patch(self, request, pk):
+        return self._update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        if not services.task_delete(user=request.user, pk=pk):
+            raise NotFound("No Task matches the given query.")
+        return Response(status=204)
+
+
+class TaskBulkCreateView(APIView):
+    @extend_schema(
+        request=TaskBulkCreateSerializer,
+        responses={
+            201: inline_serializer(
+                "BulkCreated",
+                {"created": s.IntegerField(), "results": TaskOutSerializer(many=True)},
+            )
+        },
+    )
+    def post(self, request):
+        serializer = TaskBulkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tasks = services.tasks_bulk_create(
+            owner=request.user, items=serializer.validated_data["tasks"]
+        )
+        results = [selectors.task_to_dict(task) for task in tasks]
+        return Response({"created": len(results), "results": results}, status=201)
+
+
+class TaskBulkCompleteView(APIView):
+    @extend_schema(
+        request=BulkCompleteSerializer,
+        responses=inline_serializer(
+            "BulkCompleted",
+            {"updated": s.IntegerField(), "ids": s.ListField(child=s.IntegerField())},
+        ),
+    )
+    def post(self, request):
+        serializer = BulkCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.tasks_bulk_complete(user=request.user, **serializer.validated_data)
+        return Response(result)
+
+
+class TaskSearchView(APIView):
+    @extend_schema(parameters=[SearchParams], responses=ANY_OBJECT)
+    def get(self, request):
+        params = SearchParams.parse(request.query_params)
+        return Response(
+            selectors.task_search(
+                owner_id=request.user.pk,
+                q=params["q"],
+                mode=params["mode"],
+                limit=params["page_size"],
+            )
+        )
+
+
+class TaskStatsView(APIView):
+    @extend_schema(parameters=[StatsParams], responses=ANY_OBJECT)
+    def get(self, request):
+        if StatsParams.parse(request.query_params)["scope"] == "global":
+            require_staff(request.user, "scope=global")
+            return Response(selectors.task_stats_global())
+        return Response(selectors.task_stats_for_owner(owner_id=request.user.pk))
+
+
+class UserListView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=[PageParams], responses=ANY_OBJECT)
+    def get(self, request):
+        params = PageParams.parse(request.query_params)
+        return Response(with_next_link(request, selectors.user_list(**params)))
+
+
+class UserDashboardView(APIView):
+    @extend_schema(responses=ANY_OBJECT)
+    def get(self, request, pk):
+        require_self_or_staff(request.user, pk)
+        return Response(selectors.user_dashboard(user_id=pk))
+
+
+class UserTaskListView(APIView):
+    @extend_schema(parameters=[TaskListParams], responses=TaskPageSerializer)
+    def get(self, request, pk):
+        require_self_or_staff(request.user, pk)
+        params = TaskListParams.parse(request.query_params)
+        return Response(with_next_link(request, selectors.task_list(owner_id=pk, **params)))
+
+
+class UserSummariesView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=[SummaryParams], responses=ANY_OBJECT)
+    def get(self, request):
+        params = SummaryParams.parse(request.query_params)
+        return Response(selectors.user_summaries(ids=params["ids"]))
