@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from perfaudit.paginator import EstimatedCountPaginator
 from perfaudit.rules.plans import walk
@@ -131,3 +132,60 @@ def test_task_facets_are_never_counted(staff_client, tasks, monkeypatch):
     assert response.status_code == 200
     # Facets are COUNT(...) FILTER (WHERE ...) per filter value; none may run.
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def _user_changelist(client):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/admin/tasks/user/")
+    assert response.status_code == 200
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_user_list_task_counts_from_counters_without_n_plus_1(
+    staff_client, owner, other_user, django_user_model, monkeypatch
+):
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)  # as on a big table
+    now = timezone.now()
+    Task.objects.bulk_create(
+        [
+            Task(
+                owner=owner,
+                title=f"t{n}",
+                completed=n < 2,
+                completed_at=now if n < 2 else None,
+                priority="high",
+            )
+            for n in range(5)
+        ]
+    )
+    _, few = _user_changelist(staff_client)
+    django_user_model.objects.bulk_create(
+        [django_user_model(username=f"extra{n}", email=f"extra{n}@example.com") for n in range(20)]
+    )
+    response, many = _user_changelist(staff_client)
+    assert len(many) == len(few)  # constant: no query per listed user
+    counts = {
+        u.username: (u.task_total, u.task_completed, u.task_urgent)
+        for u in response.context["cl"].result_list
+    }
+    assert counts["owner"] == (5, 2, 3)
+    assert counts["other"] == (0, 0, 0)  # no counter row yet
+    assert not [s for s in many if '"tasks_task"' in s]  # never reads the tasks table
+    page = [s for s in many if s.startswith("SELECT") and "tasks_taskcounter" in s]
+    assert len(page) == 1 and "LEFT OUTER JOIN" in page[0]
+
+
+def test_user_list_sorts_by_task_count(staff_client, owner, other_user):
+    Task.objects.create(owner=owner, title="one")
+    response = staff_client.get("/admin/tasks/user/", {"o": "-7"})  # 7th column: tasks
+    names = [u.username for u in response.context["cl"].result_list]
+    assert names[0] == "owner"
+
+
+def test_user_bulk_delete_action_still_works(staff_client, other_user):
+    response = staff_client.post(
+        "/admin/tasks/user/",
+        {"action": "delete_selected", "_selected_action": [other_user.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not type(other_user).objects.filter(pk=other_user.pk).exists()
