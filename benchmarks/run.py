@@ -53,6 +53,8 @@ class Side:
     user: str = "owner"  # whose token: "owner" or "staff"
     server: str = "sync"  # key into the servers started for the scenario
     method: str = "GET"
+    # False for sides served by another app (the floor): no in-process query count or EXPLAIN.
+    in_process: bool = True
 
 
 @dataclass
@@ -114,14 +116,20 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
             for name, extra in key:
                 extra = dict(extra)
                 kind = extra.pop("_kind", "sync")
-                app = extra.pop(
-                    "_app",
-                    "taskproject.wsgi:application"
-                    if kind == "sync"
-                    else "taskproject.asgi:application",
-                )
+                default_app = "taskproject.wsgi" if kind == "sync" else "taskproject.asgi"
+                custom_app = extra.pop("_app", None)
+                app = custom_app or f"{default_app}:application"
                 bases[name] = stack.enter_context(
-                    gunicorn(app, env={**servers_env, **extra}, workers=profile.workers, kind=kind)
+                    gunicorn(
+                        app,
+                        env={**servers_env, **extra},
+                        workers=profile.workers,
+                        kind=kind,
+                        # The floor app has no /health/: any HTTP answer (its 401) means it is up.
+                        healthy=(lambda status: status < 500)
+                        if custom_app
+                        else (lambda status: status == 200),
+                    )
                 )
                 log(f"server {name}: {app} ({kind}, {profile.workers} workers) at {bases[name]}")
             for scenario in group:

@@ -6,7 +6,13 @@ from django.test import Client
 
 from benchmarks.run import Scenario, Side
 
-DEEP_ROWS = 50_000  # how deep the "deep page" scenarios read into the staff list
+DEEP_ROWS = 50_000
+# ASGI as `make run-asgi` serves it: Django runs each request's sync DB work on a fresh thread,
+# so without the pool every request would open (and leave behind) its own connection.
+ASGI_SERVERS = {
+    "sync": {},
+    "asgi": {"_kind": "asgi", "DB_POOL": "1", "CONN_MAX_AGE": "0"},
+}  # how deep the "deep page" scenarios read into the staff list
 
 
 def _cursor_at_depth(token: str, rows: int) -> str:
@@ -90,12 +96,20 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
             low,
         ),
         Scenario(
+            "floor",
+            "GET own tasks (50): bare psycopg + orjson WSGI app (the floor) vs our Django endpoint",
+            Side("bare psycopg floor", "/api/tasks/", server="floor", in_process=False),
+            Side("ours (Django+DRF)", "/api/tasks/?page_size=50"),
+            low,
+            servers={"sync": {}, "floor": {"_app": "benchmarks.floor_app:application"}},
+        ),
+        Scenario(
             "async-low",
             f"Sync (gunicorn sync) vs async (uvicorn worker) task list, {low} connections",
             Side("sync", "/api/tasks/?page_size=50"),
             Side("async", "/api/async/tasks/?page_size=50", server="asgi"),
             low,
-            servers={"sync": {}, "asgi": {"_kind": "asgi"}},
+            servers=ASGI_SERVERS,
         ),
         Scenario(
             "async-high",
@@ -103,7 +117,7 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
             Side("sync", "/api/tasks/?page_size=50"),
             Side("async", "/api/async/tasks/?page_size=50", server="asgi"),
             high,
-            servers={"sync": {}, "asgi": {"_kind": "asgi"}},
+            servers=ASGI_SERVERS,
         ),
         Scenario(
             "conn-persistent",

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ def gunicorn(
     kind: str = "sync",
     threads: int = 1,
     health: str = "/health/",
+    healthy=lambda status: status == 200,
 ):
     """Yield the base URL of ``app`` served by gunicorn; stop it afterwards."""
     port = free_port()
@@ -72,8 +74,11 @@ def gunicorn(
                 raise RuntimeError(f"gunicorn exited early; see {log.name}")
             try:
                 with urllib.request.urlopen(base + health, timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
+                    if healthy(response.status):
                         break
+            except urllib.error.HTTPError as error:
+                if healthy(error.code):
+                    break
             except OSError:
                 pass
             if time.monotonic() > deadline:
