@@ -14,7 +14,8 @@ DEMO_TASKS ?= 5000
 RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-1}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
-.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk
+.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk \
+	browser
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
@@ -67,8 +68,23 @@ run-asgi: prepare
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
 		--access-logfile -
 
-test: db
+test: db browser
 	$(PY) -m pytest
+
+# --- browser test (taskproject/tests/test_browser.py) ---------------------------------------
+# Debian's chromium + chromium-driver, installed when missing and we are root, so a fresh CI
+# machine runs the browser test for real. SKIP_BROWSER_TESTS=1 skips both install and test.
+browser:
+	@if [ "$${SKIP_BROWSER_TESTS:-0}" != 1 ] && \
+		! { command -v chromium && command -v chromedriver; } >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else \
+			echo "browser test needs: sudo apt-get install chromium chromium-driver" \
+				"(or SKIP_BROWSER_TESTS=1)"; exit 2; \
+		fi; \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check .

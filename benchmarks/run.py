@@ -160,6 +160,21 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
                 )
 
 
+def migrate_silk(env: dict) -> None:
+    """Create silk's tables on the benchmark database (the runner itself runs with silk off).
+
+    The silk scenarios start servers with SILK_ENABLED=1, which write to those tables.
+    """
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0", "--skip-checks"],
+        cwd=ROOT,
+        env={**os.environ, **env, "SILK_ENABLED": "1", "SILK_SAMPLE_PERCENT": "0"},
+        check=True,
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small dataset, short rounds")
@@ -182,6 +197,7 @@ def main(argv=None) -> int:
 
     require_wrk()
     started = time.monotonic()
+    migrate_silk(env)
     log(
         f"profile {profile.name}: {profile.users:,} users / {profile.tasks:,} tasks, "
         f"{profile.rounds} rounds x {profile.seconds:g} s, {profile.workers} gunicorn workers"

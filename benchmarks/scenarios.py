@@ -143,5 +143,29 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
                 },
             },
         ),
+        # django-silk's cost (docs/perfaudit.md, "django-silk"): the same endpoint, the same
+        # workers, silk installed and recording every request (or a 10 % sample) vs silk off.
+        Scenario(
+            "silk-all",
+            "GET own tasks: silk recording every request vs silk off",
+            Side("silk 100 %", "/api/tasks/?page_size=50", server="silk"),
+            Side("silk off", "/api/tasks/?page_size=50", server="off"),
+            low,
+            servers={
+                "silk": {"SILK_ENABLED": "1", "SILK_SAMPLE_PERCENT": "100"},
+                "off": {"SILK_ENABLED": "0"},
+            },
+        ),
+        Scenario(
+            "silk-sampled",
+            "GET own tasks: silk recording a 10 % sample vs silk off",
+            Side("silk 10 %", "/api/tasks/?page_size=50", server="silk"),
+            Side("silk off", "/api/tasks/?page_size=50", server="off"),
+            low,
+            servers={
+                "silk": {"SILK_ENABLED": "1", "SILK_SAMPLE_PERCENT": "10"},
+                "off": {"SILK_ENABLED": "0"},
+            },
+        ),
     ]
     return [s for s in scenarios if only is None or s.name in only]

@@ -28,6 +28,9 @@ class PerfauditSettings:
     # --- explain / profilequery ---
     #: statement_timeout for EXPLAIN ANALYZE and profilequery (they execute the statement).
     STATEMENT_TIMEOUT_MS: int = 30_000
+    #: The same for the admin's EXPLAIN form: it runs inside a web worker, so it must end well
+    #: before the worker's own timeout (gunicorn: 30 s by default).
+    ADMIN_STATEMENT_TIMEOUT_MS: int = 10_000
     #: A sequential scan over a table with more rows than this is flagged.
     SEQ_SCAN_MIN_ROWS: int = 50_000
     #: Estimated vs actual rows off by this factor (either way) is flagged.

@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Sequence
 
 from perfaudit.findings import Finding, Report
+from perfaudit.rules.plans import walk
 
 WIDTH = 100
 
@@ -102,3 +103,52 @@ def findings_block(findings: list[Finding]) -> str:
         if f.fix.migration:
             out.append(wrap.fill("migration: " + f.fix.migration))
     return "\n".join(out)
+
+
+#: Plan node keys worth showing under a node (the rest of EXPLAIN's JSON is noise in a page).
+PLAN_DETAIL_KEYS = (
+    "Index Cond",
+    "Recheck Cond",
+    "Filter",
+    "Rows Removed by Filter",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "Sort Key",
+    "Group Key",
+    "Heap Fetches",
+)
+
+
+def plan_rows(document: dict, findings: list[dict]) -> list[dict]:
+    """One row per plan node, depth-first (the CLI's numbering), with the findings on that node.
+
+    ``findings`` are the explain report's finding dicts; plan rules put the node number in
+    ``evidence["node"]``, which is how the HTML tree highlights a diagnostic on its node.
+    """
+    by_node: dict[int, list[dict]] = {}
+    for finding in findings:
+        by_node.setdefault(finding["evidence"].get("node"), []).append(finding)
+    rows = []
+    for node in walk(document["Plan"]):
+        n = node.node
+        details = []
+        for key in PLAN_DETAIL_KEYS:
+            if key in n:
+                value = n[key]
+                details.append((key, ", ".join(value) if isinstance(value, list) else value))
+        rows.append(
+            {
+                "number": node.number,
+                "depth": node.depth,
+                "label": node.label,
+                "cost": n.get("Total Cost"),
+                "plan_rows": n.get("Plan Rows"),
+                "actual_rows": n.get("Actual Rows"),
+                "loops": n.get("Actual Loops"),
+                "actual_ms": n.get("Actual Total Time"),
+                "details": details,
+                "findings": by_node.get(node.number, []),
+            }
+        )
+    return rows

@@ -26,6 +26,8 @@ from perfaudit.rules import tables as table_rules
 #: Statements EXPLAIN accepts. Without ANALYZE none of them executes.
 EXPLAINABLE = {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"}
 READ_ONLY = {"SELECT", "VALUES", "TABLE"}
+#: What the admin's EXPLAIN form accepts: queries only (WITH runs in a read-only transaction).
+SELECT_ONLY = READ_ONLY | {"WITH"}
 
 
 class ServiceError(Exception):
@@ -54,8 +56,8 @@ def get_connection(using: str):
     return connection
 
 
-def _report(connection, findings: list[Finding], **data) -> Report:
-    info = server.server_info(connection)
+def _report(connection, findings: list[Finding], *, info=None, **data) -> Report:
+    info = info or server.server_info(connection)
     order = {"error": 0, "warning": 1, "info": 2}
     # Stable sort: within one kind and table, the rule's own order (e.g. by cost) is kept.
     findings = sorted(findings, key=lambda f: (order[f.severity], f.kind, f.table or ""))
@@ -137,7 +139,7 @@ def audit_indexes(
                 "definition": index.definition,
             }
         )
-    return _report(connection, findings, tables=list(listing.values()))
+    return _report(connection, findings, info=info, tables=list(listing.values()))
 
 
 def _soften_unactionable(findings: list[Finding], tables: set[str]) -> list[Finding]:
@@ -205,7 +207,9 @@ def check_statement(sql: str, *, allowed: set[str]) -> str:
     return keyword
 
 
-def _explain_one(connection, sql, params, *, analyze, buffers, cursor=None) -> dict:
+def _explain_one(
+    connection, sql, params, *, analyze, buffers, cursor=None, read_only=False, timeout_ms=None
+) -> dict:
     conf = get_settings()
     generic = params is None and sqltext.has_positional_params(sql)
     options = ["FORMAT JSON"]
@@ -225,9 +229,9 @@ def _explain_one(connection, sql, params, *, analyze, buffers, cursor=None) -> d
     statement = f"EXPLAIN ({', '.join(options)}) {sql.strip().rstrip(';')}"
     try:
         if cursor is None:
-            read_only = sqltext.first_keyword(sql) in READ_ONLY
+            read_only = read_only or sqltext.first_keyword(sql) in READ_ONLY
             with rolled_back(
-                connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=read_only
+                connection, timeout_ms=timeout_ms or conf.STATEMENT_TIMEOUT_MS, read_only=read_only
             ) as cur:
                 cur.execute(statement, params)
                 result = cur.fetchone()[0]
@@ -264,12 +268,33 @@ def _finish_explain(connection, explained: list[dict], **extra) -> Report:
 
 
 def explain_sql(
-    *, using: str = "default", sql: str, analyze: bool = False, buffers: bool = False
+    *,
+    using: str = "default",
+    sql: str,
+    analyze: bool = False,
+    buffers: bool = False,
+    select_only: bool = False,
+    timeout_ms: int | None = None,
 ) -> Report:
+    """EXPLAIN one statement. ``select_only`` (the admin's form): only queries, and even with
+    ANALYZE they run in a read-only transaction, so a data-modifying CTE fails instead of writing.
+    ``timeout_ms`` overrides STATEMENT_TIMEOUT_MS.
+    """
     connection = get_connection(using)
-    check_statement(sql, allowed=EXPLAINABLE)
+    check_statement(sql, allowed=SELECT_ONLY if select_only else EXPLAINABLE)
     return _finish_explain(
-        connection, [_explain_one(connection, sql, None, analyze=analyze, buffers=buffers)]
+        connection,
+        [
+            _explain_one(
+                connection,
+                sql,
+                None,
+                analyze=analyze,
+                buffers=buffers,
+                read_only=select_only,
+                timeout_ms=timeout_ms,
+            )
+        ],
     )
 
 
@@ -620,3 +645,44 @@ def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> 
             )
         )
     return _report(connection, findings, sql=sql, profile=profile)
+
+
+# --- overview (the admin's first page) ------------------------------------------------------
+
+#: The reports the overview summarizes, in the order the admin shows them.
+OVERVIEW_SECTIONS = ("indexes", "tables", "connections", "queries")
+
+
+def overview(*, using: str = "default") -> Report:
+    """Database vitals plus the findings of every other report, counted by severity.
+
+    It runs the four reports themselves (each a handful of set-based catalog queries, whatever
+    the number of tables), so its counts are exactly what the detail pages and commands show.
+    """
+    connection = get_connection(using)
+    stats = server.database_stats(connection)
+    reports = {
+        "indexes": audit_indexes(using=using),
+        "tables": table_stats(using=using),
+        "connections": db_connections(using=using),
+        "queries": slow_queries(using=using),
+    }
+    sections = []
+    for name in OVERVIEW_SECTIONS:
+        counts = dict.fromkeys(("error", "warning", "info"), 0)
+        for finding in reports[name].findings:
+            counts[finding.severity] += 1
+        sections.append({"name": name, "counts": counts})
+    headroom = reports["connections"].data["headroom"]
+    return _report(
+        connection,
+        [f for name in OVERVIEW_SECTIONS for f in reports[name].findings],
+        stats=asdict(stats) | {"cache_hit_ratio": stats.cache_hit_ratio},
+        connections={
+            "in_use": headroom["in_use"],
+            "max_connections": headroom["max_connections"],
+            "available_to_apps": headroom["available_to_apps"],
+        },
+        pg_stat_statements=reports["queries"].data["pg_stat_statements"],
+        sections=sections,
+    )

@@ -49,3 +49,34 @@ def table_rows(connection, tables: list[str]) -> dict[str, int]:
             [list(tables)],
         )
         return dict(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class DatabaseStats:
+    size_bytes: int
+    blocks_hit: int
+    blocks_read: int
+    commits: int
+    rollbacks: int
+    deadlocks: int
+    temp_bytes: int
+    stats_reset: dt.datetime | None
+
+    @property
+    def cache_hit_ratio(self) -> float | None:
+        total = self.blocks_hit + self.blocks_read
+        return self.blocks_hit / total if total else None
+
+
+def database_stats(connection) -> DatabaseStats:
+    """Size and cumulative counters of the current database (since ``stats_reset``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT pg_database_size(d.datid), d.blks_hit, d.blks_read, d.xact_commit,
+                   d.xact_rollback, d.deadlocks, d.temp_bytes, d.stats_reset
+            FROM pg_stat_database d
+            WHERE d.datname = current_database()
+            """
+        )
+        return DatabaseStats(*cursor.fetchone())

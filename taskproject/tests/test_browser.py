@@ -1,0 +1,209 @@
+"""A real browser over the admin: headless Chromium (Debian's package) driven by Selenium.
+
+Logs in as staff through the admin login form, opens every perfaudit page and silk's summary,
+and checks each renders its main table, without an error box, a server error, a JavaScript
+error, or any resource loaded from another host (no CDN: the machines have no network).
+
+`make test` installs chromium + chromium-driver first when they are missing; this test never
+installs anything, and fails (does not skip) when the browser is missing, unless
+SKIP_BROWSER_TESTS=1 opts out. UPDATE_SCREENSHOTS=1 rewrites docs/screenshots/*.png.
+"""
+
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+WINDOW = (1280, 800)
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("SKIP_BROWSER_TESTS") == "1", reason="SKIP_BROWSER_TESTS=1 (opt-out)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).is_file()]
+    if missing:
+        pytest.fail(
+            f"browser test: {', '.join(missing)} not installed. `make test` installs them "
+            "(apt-get install -y chromium chromium-driver, as root); set SKIP_BROWSER_TESTS=1 "
+            "to opt out.",
+            pytrace=False,
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="taskproject-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",  # running as root in CI containers
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path: Selenium Manager (which would download a driver) never runs.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def silk_recording():
+    # Record the browser's requests, so silk's summary has rows (tests default to 0 %).
+    from silk.config import SilkyConfig
+
+    config = SilkyConfig()
+    before = config.attrs["SILKY_INTERCEPT_PERCENT"]
+    config.attrs["SILKY_INTERCEPT_PERCENT"] = 100
+    yield
+    config.attrs["SILKY_INTERCEPT_PERCENT"] = before
+
+
+def page_problems(driver, base_url: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    problems = []
+    if driver.find_elements(By.CSS_SELECTOR, ".perfaudit-error, .errornote"):
+        problems.append("error box: " + driver.find_element(By.TAG_NAME, "body").text[:300])
+    if "Server Error" in driver.title or "Traceback" in driver.page_source:
+        problems.append("server error")
+    for entry in driver.get_log("browser"):
+        # Chrome asks every host for /favicon.ico; the admin has none.
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]:
+            problems.append("console: " + entry["message"])
+    resources = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    problems += [f"off-site resource: {r}" for r in resources if not r.startswith(base_url)]
+    return problems
+
+
+def submit(driver):
+    """Click the form's submit button and wait for the next page (a click does not wait)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    button = driver.find_element(By.CSS_SELECTOR, "input[type=submit]")
+    button.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(button))
+
+
+def screenshot(driver, name: str):
+    """Rewrite docs/screenshots/<name>.png only when asked, so test runs leave the tree clean."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
+    from PIL import Image  # Pillow comes with matplotlib (requirements-dev.txt)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = Image.open(io.BytesIO(driver.get_screenshot_as_png()))
+    # 256 colours: admin pages are flat colours, and the committed PNGs stay ~3x smaller.
+    image.convert("RGB").quantize(colors=256).save(SCREENSHOTS / f"{name}.png", optimize=True)
+
+
+@pytest.mark.django_db(transaction=True)  # the live server thread must see the rows
+def test_staff_browses_perfaudit_pages_and_silk(
+    browser, live_server, django_user_model, silk_recording, settings
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    # A small demo data set (under a second), so pages have real rows; with the sequential
+    # scan threshold lowered to match, the EXPLAIN below has a diagnostic to highlight.
+    call_command("seeddata", users=20, tasks=2000, no_progress=True, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_task")
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "SEQ_SCAN_MIN_ROWS": 1000}
+    django_user_model.objects.create_user(
+        username="browser-staff", password="pw-browser-1", is_staff=True, is_superuser=True
+    )
+    base = live_server.url
+    browser.get(base + reverse("admin:login") + "?next=" + reverse("admin:index"))
+    browser.find_element(By.NAME, "username").send_keys("browser-staff")
+    browser.find_element(By.NAME, "password").send_keys("pw-browser-1")
+    submit(browser)
+    assert browser.current_url == base + reverse("admin:index"), browser.current_url
+    # The admin index links to the dashboard.
+    link = browser.find_element(By.LINK_TEXT, "Performance dashboard")
+    link.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(link))
+    assert browser.current_url == base + reverse("admin:perfaudit_overview")
+
+    failures = {}
+    for page in ("overview", "queries", "indexes", "tables", "connections"):
+        browser.get(base + reverse(f"admin:perfaudit_{page}"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main tbody tr")
+        problems = page_problems(browser, base)
+        if not rows:
+            problems.append("main table has no rows")
+        if problems:
+            failures[page] = problems
+        screenshot(browser, f"perfaudit-{page}")
+
+    # EXPLAIN through the form: ANALYZE ticked, the plan tree comes back.
+    browser.get(base + reverse("admin:perfaudit_explain"))
+    analyze = browser.find_element(By.NAME, "analyze")
+    assert not analyze.is_selected()  # off by default
+    sql = browser.find_element(By.NAME, "sql")
+    sql.send_keys(
+        "SELECT u.username, count(t.id) FROM tasks_user u "
+        "LEFT JOIN tasks_task t ON t.owner_id = u.id GROUP BY u.username ORDER BY 2 DESC"
+    )
+    analyze.click()
+    submit(browser)
+    nodes = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node")
+    flagged = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node.flagged")
+    problems = page_problems(browser, base)
+    if not nodes:
+        problems.append("no plan nodes")
+    if not any("Seq Scan on tasks_task" in n.text and "plan_seq_scan" in n.text for n in flagged):
+        problems.append("the sequential scan on tasks_task is not highlighted")
+    if problems:
+        failures["explain"] = problems
+    else:
+        browser.execute_script("arguments[0].scrollIntoView()", nodes[0])
+    screenshot(browser, "perfaudit-explain")
+
+    # A refused statement is a message on the form, not an error page.
+    browser.get(base + reverse("admin:perfaudit_explain"))
+    browser.find_element(By.NAME, "sql").send_keys("DELETE FROM tasks_task")
+    submit(browser)
+    errors = browser.find_element(By.CSS_SELECTOR, ".errorlist").text
+    assert "DELETE cannot be explained here" in errors
+    browser.get_log("browser")  # drop the console's note of that (expected) 400
+
+    browser.get(base + "/silk/")
+    cells = browser.find_elements(By.CSS_SELECTOR, ".summary-cell")
+    problems = page_problems(browser, base)
+    if len(cells) < 4:
+        problems.append(f"silk summary: {len(cells)} summary cells")
+    if problems:
+        failures["silk"] = problems
+    screenshot(browser, "silk-summary")
+
+    assert not failures, failures
