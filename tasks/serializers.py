@@ -90,7 +90,8 @@ class QueryParams(StrictMixin, serializers.Serializer):
 
 class PageParams(QueryParams):
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
-    cursor = serializers.CharField(required=False)
+    # A real cursor is ~70 characters; the cap keeps a hostile one from being decoded at all.
+    cursor = serializers.CharField(required=False, max_length=200)
 
     def validate_cursor(self, value):
         return decode_cursor(value)
