@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as s
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -29,10 +30,18 @@ ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
 
 
 class TokenView(ObtainAuthToken):
-    """DRF's token endpoint, throttled per client address: it is a password oracle."""
-
+    # DRF's token endpoint, throttled per client address: it is a password oracle.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "auth"
+
+    @extend_schema(
+        description="Exchange a username and password for the user's API token.",
+        auth=[],
+        request=AuthTokenSerializer,
+        responses=inline_serializer("Token", {"token": s.CharField()}),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class TaskListCreateView(APIView):
