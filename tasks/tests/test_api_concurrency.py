@@ -22,7 +22,7 @@ from django.db import connection, connections
 from tasks.models import Task, User
 from tasks.tests.conftest import client_for
 
-OPS_PER_THREAD = 40
+OPS_PER_THREAD = 100
 
 
 @dataclass
