@@ -170,3 +170,11 @@ def test_throttle_is_json_for_body_errors_too(api, owner, small_rates):
         assert response.status_code == 400
         json.loads(response.content)
     _assert_throttled(client.post("/api/tasks/bulk/", data="{", content_type="application/json"))
+
+
+def test_invalid_content_length_is_a_json_400(api, owner):
+    response = api(owner).post(
+        "/api/tasks/", data="{}", content_type="application/json", CONTENT_LENGTH="lots"
+    )
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["detail"]
