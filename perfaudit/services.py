@@ -207,6 +207,25 @@ def check_statement(sql: str, *, allowed: set[str]) -> str:
     return keyword
 
 
+def execute_one(cursor, sql: str, params=None, *, simple: bool = False) -> list[tuple]:
+    """Run exactly one statement and return its rows.
+
+    ``check_statement`` counts statements with a lexer, but the server decides: a lexer that
+    misreads one construct would let "...; COMMIT; DELETE ..." end the rolled-back transaction.
+    So with psycopg 3 the statement goes through the extended query protocol (``stream()``),
+    under which PostgreSQL itself refuses a string holding more than one statement. (Django's
+    ``execute()`` uses the simple protocol, which runs them all.) psycopg2 has no such call and
+    relies on the lexer alone, as do generic plans (``simple=True``): under the extended
+    protocol their ``$1`` placeholders would be taken as parameters to bind.
+    """
+    raw = getattr(cursor, "cursor", cursor)
+    if simple or not hasattr(raw, "stream"):
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    with cursor.db.wrap_database_errors:  # psycopg errors -> django.db.DatabaseError
+        return list(raw.stream(sql, params))
+
+
 def _explain_one(
     connection, sql, params, *, analyze, buffers, cursor=None, read_only=False, timeout_ms=None
 ) -> dict:
@@ -233,11 +252,9 @@ def _explain_one(
             with rolled_back(
                 connection, timeout_ms=timeout_ms or conf.STATEMENT_TIMEOUT_MS, read_only=read_only
             ) as cur:
-                cur.execute(statement, params)
-                result = cur.fetchone()[0]
+                result = execute_one(cur, statement, params, simple=generic)[0][0]
         else:
-            cursor.execute(statement, params)
-            result = cursor.fetchone()[0]
+            result = execute_one(cursor, statement, params, simple=generic)[0][0]
     except DatabaseError as exc:
         raise ServiceError(f"EXPLAIN failed: {_one_line(exc)}") from None
     if isinstance(result, str):
@@ -614,8 +631,7 @@ def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> 
         with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=True) as cur:
             for _ in range(iterations):
                 start = time.perf_counter()
-                cur.execute(sql)
-                rows = len(cur.fetchall())
+                rows = len(execute_one(cur, sql))
                 timings.append((time.perf_counter() - start) * 1000)
     except DatabaseError as exc:
         raise ServiceError(f"query failed: {_one_line(exc)}") from None

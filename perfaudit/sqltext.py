@@ -12,6 +12,11 @@ _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
 _PARAM = re.compile(r"\$\d+")
 
 
+def _ident_before(sql: str, i: int) -> bool:
+    """Whether sql[i] continues an identifier or number (letters, digits, _ and $)."""
+    return i > 0 and (sql[i - 1].isalnum() or sql[i - 1] in "_$")
+
+
 def _code_spans(sql: str) -> list[str]:
     """The SQL with string literals, quoted identifiers and comments replaced by spaces."""
     out, i, n = [], 0, len(sql)
@@ -26,8 +31,14 @@ def _code_spans(sql: str) -> list[str]:
             i = n if end < 0 else end + 2
             out.append(" ")
         elif ch in ("'", '"'):
+            # E'...' strings take backslash escapes (E'\'' is one quote): without this, the
+            # scanner would think the literal runs on and hide the statements after it.
+            escapes = ch == "'" and i > 0 and sql[i - 1] in "eE" and not _ident_before(sql, i - 1)
             j = i + 1
             while j < n:
+                if escapes and sql[j] == "\\":
+                    j += 2
+                    continue
                 if sql[j] == ch:
                     if j + 1 < n and sql[j + 1] == ch:  # doubled quote escapes itself
                         j += 2
@@ -36,7 +47,9 @@ def _code_spans(sql: str) -> list[str]:
                 j += 1
             i = j + 1
             out.append(" ")
-        elif ch == "$" and (m := _DOLLAR.match(sql, i)):
+        elif ch == "$" and not _ident_before(sql, i) and (m := _DOLLAR.match(sql, i)):
+            # Only where PostgreSQL starts a dollar quote: "a$x$" is an identifier there, and
+            # reading it as a quote would hide the statements up to the next "$x$".
             end = sql.find(m.group(0), m.end())
             i = n if end < 0 else end + len(m.group(0))
             out.append(" ")

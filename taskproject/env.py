@@ -7,11 +7,14 @@ says which variable is wrong and what was expected, not surface later as odd beh
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE = {"1", "true", "yes", "on"}
+# DRF throttle rates: requests per second/minute/hour/day ("20/min", "100/hour").
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
 FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -76,3 +79,16 @@ class Env:
         if raw is None or raw.strip() == "":
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
+
+    def rate(self, name: str, default: str | None) -> str | None:
+        """A DRF throttle rate such as ``20/min``; ``off`` (or ``0``) turns the limit off."""
+        raw = self.environ.get(name, "").strip().lower()
+        if raw == "":
+            return default
+        if raw in {"off", "0", "none"}:
+            return None
+        if not _RATE.match(raw):
+            raise ImproperlyConfigured(
+                f"{name}: expected a rate like 20/min (per s, min, hour or day) or off, got {raw!r}"
+            )
+        return raw

@@ -9,6 +9,8 @@ connection at the end of the request, and CONN_HEALTH_CHECKS makes the next requ
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.deprecation import MiddlewareMixin
@@ -33,3 +35,35 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
             status=503,
             headers={"Retry-After": "1"},
         )
+
+
+class RequestBodyLimitMiddleware(MiddlewareMixin):
+    """413 JSON for a request body larger than DATA_UPLOAD_MAX_MEMORY_SIZE, before any parsing.
+
+    Django enforces that setting only when ``request.body`` or a form is read (and answers with
+    an HTML 400); DRF's parsers read the stream directly and never hit it, so without this an
+    API request body had no size limit at all. Checked on the declared Content-Length: the WSGI
+    and ASGI handlers never read past it, so a client cannot send more than it declares.
+    """
+
+    def process_request(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+        if limit is not None and length > limit:
+            return JsonResponse(
+                {
+                    "detail": f"Request body too large: {length} bytes; the limit is {limit} "
+                    "bytes (MAX_REQUEST_BODY_BYTES)."
+                },
+                status=413,
+            )
+        return None
+
+    def process_exception(self, request, exception):
+        # A body read outside the check above (e.g. a form without Content-Length).
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"detail": f"Request body too large: {exception}"}, status=413)
+        return None

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "taskproject.middleware.DatabaseUnavailableMiddleware",
+    "taskproject.middleware.RequestBodyLimitMiddleware",  # 413 JSON before any parsing
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -256,7 +257,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error responses each view can give (tasks/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "tasks.schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "taskproject Task API",
@@ -277,6 +279,20 @@ API_STATS_CACHE_SECONDS = env.int("API_STATS_CACHE_SECONDS", 60, minimum=1)
 # GET /api/users/summaries/?ids=1&ids=2... takes up to 1000 ids; Django's default cap of 1000
 # query fields would reject a full request before the view could answer with a named 400.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# --- api: input limits and throttling (issue 7; limits table in docs/api.md) -----------------
+# Larger request bodies get a 413 JSON before parsing (taskproject.middleware). Django's own
+# default (2.5 MiB): a full bulk request (1000 tasks) fits unless descriptions are long.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", 2_621_440, minimum=1024)
+# Per user (per client address for the anonymous token endpoint); "off" disables one.
+# tasks/throttling.py reads these at request time.
+API_THROTTLE_RATES = {
+    "auth": env.rate("API_THROTTLE_AUTH_RATE", "20/min"),
+    "bulk": env.rate("API_THROTTLE_BULK_RATE", "60/min"),
+}
+# Client address for throttling: REMOTE_ADDR unless told how many proxies append to
+# X-Forwarded-For (DRF's default would trust a client-supplied X-Forwarded-For header).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", 0, minimum=0)
 
 # --- perfaudit -----------------------------------------------------------------------------
 # Runtime detectors (perfaudit.runtime.PerfauditMiddleware): cheap enough to stay on; the

@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 
 from taskproject import views
 
+# JSON error pages under /api/ (HTTP errors are {"detail": ...} there), Django's elsewhere.
+handler404 = "taskproject.views.not_found"
+handler500 = "taskproject.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),

@@ -30,11 +30,12 @@ from tasks.serializers import (
     SummaryParams,
     TaskListParams,
 )
+from tasks.throttling import throttle_wait
 
 
 class _Denied(Exception):
-    def __init__(self, status: int, detail):
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail, headers=None):
+        self.status, self.detail, self.headers = status, detail, headers or {}
 
 
 def _unauthenticated(detail="Authentication credentials were not provided."):
@@ -86,6 +87,8 @@ def endpoint(*methods: str):
                 response = json_response({"detail": exc.detail}, status=exc.status)
                 if exc.status == 401:
                     response["WWW-Authenticate"] = "Token"
+                for name, value in exc.headers.items():
+                    response[name] = value
                 return response
             except ValidationError as exc:
                 return json_response(exc.detail, status=400)
@@ -132,6 +135,17 @@ async def user_tasks(request, pk: int) -> HttpResponse:
 
 @endpoint("POST")
 async def bulk_complete(request) -> HttpResponse:
+    # The same "bulk" budget as the sync endpoint (shared cache keys); the cache may be Redis,
+    # so it is called off the event loop.
+    wait = await sync_to_async(throttle_wait)(
+        scope="bulk", user=request.api_user, meta=request.META
+    )
+    if wait is not None:
+        raise _Denied(
+            429,
+            f"Request was throttled. Expected available in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
     try:
         data = orjson.loads(request.body)
     except orjson.JSONDecodeError as exc:

@@ -38,6 +38,17 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid", input=data)
 
 
+class StrictCharField(serializers.CharField):
+    """JSON strings only: DRF's CharField turns 0, 1.5 or true into "0", "1.5", "True", so a
+    client's type mistake would be stored as text. (Found by schemathesis: a numeric
+    ``description`` was accepted although the schema says string.)"""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 # --- keyset cursors ------------------------------------------------------------------------
 
 
@@ -90,7 +101,8 @@ class QueryParams(StrictMixin, serializers.Serializer):
 
 class PageParams(QueryParams):
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=50)
-    cursor = serializers.CharField(required=False)
+    # A real cursor is ~70 characters; the cap keeps a hostile one from being decoded at all.
+    cursor = serializers.CharField(required=False, max_length=200)
 
     def validate_cursor(self, value):
         return decode_cursor(value)
@@ -121,6 +133,7 @@ class SummaryParams(QueryParams):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_BIGINT),
         allow_empty=False,
+        min_length=1,  # also in the schema (minItems), which allow_empty alone is not
         max_length=1000,
     )
 
@@ -137,8 +150,8 @@ class SummaryParams(QueryParams):
 
 
 class TaskWriteSerializer(StrictMixin, serializers.Serializer):
-    title = serializers.CharField(min_length=1, max_length=200)
-    description = serializers.CharField(
+    title = StrictCharField(min_length=1, max_length=200)
+    description = StrictCharField(
         required=False, allow_blank=True, max_length=10_000, trim_whitespace=False
     )
     completed = StrictBooleanField(required=False)
@@ -147,13 +160,14 @@ class TaskWriteSerializer(StrictMixin, serializers.Serializer):
 
 
 class TaskBulkCreateSerializer(StrictMixin, serializers.Serializer):
-    tasks = TaskWriteSerializer(many=True, allow_empty=False, max_length=1000)
+    tasks = TaskWriteSerializer(many=True, allow_empty=False, min_length=1, max_length=1000)
 
 
 class BulkCompleteSerializer(StrictMixin, serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_BIGINT),
         allow_empty=False,
+        min_length=1,  # also in the schema (minItems), which allow_empty alone is not
         max_length=1000,
     )
     completed = StrictBooleanField(default=True)

@@ -69,18 +69,30 @@ def tasks_bulk_complete(*, user, ids: list[int], completed: bool) -> dict:
     the tasks whose state changed."""
     table = Task._meta.db_table
     owner_clause = "" if user.is_staff else "AND owner_id = %s"
-    params = [completed, completed, sorted(set(ids)), completed]
+    params = [sorted(set(ids)), completed]
     if not user.is_staff:
         params.append(user.pk)
+    params += [completed, completed]
+    # Rows are locked in id order first (the CTE's ORDER BY ... FOR UPDATE), then updated. A
+    # bare UPDATE locks rows in scan order, which differs between concurrent statements (a seq
+    # scan follows the physical order, which updates change), so two bulk completes on
+    # overlapping ids could deadlock: the HTTP concurrency test hit exactly that as a 503.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE "{table}"
+            WITH target AS (
+                SELECT id FROM "{table}"
+                 WHERE id = ANY(%s::bigint[]) AND completed <> %s {owner_clause}
+                 ORDER BY id
+                   FOR UPDATE
+            )
+            UPDATE "{table}" AS t
                SET completed = %s,
                    completed_at = CASE WHEN %s THEN statement_timestamp() END,
                    updated_at = statement_timestamp()
-             WHERE id = ANY(%s::bigint[]) AND completed <> %s {owner_clause}
-            RETURNING id
+              FROM target
+             WHERE t.id = target.id
+            RETURNING t.id
             """,
             params,
         )

@@ -1,6 +1,5 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from tasks import async_views, views
 
@@ -20,7 +19,7 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("tasks/", views.TaskListCreateView.as_view(), name="task-list"),
     path("tasks/bulk/", views.TaskBulkCreateView.as_view(), name="task-bulk-create"),
     path("tasks/bulk-complete/", views.TaskBulkCompleteView.as_view(), name="task-bulk-complete"),

@@ -2,6 +2,8 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as s
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,8 +24,24 @@ from tasks.serializers import (
     TaskPageSerializer,
     TaskWriteSerializer,
 )
+from tasks.throttling import ScopedThrottle
 
 ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
+
+
+class TokenView(ObtainAuthToken):
+    # DRF's token endpoint, throttled per client address: it is a password oracle.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        description="Exchange a username and password for the user's API token.",
+        auth=[],
+        request=AuthTokenSerializer,
+        responses=inline_serializer("Token", {"token": s.CharField()}),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class TaskListCreateView(APIView):
@@ -75,6 +93,10 @@ class TaskDetailView(APIView):
 
 
 class TaskBulkCreateView(APIView):
+    # Up to 1000 rows per request: rate-limited per user so one client cannot flood the table.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "bulk"
+
     @extend_schema(
         request=TaskBulkCreateSerializer,
         responses={
@@ -95,6 +117,9 @@ class TaskBulkCreateView(APIView):
 
 
 class TaskBulkCompleteView(APIView):
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "bulk"
+
     @extend_schema(
         request=BulkCompleteSerializer,
         responses=inline_serializer(

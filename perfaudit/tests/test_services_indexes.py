@@ -15,7 +15,10 @@ def findings_for(report, obj):
     return [(f.kind, f.severity) for f in report.findings if f.object == obj]
 
 
-def test_clean_schema_has_no_warnings():
+def test_clean_schema_has_no_warnings(settings):
+    # "Unused" depends on the workload, not the schema: earlier tests (the API fuzzer makes
+    # thousands of seq scans on tiny tables) must not decide this test's outcome.
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "UNUSED_MIN_TABLE_SCANS": 10**9}
     report = services.audit_indexes()
     assert report.worst_at_least("warning") == [], [
         (f.kind, f.table, f.object, f.message) for f in report.worst_at_least("warning")

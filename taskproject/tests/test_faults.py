@@ -261,3 +261,54 @@ def test_statement_timeout_stops_a_pathological_query(fault_db):
         assert_json_503(blocked)
         assert blocked.finished < released_at
         assert request(base, "/api/tasks/", fault_db.token).status == 200
+
+
+def test_asgi_async_endpoints_survive_kills_and_restart(fault_db):
+    # The ASGI deployment (make run-asgi: uvicorn worker, Django's psycopg pool) and the async
+    # views: the same guarantees as WSGI, through the async ORM's thread hops and the pool.
+    env = app_env(
+        fault_db, DB_POOL="1", DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="4", DB_POOL_TIMEOUT="2"
+    )
+    path = "/api/async/tasks/"
+    with gunicorn("taskproject.asgi:application", env=env, workers=1, kind="asgi") as base:
+        assert request(base, path, fault_db.token).status == 200
+        results: list[Result] = []
+        flowing = threading.Thread(
+            target=lambda: results.extend(load(base, path, fault_db.token, threads=4, seconds=5))
+        )
+        flowing.start()
+        time.sleep(1.5)
+        killed_at = time.monotonic()
+        assert fault_db.kill_app_connections() >= 1
+        flowing.join()
+        assert results and all(r.status != 0 for r in results)
+        for failed in (r for r in results if r.status != 200):
+            assert_json_503(failed)
+        after = [r for r in results if r.started > killed_at + 2]
+        assert after and all(r.status == 200 for r in after)
+        recovery = [
+            r.finished - killed_at for r in results if r.started > killed_at and r.status == 200
+        ]
+
+        fault_db.server.stop()
+        try:
+            down_api = request(base, path, fault_db.token)
+            down_health = request(base, "/health/")
+        finally:
+            stopped_at = time.monotonic()
+            fault_db.server.ensure_running()
+        started_at = time.monotonic()
+        assert down_api.finished <= stopped_at and down_health.finished <= stopped_at
+        assert_json_503(down_api)
+        assert_json_503(down_health)
+        deadline = time.monotonic() + 30
+        while (back := request(base, path, fault_db.token)).status != 200:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert back.status == 200
+        print(
+            f"\nASGI killed-connection recovery: first 200 {min(recovery):.3f} s after the kill; "
+            f"{sum(r.status != 200 for r in results)} of {len(results)} requests failed; "
+            f"restart recovery: {path} 200 {back.finished - started_at:.3f} s after start"
+        )

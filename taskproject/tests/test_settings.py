@@ -53,6 +53,10 @@ def load_settings(code: str = PRINT_DB, **overrides):
         ({"DEBUG": "0"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"DEBUG": "perhaps"}, "DEBUG"),
+        ({"API_THROTTLE_AUTH_RATE": "20 per minute"}, "API_THROTTLE_AUTH_RATE"),
+        ({"API_THROTTLE_BULK_RATE": "0/min"}, "API_THROTTLE_BULK_RATE"),
+        ({"MAX_REQUEST_BODY_BYTES": "2MB"}, "MAX_REQUEST_BODY_BYTES"),
+        ({"API_NUM_PROXIES": "-1"}, "API_NUM_PROXIES"),
     ],
 )
 def test_bad_values_stop_the_process_naming_the_variable(overrides, variable):
@@ -102,3 +106,11 @@ def test_env_reader_messages():
     assert env.list("L", []) == ["a", "b", "c"]
     with pytest.raises(ImproperlyConfigured, match="N: must be <= 10"):
         env.int("N", 0, maximum=10)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("", "7/min"), ("20/min", "20/min"), ("5/S", "5/s"), ("100/hour", "100/hour"), ("off", None)],
+)
+def test_throttle_rates(raw, expected):
+    assert Env({"RATE": raw}).rate("RATE", "7/min") == expected
