@@ -15,7 +15,6 @@ import re
 import secrets
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import psycopg
@@ -33,7 +32,7 @@ pytestmark = [
 
 # The app of "another team": a foreign key without an index (db_index=False), which the index
 # audit must find on a schema that is not ours, and an index declared in Meta.indexes.
-SHOP_MODELS = '''
+SHOP_MODELS = """
 from django.db import models
 
 
@@ -48,10 +47,10 @@ class Product(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["name", "price"], name="product_name_price_idx")]
-'''
+"""
 
 # Exactly the settings docs/perfaudit.md's "Install" section tells a newcomer to add.
-SETTINGS_TAIL = '''
+SETTINGS_TAIL = """
 INSTALLED_APPS += ["shop", "perfaudit"]
 
 DATABASES = {{
@@ -64,7 +63,7 @@ DATABASES = {{
         "PORT": {port!r},
     }}
 }}
-'''
+"""
 
 # The admin overview, as a logged-in staff user, through Django's test client.
 ADMIN_CHECK = """
@@ -154,9 +153,9 @@ def test_wheel_installs_and_works_in_a_new_project(tmp_path, fresh_database):
     py, bin_dir = venv / "bin" / "python", venv / "bin"
     # The wheel brings Django, psycopg and pglast; psycopg[binary] is the libpq the Install
     # section suggests for machines without one. Versions pinned as in requirements.txt.
+    binary = f"psycopg[binary]=={pinned('psycopg').split('==')[1]}"
     run(
-        [py, "-m", "pip", "install", "-q", wheel, f"psycopg[binary]=={pinned('psycopg')[9:]}"]
-        + [pinned("Django"), pinned("pglast")],
+        [py, "-m", "pip", "install", "-q", wheel, binary, pinned("Django"), pinned("pglast")],
         env=env,
     )
     installed = run([py, "-m", "pip", "list", "--format", "json"], env=env).stdout
@@ -198,5 +197,5 @@ def test_wheel_installs_and_works_in_a_new_project(tmp_path, fresh_database):
 
     output = run([*manage, "shell", "-c", ADMIN_CHECK], cwd=site, env=env).stdout.splitlines()
     assert output[-2].split()[1:] == ["200", "True"], output
-    status, location = (output[-1].split() + [""])[:2]
+    status, location = [*output[-1].split(), ""][:2]
     assert status == "302" and "/admin/login/" in location, output
