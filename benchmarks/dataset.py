@@ -33,8 +33,7 @@ def _marker_path() -> Path:
 
 
 def prepare(profile, *, log) -> DatasetInfo:
-    from rest_framework.authtoken.models import Token
-
+    from tasks import services
     from tasks.models import Task, User
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -93,9 +92,10 @@ def prepare(profile, *, log) -> DatasetInfo:
         username="bench-staff", defaults={"is_staff": True, "email": "bench-staff@example.com"}
     )
     owner = User.objects.get(pk=owner_id)
+    # A fresh token per run (only digests are stored, so an earlier run's secret is gone).
     tokens = {
-        "owner": Token.objects.get_or_create(user=owner)[0].key,
-        "staff": Token.objects.get_or_create(user=staff)[0].key,
+        "owner": services.token_issue(user=owner)[1],
+        "staff": services.token_issue(user=staff)[1],
     }
     summary_ids = list(
         User.objects.filter(is_staff=False).order_by("id").values_list("id", flat=True)[:20]

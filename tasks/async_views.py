@@ -16,10 +16,9 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
-from tasks import selectors, services
+from tasks import selectors, services, tokens
 from tasks.pagination import with_next_link
 from tasks.permissions import may_view_user
 from tasks.renderers import json_response
@@ -53,11 +52,14 @@ async def _authenticate(request):
     if parts and parts[0].lower() == "token":
         if len(parts) != 2:
             raise _unauthenticated("Invalid token header.")
-        token = await Token.objects.select_related("user").filter(key=parts[1]).afirst()
+        # The same statement as the sync class (tasks.tokens: digest, expiry, revocation).
+        token = await sync_to_async(tokens.lookup)(parts[1])
         if token is None:
             raise _unauthenticated("Invalid token.")
         if not token.user.is_active:
             raise _unauthenticated("User inactive or deleted.")
+        await tokens.atouch(token)
+        request.api_token = token
         return token.user
     user = await request.auser()
     if not (user.is_authenticated and user.is_active):
