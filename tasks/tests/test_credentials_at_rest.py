@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import AsyncClient, Client
+from silk.collector import DataCollector
 from silk.config import SilkyConfig
 from silk.models import Request as SilkRequest
 from silk.models import SQLQuery
@@ -85,6 +86,9 @@ def silk_records_everything():
     config.attrs["SILKY_INTERCEPT_PERCENT"] = 100
     yield
     config.attrs["SILKY_INTERCEPT_PERCENT"] = before
+    # Silk keeps the last intercepted request in a thread-local collector and would attribute
+    # later ORM queries (the next tests') to it.
+    DataCollector().clear()
 
 
 @pytest.fixture
