@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -16,6 +17,9 @@ TRUE = {"1", "true", "yes", "on"}
 # DRF throttle rates: requests per second/minute/hour/day ("20/min", "100/hour").
 _RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
 FALSE = {"0", "false", "no", "off", ""}
+# Durations: a number of seconds, or a number with a unit ("90s", "15m", "12h", "30d").
+_DURATION = re.compile(r"^([0-9]+)\s*([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Env:
@@ -92,3 +96,21 @@ class Env:
                 f"{name}: expected a rate like 20/min (per s, min, hour or day) or off, got {raw!r}"
             )
         return raw
+
+    def duration(self, name: str, default: timedelta, *, minimum: timedelta) -> timedelta:
+        """Seconds (``3600``) or a number with a unit: ``90s``, ``15m``, ``12h``, ``30d``."""
+        raw = self.environ.get(name, "").strip().lower()
+        if raw == "":
+            return default
+        match = _DURATION.match(raw)
+        if not match:
+            raise ImproperlyConfigured(
+                f"{name}: expected seconds or a number with a unit (s, m, h, d) like 30d, "
+                f"got {raw!r}"
+            )
+        value = timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+        if value < minimum:
+            raise ImproperlyConfigured(
+                f"{name}: must be at least {int(minimum.total_seconds())} seconds, got {raw!r}"
+            )
+        return value

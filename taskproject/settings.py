@@ -4,6 +4,7 @@ See the README's table of environment variables. Bad values stop the process wit
 naming the variable (taskproject.env.Env).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -51,7 +52,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "perfaudit",
     "tasks",
 ]
@@ -195,8 +195,10 @@ LOGIN_URL = "admin:login"
 SILK_ENABLED = env.bool("SILK_ENABLED", False)
 if SILK_ENABLED:
     INSTALLED_APPS += ["silk"]
-    # Right after the 503 middleware: silk sees (and times) everything below it.
-    MIDDLEWARE.insert(2, "silk.middleware.SilkyMiddleware")
+    # Right after the 503 middleware: silk sees (and times) everything below it. Silk's own
+    # middleware, plus masking of response bodies that hold a credential (taskproject/silk.py).
+    SILKY_MIDDLEWARE_CLASS = "taskproject.silk.CredentialMaskingSilkyMiddleware"
+    MIDDLEWARE.insert(2, SILKY_MIDDLEWARE_CLASS)
     # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
     SILKY_AUTHENTICATION = True
     SILKY_AUTHORISATION = True
@@ -206,6 +208,10 @@ if SILK_ENABLED:
     SILKY_MAX_RECORDED_REQUESTS = env.int("SILK_MAX_RECORDED_REQUESTS", 10_000, minimum=1)
     SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 10
     SILKY_META = True  # silk records its own overhead per request
+    # Masked in recorded request headers and in request/response body keys. Silk's defaults
+    # (which also cover "password" and "token"), named here so a reader sees what is masked.
+    SILKY_SENSITIVE_KEYS = {"username", "api", "token", "key", "secret", "password", "signature"}
+    SILKY_HIDE_COOKIES = True
 
 DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
 if DEBUG_TOOLBAR:
@@ -213,6 +219,26 @@ if DEBUG_TOOLBAR:
     MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
     # The toolbar only ever shows for requests from these addresses.
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # The toolbar's default panels, with a Headers panel that does not keep the Authorization
+    # header's value (taskproject/toolbar.py).
+    DEBUG_TOOLBAR_PANELS = [
+        "debug_toolbar.panels.history.HistoryPanel",
+        "debug_toolbar.panels.versions.VersionsPanel",
+        "debug_toolbar.panels.timer.TimerPanel",
+        "debug_toolbar.panels.settings.SettingsPanel",
+        "taskproject.toolbar.HeadersPanel",
+        "debug_toolbar.panels.request.RequestPanel",
+        "debug_toolbar.panels.sql.SQLPanel",
+        "debug_toolbar.panels.staticfiles.StaticFilesPanel",
+        "debug_toolbar.panels.templates.TemplatesPanel",
+        "debug_toolbar.panels.alerts.AlertsPanel",
+        "debug_toolbar.panels.cache.CachePanel",
+        "debug_toolbar.panels.signals.SignalsPanel",
+        "debug_toolbar.panels.tasks.TasksPanel",
+        "debug_toolbar.panels.community.CommunityPanel",
+        "debug_toolbar.panels.redirects.RedirectsPanel",
+        "debug_toolbar.panels.profiling.ProfilingPanel",
+    ]
 
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)
@@ -269,6 +295,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# API tokens (tasks.tokens, docs/operations.md "Credentials"): how long a token issued by
+# POST /api/auth/token/ lives. Tokens are stored as SHA-256 digests and revocable at any time.
+API_TOKEN_TTL = env.duration("API_TOKEN_TTL", timedelta(days=30), minimum=timedelta(minutes=1))
 # Cache global statistics only when the cache is shared by every worker process (Redis): the
 # default local-memory cache is per process, so a write handled by one gunicorn worker could
 # not invalidate another worker's copy, and the writer's next request might read stale figures.

@@ -7,18 +7,22 @@
 - Task search goes through the trigram index (same expression as the API's substring search).
 - The user list's task counts come from each listed user's counter row (tasks_taskcounter, kept
   by triggers): a primary-key join per row, never a COUNT over tasks.
+- API tokens show prefix, dates and state, never the secret (not stored) or its digest; staff
+  revoke tokens here (a token's or a user's), they cannot create or edit them.
 - Filters (completed, priority) are cheap filters on the task_created_idx scan that already gives
   the order; facet counts ("Show counts": a COUNT per filter value over the whole table) are off.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import BigIntegerField, F
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from perfaudit.paginator import EstimatedCountPaginator
+from tasks import services
 from tasks.cache import invalidate_stats
-from tasks.models import Task, User
+from tasks.models import ApiToken, Task, User
 from tasks.search import task_search_text
 
 
@@ -52,6 +56,7 @@ class UserAdmin(InvalidatesStats, DjangoUserAdmin):
         "tasks_urgent",
     )
     list_filter = ("is_staff", "is_active")
+    actions = ["revoke_api_tokens"]
     search_fields = ("username", "email", "full_name")
     ordering = ("-created_at", "-id")
     paginator = EstimatedCountPaginator
@@ -92,6 +97,14 @@ class UserAdmin(InvalidatesStats, DjangoUserAdmin):
             )
         )
 
+    @admin.action(description="Revoke all API tokens of the selected users", permissions=["change"])
+    def revoke_api_tokens(self, request, queryset):
+        revoked = services.user_tokens_revoke_all(
+            user_ids=list(queryset.values_list("pk", flat=True)),
+            reason=ApiToken.Revocation.STAFF,
+        )
+        self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
+
     @admin.display(description="tasks", ordering="task_total")
     def tasks_total(self, user):
         return user.task_total
@@ -131,3 +144,48 @@ class TaskAdmin(InvalidatesStats, admin.ModelAdmin):
         return queryset.alias(search_text=task_search_text()).filter(
             search_text__icontains=term
         ), False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    # The digest is left out everywhere: it is not the secret, but nobody needs to see it.
+    fields = (
+        "user",
+        "prefix",
+        "created",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_reason",
+    )
+    readonly_fields = fields
+    list_display = (
+        "prefix",
+        "user",
+        "created",
+        "last_used_at",
+        "expires_at",
+        "state",
+        "revoked_reason",
+    )
+    list_select_related = ("user",)
+    list_filter = ("revoked_reason",)
+    search_fields = ("prefix", "user__username")
+    ordering = ("-created", "-id")
+    actions = ["revoke"]
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        # Tokens are issued by POST /api/auth/token/, which shows the secret once to its user.
+        return False
+
+    @admin.display(description="state")
+    def state(self, token):
+        if token.revoked_at is not None:
+            return "revoked"
+        return "active" if token.expires_at > timezone.now() else "expired"
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = services.tokens_revoke(tokens_qs=queryset, reason=ApiToken.Revocation.STAFF)
+        self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TasksConfig(AppConfig):
     name = "tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tasks import signals  # noqa: F401  (connects the receivers)

@@ -17,9 +17,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
-from rest_framework.authtoken.models import Token
 
-from tasks import selectors, services
+from tasks import selectors, services, tokens
 from tasks.pagination import with_next_link
 from tasks.permissions import require_self_or_staff, require_staff
 from tasks.renderers import json_response
@@ -44,11 +43,14 @@ async def _authenticate(request):
     if parts and parts[0].lower() == "token":
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header.")
-        token = await Token.objects.select_related("user").filter(key=parts[1]).afirst()
+        # The same statement as the sync class (tasks.tokens: digest, expiry, revocation).
+        token = await sync_to_async(tokens.lookup)(parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        await tokens.atouch(token)
+        request.api_token = token
         return token.user
     user = await request.auser()
     if not (user.is_authenticated and user.is_active):

@@ -1,41 +1,26 @@
-"""DRF token authentication without the ORM's per-request query compilation.
+"""Token authentication for DRF: hashed, expiring, revocable tokens (tasks.tokens).
 
 DRF's TokenAuthentication runs ``Token.objects.select_related("user").get(key=...)`` on every
-request; compiling that select_related query costs about as much Python time as running it. The
-statement never changes, so it is written once here and the User is built with ``from_db`` (a
-normal model instance, all fields loaded). Same semantics and messages as DRF's class.
+request, compiling that query each time, and compares the plain key in SQL. Here the statement is
+fixed (tasks.tokens.lookup_statement: the digest of the presented secret, expiry and revocation in
+the WHERE clause, the user joined in the same statement) and the rows are built with
+``from_db``. Header parsing, messages and the ``WWW-Authenticate: Token`` challenge are DRF's
+(this class subclasses TokenAuthentication for them; its plain-key model is never used).
 """
 
-from django.db import connection
-from django.utils.functional import cached_property
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 
-from tasks.models import User
+from tasks import tokens
 
 
 class FastTokenAuthentication(TokenAuthentication):
-    @cached_property
-    def _sql_and_fields(self):
-        fields = list(User._meta.concrete_fields)
-        columns = ", ".join(f'"tasks_user"."{f.column}"' for f in fields)
-        sql = (
-            f'SELECT "authtoken_token"."created", {columns} FROM "authtoken_token" '
-            f'INNER JOIN "tasks_user" ON "tasks_user"."id" = "authtoken_token"."user_id" '
-            f'WHERE "authtoken_token"."key" = %s'
-        )
-        return sql, [f.attname for f in fields]
-
     def authenticate_credentials(self, key):
-        sql, names = self._sql_and_fields
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
-        if row is None:
+        token = tokens.lookup(key)
+        if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        user = User.from_db(connection.alias, names, row[1:])
-        if not user.is_active:
+        if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        token = Token(key=key, user=user, created=row[0])
-        return user, token
+        # A write at most once per TOUCH_INTERVAL per token, not per request.
+        tokens.touch(token)
+        return token.user, token

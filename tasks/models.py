@@ -214,3 +214,54 @@ class TaskCounter(models.Model):
 
     def __str__(self):
         return f"counters of user {self.owner_id}"
+
+
+class ApiToken(models.Model):
+    """An API credential stored as the SHA-256 digest of its secret (tasks/tokens.py).
+
+    The secret is high-entropy (256 random bits for new tokens, 160 for keys migrated from DRF's
+    authtoken), so a plain SHA-256 is enough: there is nothing to brute-force, and the lookup
+    stays one indexed equality. The secret itself is shown once, in the token endpoint's answer,
+    and never stored or sent to the database. ``prefix`` (the secret's first characters) lets a
+    user and staff tell tokens apart without revealing them.
+    """
+
+    class Revocation(models.TextChoices):
+        USER = "user", "revoked by its user"
+        ALL = "all", "user revoked all tokens"
+        PASSWORD = "password", "password changed"
+        DEACTIVATED = "deactivated", "user deactivated"
+        STAFF = "staff", "revoked by staff"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=8)
+    # Hex SHA-256 of the secret; unique (constraint below), never displayed.
+    digest = models.CharField(max_length=64)
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Written at most once per tokens.TOUCH_INTERVAL per token, never on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=12, choices=Revocation.choices, blank=True)
+
+    class Meta:
+        db_table = "tasks_apitoken"
+        verbose_name = "API token"
+        constraints = [
+            # The authentication lookup (tasks.tokens): "digest = %s" is one scan of this unique
+            # index. A constraint, not unique=True: Django would add a second, varchar_pattern_ops
+            # index for LIKE that no query uses.
+            models.UniqueConstraint(fields=["digest"], name="apitoken_digest_uniq"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_reason="")
+                | Q(revoked_at__isnull=False) & ~Q(revoked_reason=""),
+                name="apitoken_revoked_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

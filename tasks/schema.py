@@ -9,6 +9,7 @@ request body, throttle) so a new view is documented correctly without a per-view
 from __future__ import annotations
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
@@ -70,3 +71,23 @@ class AutoSchema(openapi.AutoSchema):
                 if field.max_length is not None:
                     prop["maxItems"] = field.max_length
         return schema
+
+
+class HashedTokenScheme(OpenApiAuthenticationExtension):
+    """tasks.authentication's scheme: same name and header as DRF's token scheme (clients and
+    generated SDKs keep working), described as what it now is."""
+
+    target_class = "tasks.authentication.FastTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Authorization: Token <secret>`, the secret from POST /api/auth/token/ (shown "
+                "once; the server keeps only its SHA-256). Tokens expire (API_TOKEN_TTL) and "
+                "can be revoked: POST /api/auth/token/revoke/, /api/auth/tokens/revoke-all/."
+            ),
+        }

@@ -5,11 +5,13 @@ services never touch them; they only invalidate the cached global statistics."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tasks import tokens
 from tasks.cache import invalidate_stats
-from tasks.models import Task
+from tasks.models import ApiToken, Task
 
 WRITABLE = ("title", "description", "completed", "priority", "due_date")
 
@@ -100,3 +102,38 @@ def tasks_bulk_complete(*, user, ids: list[int], completed: bool) -> dict:
     if updated:
         invalidate_stats()
     return {"updated": len(updated), "ids": updated}
+
+
+# --- API tokens (tasks.tokens; docs/operations.md "Credentials") --------------------------------
+
+
+def token_issue(*, user) -> tuple[ApiToken, str]:
+    """A new token for ``user``: the row holds the digest and prefix; the secret is returned
+    once, to be shown once, and exists nowhere else."""
+    secret = tokens.new_secret()
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        prefix=tokens.prefix_of(secret),
+        digest=tokens.digest_of(secret),
+        created=now,
+        expires_at=now + settings.API_TOKEN_TTL,
+    )
+    return token, secret
+
+
+def tokens_revoke(*, tokens_qs, reason: str) -> int:
+    """Revoke the live tokens of a queryset, in one UPDATE; returns how many were revoked."""
+    return tokens_qs.filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+
+
+def token_revoke(*, token: ApiToken) -> int:
+    return tokens_revoke(
+        tokens_qs=ApiToken.objects.filter(pk=token.pk), reason=ApiToken.Revocation.USER
+    )
+
+
+def user_tokens_revoke_all(*, user_ids, reason: str) -> int:
+    return tokens_revoke(tokens_qs=ApiToken.objects.filter(user_id__in=user_ids), reason=reason)

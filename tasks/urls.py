@@ -20,6 +20,10 @@ register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path(
+        "auth/tokens/revoke-all/", views.TokensRevokeAllView.as_view(), name="api-tokens-revoke-all"
+    ),
     path("tasks/", views.TaskListCreateView.as_view(), name="task-list"),
     path("tasks/bulk/", views.TaskBulkCreateView.as_view(), name="task-bulk-create"),
     path("tasks/bulk-complete/", views.TaskBulkCompleteView.as_view(), name="task-bulk-complete"),

@@ -1,14 +1,15 @@
 """Sync DRF views: parse input, call one selector or service, return plain data (orjson)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import parsers
 from rest_framework import serializers as s
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tasks import selectors, services
+from tasks.models import ApiToken
 from tasks.pagination import with_next_link
 from tasks.permissions import IsStaff, require_self_or_staff, require_staff
 from tasks.serializers import (
@@ -29,19 +30,74 @@ from tasks.throttling import ScopedThrottle
 ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
 
 
-class TokenView(ObtainAuthToken):
-    # DRF's token endpoint, throttled per client address: it is a password oracle.
+def credential_response(data, **kwargs) -> Response:
+    """A response carrying a secret: never cached, and marked so profilers keep no copy
+    (taskproject.silk.CredentialMaskingSilkyMiddleware)."""
+    response = Response(data, **kwargs)
+    response["Cache-Control"] = "no-store"
+    response.holds_credentials = True
+    return response
+
+
+class TokenView(APIView):
+    """Username + password in, a new token out (each call issues one; see docs/api.md)."""
+
+    # The credentials are in the body. A stale token in the Authorization header must not turn
+    # the request into a 401 before the client can get a fresh token.
+    authentication_classes = ()
+    permission_classes = ()
+    # Form bodies too, as DRF's ObtainAuthToken accepted them.
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, parsers.JSONParser)
+    # Throttled per client address: it is a password oracle.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
-        description="Exchange a username and password for the user's API token.",
+        description=(
+            "Exchange a username and password for a new API token. The secret is in this "
+            "response only (the server stores its SHA-256 digest); it expires at `expires_at`."
+        ),
         auth=[],
         request=AuthTokenSerializer,
-        responses=inline_serializer("Token", {"token": s.CharField()}),
+        responses=inline_serializer(
+            "Token", {"token": s.CharField(), "expires_at": s.DateTimeField()}
+        ),
     )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    def post(self, request):
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, secret = services.token_issue(user=serializer.validated_data["user"])
+        return credential_response({"token": secret, "expires_at": token.expires_at})
+
+
+class TokenRevokeView(APIView):
+    @extend_schema(
+        description="Revoke the token this request is authenticated with.",
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request):
+        if not isinstance(request.auth, ApiToken):
+            detail = (
+                "This request is not authenticated with a token (session login): nothing to "
+                "revoke; see /api/auth/tokens/revoke-all/."
+            )
+            return Response({"detail": detail}, status=400)
+        services.token_revoke(token=request.auth)
+        return Response(status=204)
+
+
+class TokensRevokeAllView(APIView):
+    @extend_schema(
+        description="Revoke every token of the authenticated user (the one in use included).",
+        request=None,
+        responses=inline_serializer("TokensRevoked", {"revoked": s.IntegerField()}),
+    )
+    def post(self, request):
+        revoked = services.user_tokens_revoke_all(
+            user_ids=[request.user.pk], reason=ApiToken.Revocation.ALL
+        )
+        return Response({"revoked": revoked})
 
 
 class TaskListCreateView(APIView):

@@ -28,6 +28,7 @@ import pytest
 
 from benchmarks.servers import gunicorn
 from taskproject.embedded_db import ROOT, EmbeddedServer
+from tasks import tokens
 
 APP = "taskproject-faults"
 
@@ -62,7 +63,7 @@ def fault_db():
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    token = secrets.token_hex(20)
+    token = tokens.new_secret()
     with psycopg.connect(server.url(), autocommit=True) as conn:
         user_id = conn.execute(
             "INSERT INTO tasks_user (password, is_superuser, username, is_staff, is_active, "
@@ -70,8 +71,9 @@ def fault_db():
             "true, now(), 'Fay Faulty', 'fay@example.com', now()) RETURNING id"
         ).fetchone()[0]
         conn.execute(
-            "INSERT INTO authtoken_token (key, user_id, created) VALUES (%s, %s, now())",
-            [token, user_id],
+            "INSERT INTO tasks_apitoken (user_id, prefix, digest, created, expires_at, "
+            "revoked_reason) VALUES (%s, %s, %s, now(), now() + interval '1 day', '')",
+            [user_id, tokens.prefix_of(token), tokens.digest_of(token)],
         )
         conn.execute(
             "INSERT INTO tasks_task (owner_id, title, description, completed, priority, "

@@ -73,3 +73,53 @@ def test_debug_toolbar_only_with_debug(env, present):
     assert ("debug_toolbar.middleware.DebugToolbarMiddleware" in data["mw"]) is present
     if present:
         assert data["ips"] == ["127.0.0.1", "::1"]
+
+
+TOOLBAR_PROBE = """
+import json, os
+import django
+django.setup()
+from django.test import Client
+from debug_toolbar.store import get_store, serialize
+secret, digest = os.environ["PROBE_SECRET"], os.environ["PROBE_DIGEST"]
+auth = {"Authorization": f"Token {secret}"}
+statuses = [
+    Client().get("/api/tasks/", headers=auth).status_code,
+    Client().get("/api/tasks/", headers={**auth, "Accept": "text/html"}).status_code,
+]
+store = get_store()
+dump = "".join(serialize(dict(store.panels(rid))) for rid in store.request_ids())
+print(json.dumps({"statuses": statuses, "secret": secret in dump, "digest": digest in dump,
+                  "authorization": "Token ****" in dump, "sql": "tasks_apitoken" in dump}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_debug_toolbar_keeps_no_token(owner):
+    """DEBUG on, the toolbar recording (127.0.0.1): its panels (SQL and headers included) hold
+    the token's digest, never the secret."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    from tasks import services, tokens
+
+    _token, secret = services.token_issue(user=owner)
+    s = connection.settings_dict
+    host = quote(str(s.get("HOST") or "localhost"), safe="")
+    password = f":{quote(s['PASSWORD'], safe='')}" if s.get("PASSWORD") else ""
+    url = f"postgresql://{quote(s.get('USER') or 'postgres', safe='')}{password}@{host}:"
+    url += f"{s.get('PORT') or 5432}/{s['NAME']}"
+    result = load_settings(
+        TOOLBAR_PROBE,
+        PROBE_SECRET=secret,
+        PROBE_DIGEST=tokens.digest_of(secret),
+        DATABASE_URL=url,
+        ALLOWED_HOSTS="testserver",
+        SILK_ENABLED="0",
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["statuses"] == [200, 200]
+    assert found["sql"] and found["authorization"], found  # the toolbar recorded both panels
+    assert found["digest"] and not found["secret"]

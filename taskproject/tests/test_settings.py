@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,8 @@ def load_settings(code: str = PRINT_DB, **overrides):
         ({"API_THROTTLE_BULK_RATE": "0/min"}, "API_THROTTLE_BULK_RATE"),
         ({"MAX_REQUEST_BODY_BYTES": "2MB"}, "MAX_REQUEST_BODY_BYTES"),
         ({"API_NUM_PROXIES": "-1"}, "API_NUM_PROXIES"),
+        ({"API_TOKEN_TTL": "a month"}, "API_TOKEN_TTL"),
+        ({"API_TOKEN_TTL": "30s"}, "API_TOKEN_TTL"),
     ],
 )
 def test_bad_values_stop_the_process_naming_the_variable(overrides, variable):
@@ -114,3 +117,25 @@ def test_env_reader_messages():
 )
 def test_throttle_rates(raw, expected):
     assert Env({"RATE": raw}).rate("RATE", "7/min") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", timedelta(days=30)),
+        ("3600", timedelta(hours=1)),
+        ("90s", timedelta(seconds=90)),
+        ("15m", timedelta(minutes=15)),
+        ("12H", timedelta(hours=12)),
+        ("7d", timedelta(days=7)),
+    ],
+)
+def test_durations(raw, expected):
+    env = Env({"TTL": raw})
+    assert env.duration("TTL", timedelta(days=30), minimum=timedelta(minutes=1)) == expected
+
+
+def test_api_token_ttl_setting():
+    code = "from django.conf import settings; print(settings.API_TOKEN_TTL.total_seconds())"
+    assert load_settings(code).stdout.strip() == str(30 * 86400.0)
+    assert load_settings(code, API_TOKEN_TTL="2h").stdout.strip() == "7200.0"

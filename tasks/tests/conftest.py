@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from perfaudit.testing import capture_queries
-from tasks.models import Task
+from tasks import services
+from tasks.models import ApiToken, Task
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -32,11 +33,19 @@ def _empty_cache():
     cache.clear()
 
 
+def token_for(user) -> str:
+    """A new token's secret for ``user``, recorded as just used: requests then run the steady
+    state (no last_used_at write, which happens at most once per TOUCH_INTERVAL per token;
+    tasks/tests/test_tokens.py tests that write)."""
+    token, secret = services.token_issue(user=user)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return secret
+
+
 def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

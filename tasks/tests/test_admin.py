@@ -187,3 +187,89 @@ def test_user_bulk_delete_action_still_works(staff_client, other_user):
     )
     assert response.status_code == 302
     assert not type(other_user).objects.filter(pk=other_user.pk).exists()
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner_token(owner):
+    from tasks import services
+    from tasks.models import ApiToken
+
+    token, secret = services.token_issue(user=owner)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    token.refresh_from_db()
+    return token, secret
+
+
+def _dates(token):
+    from django.utils.formats import date_format
+    from django.utils.timezone import localtime
+
+    return [
+        date_format(localtime(value), "DATETIME_FORMAT")
+        for value in (token.created, token.last_used_at, token.expires_at)
+    ]
+
+
+def test_token_list_and_detail_show_prefix_and_dates_never_secret_or_digest(
+    staff_client, owner_token
+):
+    token, secret = owner_token
+    listing = staff_client.get("/admin/tasks/apitoken/")
+    detail = staff_client.get(f"/admin/tasks/apitoken/{token.pk}/change/")
+    for response in (listing, detail):
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert token.prefix in html
+        for shown in _dates(token):
+            assert shown in html
+        assert secret not in html and token.digest not in html
+    assert "active" in listing.content.decode()
+    # Tokens are issued by the API (the secret shown once to its user), never in the admin.
+    assert staff_client.get("/admin/tasks/apitoken/add/").status_code == 403
+
+
+def test_staff_revoke_selected_tokens(staff_client, owner_token, other_user):
+    from tasks import services
+    from tasks.models import ApiToken
+
+    token, secret = owner_token
+    _other, other_secret = services.token_issue(user=other_user)
+    response = staff_client.post(
+        "/admin/tasks/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Revoked 1 API token(s)." in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_reason == ApiToken.Revocation.STAFF
+    assert client_get(secret) == 401
+    assert client_get(other_secret) == 200
+
+
+def test_staff_revoke_all_tokens_of_selected_users(staff_client, owner_token, owner):
+    from tasks import services
+
+    _second, second_secret = services.token_issue(user=owner)
+    _token, secret = owner_token
+    response = staff_client.post(
+        "/admin/tasks/user/",
+        {"action": "revoke_api_tokens", "_selected_action": [owner.pk]},
+        follow=True,
+    )
+    assert "Revoked 2 API token(s)." in response.content.decode()
+    assert client_get(secret) == client_get(second_secret) == 401
+
+
+def test_token_admin_is_staff_only(client, owner, owner_token):
+    client.force_login(owner)  # not staff
+    assert client.get("/admin/tasks/apitoken/").status_code == 302
+
+
+def client_get(secret: str) -> int:
+    from django.test import Client
+
+    return Client().get("/api/tasks/", headers={"Authorization": f"Token {secret}"}).status_code

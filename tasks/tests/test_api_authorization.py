@@ -37,6 +37,16 @@ MATRIX = [
     ("get", "/api/async/users/{u}/tasks/", None, (401, 200, 403, 200)),
     ("post", "/api/async/tasks/bulk-complete/", {"ids": ["{t}"]}, (401, 200, 200, 200)),
     ("get", "/api/async/users/summaries/?ids={u}", None, (401, 403, 403, 200)),
+    # Tokens: anyone with the owner's password gets a token; revoking is for one's own tokens
+    # (each role's client authenticates with a token of its own, revoked by these calls).
+    (
+        "post",
+        "/api/auth/token/",
+        {"username": "owner", "password": "pw-owner-1"},
+        (200, 200, 200, 200),
+    ),
+    ("post", "/api/auth/token/revoke/", None, (401, 204, 204, 204)),
+    ("post", "/api/auth/tokens/revoke-all/", None, (401, 200, 200, 200)),
     ("get", "/api/schema/", None, (200, 200, 200, 200)),
     ("get", "/api/docs/", None, (200, 200, 200, 200)),
     ("get", "/health/", None, (200, 200, 200, 200)),
@@ -99,6 +109,19 @@ def test_matrix(world, role, method, url, body, expected):
         assert created and all(after[pk][0] == users[role].pk for pk in created)
     else:
         assert set(after) <= set(before)
+
+
+@pytest.mark.parametrize("url", ["/api/auth/token/revoke/", "/api/auth/tokens/revoke-all/"])
+def test_revoking_touches_only_the_callers_tokens(world, url):
+    from tasks.models import ApiToken
+
+    _mine, _theirs, users = world
+    client_for(users["owner"])
+    staff_client = client_for(users["staff"])
+    assert staff_client.post(url).status_code in (200, 204)
+    # The owner's token is untouched: revocation through the API is never for another user.
+    assert ApiToken.objects.get(user=users["owner"]).revoked_at is None
+    assert ApiToken.objects.get(user=users["staff"]).revoked_at is not None
 
 
 def test_anonymous_401_says_how_to_authenticate(client):

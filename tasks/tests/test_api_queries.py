@@ -4,14 +4,14 @@ expected statement named (a fragment of its SQL) in order. Token authentication 
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
-from rest_framework.authtoken.models import Token
 
 from tasks.models import Task, User
-from tasks.tests.conftest import make_tasks
+from tasks.tests.conftest import make_tasks, token_for
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = 'FROM "authtoken_token" INNER JOIN "tasks_user"'  # token + its user, one join
+# Token + its user, one join; found by the secret's digest, live (not expired, not revoked).
+TOKEN = 'FROM "tasks_apitoken" INNER JOIN "tasks_user"'
 TASK_PAGE = 'FROM "tasks_task" WHERE'  # the keyset page, LIMIT page_size + 1
 
 
@@ -169,8 +169,7 @@ def test_dashboard(api, owner, queries, size):
 @pytest.mark.parametrize("size", [1, 50])
 def test_async_lists_through_asgi(owner, queries, size):
     make_tasks(owner, size)
-    token = Token.objects.create(user=owner)
-    client, auth = AsyncClient(), {"Authorization": f"Token {token.key}"}
+    client, auth = AsyncClient(), {"Authorization": f"Token {token_for(owner)}"}
     for url in ("/api/async/tasks/", f"/api/async/users/{owner.pk}/tasks/"):
         response, statements = run(
             queries, lambda u=url: async_to_sync(client.get)(u, headers=auth)

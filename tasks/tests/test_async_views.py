@@ -5,10 +5,9 @@ intended difference: a page's ``next`` link points back at the endpoint that ser
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
-from rest_framework.authtoken.models import Token
 
 from tasks.models import Task
-from tasks.tests.conftest import make_tasks
+from tasks.tests.conftest import make_tasks, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +22,7 @@ def data(owner, other_user):
 
 
 def pair(user, sync_client):
-    token, _ = Token.objects.get_or_create(user=user)
-    headers = {"Authorization": f"Token {token.key}"}
+    headers = {"Authorization": f"Token {token_for(user)}"}
     asgi = AsyncClient()
 
     def get(path):
@@ -82,12 +80,11 @@ def test_bulk_complete_same_json_and_effect(api, data, owner):
     client = api(owner)
     sync = client.post("/api/tasks/bulk-complete/", {"ids": ids}, format="json")
     client.post("/api/tasks/bulk-complete/", {"ids": ids, "completed": False}, format="json")
-    token = Token.objects.get(user=owner)
     async_ = async_to_sync(AsyncClient().post)(
         "/api/async/tasks/bulk-complete/",
         {"ids": ids},
         content_type="application/json",
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token_for(owner)}"},
     )
     assert sync.status_code == async_.status_code == 200
     assert sync.content == async_.content

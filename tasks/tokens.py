@@ -1,0 +1,125 @@
+"""API tokens: the secret, its digest, and the one token-lookup statement every auth path uses.
+
+The secret a client holds (``Authorization: Token <secret>``) never reaches the database: Python
+computes its SHA-256 and the SQL compares digests, so no query text, parameter, server log,
+pg_stat_activity row, silk record, debug-toolbar panel or perfaudit log can hold it. Expiry and
+revocation are part of the WHERE clause, so an expired or revoked token finds no row: one
+index scan on ``tasks_apitoken.digest`` joined to its user by primary key.
+
+``lookup_fragment`` is the only place the lookup SQL is written. The sync authentication class
+(tasks/authentication.py), the async views (tasks/async_views.py) and any statement that merges
+authentication with the page it serves build their SELECT from it, so a change to the predicate
+is a one-place change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import cache
+
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+
+from tasks.models import ApiToken, User
+
+PREFIX_LENGTH = 8
+# last_used_at is written at most once per this interval per token (a write per request would
+# turn every read into a write, and every token row into a hot row).
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+_T = f'"{ApiToken._meta.db_table}"'
+_U = f'"{User._meta.db_table}"'
+# The token columns the auth paths read, in model field order (ApiToken.from_db relies on it).
+TOKEN_FIELDS = ("id", "prefix", "created", "expires_at", "last_used_at")
+TOKEN_COLUMNS = ", ".join(f'{_T}."{name}"' for name in TOKEN_FIELDS)
+
+
+def new_secret() -> str:
+    """256 random bits, URL-safe (43 characters): nothing to guess, no slow KDF needed."""
+    return secrets.token_urlsafe(32)
+
+
+def digest_of(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def prefix_of(secret: str) -> str:
+    return secret[:PREFIX_LENGTH]
+
+
+def lookup_fragment(secret: str) -> tuple[str, list]:
+    """``FROM … JOIN … WHERE …`` finding the live token for ``secret`` and its user, and params.
+
+    Select ``TOKEN_COLUMNS`` and the ``"tasks_user"`` columns you need in front of it. The one
+    parameter is the digest, never the secret. ``now()`` is the statement's transaction start,
+    which is the request's time for the autocommit reads the API does.
+    """
+    sql = (
+        f'FROM {_T} INNER JOIN {_U} ON {_U}."id" = {_T}."user_id" '
+        f'WHERE {_T}."digest" = %s AND {_T}."revoked_at" IS NULL '
+        f'AND {_T}."expires_at" > now()'
+    )
+    return sql, [digest_of(secret)]
+
+
+@cache
+def _user_select() -> tuple[str, list[str]]:
+    fields = list(User._meta.concrete_fields)
+    columns = ", ".join(f'{_U}."{f.column}"' for f in fields)
+    return columns, [f.attname for f in fields]
+
+
+def lookup_statement(secret: str) -> tuple[str, list, list[str]]:
+    """The whole auth statement: token columns, then every user column; and the user attnames."""
+    fragment, params = lookup_fragment(secret)
+    columns, names = _user_select()
+    return f"SELECT {TOKEN_COLUMNS}, {columns} {fragment}", params, names
+
+
+def token_from_row(row, names, alias: str = "default") -> ApiToken:
+    """Build the token (request.auth) and its user from one row of ``lookup_statement``."""
+    n = len(TOKEN_FIELDS)
+    user = User.from_db(alias, names, row[n:])
+    token = ApiToken.from_db(alias, TOKEN_FIELDS, row[:n])
+    token.user = user
+    return token
+
+
+def lookup(secret: str, *, using: str = "default") -> ApiToken | None:
+    """The live token for ``secret`` with its user, or None: one statement."""
+    sql, params, names = lookup_statement(secret)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else token_from_row(row, names, using)
+
+
+def needs_touch(token: ApiToken, now=None) -> bool:
+    now = now or timezone.now()
+    return token.last_used_at is None or token.last_used_at <= now - TOUCH_INTERVAL
+
+
+def _stale(token: ApiToken, now):
+    # The same condition in SQL, so two workers racing on one token write it once.
+    return ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOUCH_INTERVAL), pk=token.pk
+    )
+
+
+def touch(token: ApiToken) -> None:
+    """Record a use; a no-op (no statement) within TOUCH_INTERVAL of the last recorded one."""
+    now = timezone.now()
+    if needs_touch(token, now):
+        _stale(token, now).update(last_used_at=now)
+        token.last_used_at = now
+
+
+async def atouch(token: ApiToken) -> None:
+    now = timezone.now()
+    if needs_touch(token, now):
+        await _stale(token, now).aupdate(last_used_at=now)
+        token.last_used_at = now
