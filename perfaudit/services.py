@@ -16,11 +16,13 @@ from django.db.utils import ConnectionDoesNotExist
 from django.utils import timezone
 
 from perfaudit import declared, sqltext
-from perfaudit.catalog import activity, indexes, server, statements, tables
+from perfaudit.catalog import activity, indexes, pooler, replication, server, statements, tables
 from perfaudit.conf import get_settings
 from perfaudit.findings import Finding, Fix, Report
 from perfaudit.rules import drift, plans
 from perfaudit.rules import indexes as index_rules
+from perfaudit.rules import pooler as pooler_rules
+from perfaudit.rules import replication as replication_rules
 from perfaudit.rules import tables as table_rules
 
 #: Statements EXPLAIN accepts. Without ANALYZE none of them executes.
@@ -528,7 +530,24 @@ def db_connections(*, using: str = "default") -> Report:
             per_process = pool_options.get("max_size", per_process)
     groups = activity.activity_groups(connection)
     limits = activity.connection_limits(connection)
-    demand = conf.APP_PROCESSES * per_process
+    deployment = _deployment(connection, using=using, conf=conf)
+    arith = pooler_rules.arithmetic(
+        app_processes=conf.APP_PROCESSES,
+        connections_per_process=per_process,
+        available_to_apps=limits.available_to_apps,
+        transaction_pooler=conf.TRANSACTION_POOLER,
+        pooler_pool_size=deployment["pooler"].pool_size_for(
+            connection.settings_dict.get("NAME") or ""
+        ),
+        pooler_max_client_conn=(
+            int(deployment["pooler"].config["max_client_conn"])
+            if "max_client_conn" in deployment["pooler"].config
+            else None
+        ),
+        replicas=deployment["replica_limits"],
+    )
+    # Behind a transaction pooler the server sees the pool, not the app processes.
+    demand = arith["server_demand"]
     headroom = {
         "max_connections": limits.max_connections,
         "superuser_reserved_connections": limits.superuser_reserved,
@@ -539,8 +558,12 @@ def db_connections(*, using: str = "default") -> Report:
         "connections_per_process": per_process,
         "app_demand": demand,
         "headroom": limits.available_to_apps - demand,
+        **arith,
     }
-    findings = []
+    findings = [
+        *deployment["findings"],
+        *pooler_rules.arithmetic_findings(arith, alias=using),
+    ]
     if demand > limits.available_to_apps:
         findings.append(
             Finding(
@@ -613,7 +636,47 @@ def db_connections(*, using: str = "default") -> Report:
         setup=setup,
         activity=[asdict(g) for g in groups],
         headroom=headroom,
+        replication=[asdict(s) for s in deployment["replication"]],
+        pooler={
+            "transaction_pooler": conf.TRANSACTION_POOLER,
+            **asdict(deployment["pooler"]),
+        },
     )
+
+
+def _replica_aliases(using: str) -> list[str]:
+    """Aliases Django's test runner treats as mirrors of ``using``: its read replicas."""
+    return [
+        alias
+        for alias, options in connections.settings.items()
+        if alias != using and (options.get("TEST") or {}).get("MIRROR") == using
+    ]
+
+
+def _deployment(connection, *, using: str, conf) -> dict:
+    """Replication (the audited database and each of its replicas) and the pooler in front."""
+    snapshots = [replication.collect(connection, alias=using)]
+    replica_limits: dict[str, int | None] = {}
+    for alias in _replica_aliases(using):
+        try:
+            replica = connections[alias]
+            snapshots.append(replication.collect(replica, alias=alias))
+            replica_limits[alias] = activity.connection_limits(replica).available_to_apps
+        except DatabaseError as exc:
+            snapshots.append(replication.unreachable(alias, _one_line(exc)))
+            replica_limits[alias] = None
+    pooler_snapshot = pooler.collect(
+        connection, transaction_pooler=conf.TRANSACTION_POOLER, admin_url=conf.POOLER_ADMIN_URL
+    )
+    return {
+        "replication": snapshots,
+        "replica_limits": replica_limits,
+        "pooler": pooler_snapshot,
+        "findings": [
+            *replication_rules.evaluate(snapshots, conf, expected_standbys=len(replica_limits)),
+            *pooler_rules.evaluate(pooler_snapshot, conf, alias=using),
+        ],
+    }
 
 
 # --- profilequery ---------------------------------------------------------------------------

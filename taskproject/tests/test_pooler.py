@@ -253,8 +253,29 @@ def test_perfaudit_commands_work_through_pgbouncer(pooler, deploy_primary):
         assert result.returncode == 0, (command, result.stderr[-2000:])
         report = json.loads(result.stdout)
         assert report["findings"] is not None
-    connections = json.loads(manage(pooler, primary, "dbconnections", "--format", "json").stdout)
-    assert connections["data"]["pooler"]["transaction_pooler"] is True
+    # What perfaudit sees of the pooler, with its admin console configured.
+    result = manage(
+        pooler,
+        primary,
+        "dbconnections",
+        "--format",
+        "json",
+        PERFAUDIT_POOLER_ADMIN_URL=pooler.admin_url,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["pooler"]["transaction_pooler"] is True
+    assert report["pooler"]["admin_error"] is None
+    assert {p["pool_mode"] for p in report["pooler"]["pools"]} == {"transaction"}
+    assert report["headroom"]["mode"] == "transaction_pooler"
+    assert report["headroom"]["pooler_pool_size"] == 2  # max_db_connections = 2
+    assert report["headroom"]["server_demand"] == 2
+    assert report["pooler"]["config"]["max_client_conn"] == "500"
+    assert not [f for f in report["findings"] if f["kind"].startswith("pooler_")]
+    text = manage(
+        pooler, primary, "dbconnections", PERFAUDIT_POOLER_ADMIN_URL=pooler.admin_url
+    ).stdout
+    assert "Transaction pooler mode: on" in text and "cl_waiting" in text
 
     # EXPLAIN ANALYZE of a write runs in a transaction that is rolled back, through the pooler
     # as directly: the row is unchanged afterwards, and the SET LOCAL statement_timeout /
@@ -317,3 +338,55 @@ def test_iterator_and_no_prepared_statements_through_pgbouncer(pooler, deploy_pr
     assert found["client_binding"] is True
     # A web process, yet no startup options (PgBouncer refuses them).
     assert found["options"] is None
+
+
+ADMIN_PAGES = """
+import django, json
+from django.conf import settings
+django.setup()
+from django.test.utils import override_settings, setup_test_environment
+setup_test_environment()
+# Rendering without collectstatic (like the suite's conftest does).
+override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
+from django.test import Client
+from django.urls import reverse
+from tasks.models import User
+client = Client()
+client.force_login(User.objects.get(username="boss"))
+statuses = {
+    page: client.get(reverse(f"admin:perfaudit_{page}")).status_code
+    for page in ("overview", "queries", "indexes", "tables", "connections", "explain")
+}
+explained = client.post(
+    reverse("admin:perfaudit_explain"),
+    {"sql": "SELECT count(*) FROM tasks_task", "analyze": "on"},
+)
+statuses["explain-analyze"] = explained.status_code
+statuses["explain-has-plan"] = "Aggregate" in explained.content.decode()
+print(json.dumps(statuses))
+"""
+
+
+def test_perfaudit_admin_pages_work_through_pgbouncer(pooler, deploy_primary):
+    env = {
+        **os.environ,
+        **pooled_env(pooler, deploy_primary, TASKPROJECT_WEB="1", ALLOWED_HOSTS="testserver"),
+        "DJANGO_SETTINGS_MODULE": "taskproject.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", ADMIN_PAGES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    statuses = json.loads(result.stdout.strip().splitlines()[-1])
+    assert statuses.pop("explain-has-plan") is True
+    assert set(statuses.values()) == {200}, statuses
+    defaults = session_settings(deploy_primary.server.url(deploy_primary.dbname))
+    for server in inspect_every_server_connection(pooler, deploy_primary.dbname):
+        assert server["settings"] == defaults

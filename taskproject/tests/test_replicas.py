@@ -9,7 +9,11 @@ catch-up are bounded polls, not timing assertions.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from urllib.parse import quote
@@ -18,6 +22,7 @@ import psycopg
 import pytest
 
 from benchmarks.servers import gunicorn
+from taskproject.embedded_db import ROOT
 from taskproject.pgparts import ReplicaServer, current_lsn
 from taskproject.tests.deployment import app_env, call, run_clients
 
@@ -194,3 +199,44 @@ def test_replica_lagging_beyond_the_limit_is_skipped(deploy_primary, replica):
                 == "replica_1"
             )
         )
+
+
+def test_dbconnections_shows_replication_state_and_lag(deploy_primary, replica):
+    env = {**os.environ, **replica_env(deploy_primary, replica)}
+    env.pop("TASKPROJECT_WEB", None)
+
+    def dbconnections(*args):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "dbconnections", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    report = json.loads(dbconnections("--format", "json"))
+    primary, standby = report["replication"]
+    assert (primary["alias"], primary["role"]) == ("default", "primary")
+    assert [s["state"] for s in primary["standbys"]] == ["streaming"]
+    assert primary["standbys"][0]["lag_bytes"] is not None
+    assert (standby["alias"], standby["role"]) == ("replica_1", "standby")
+    assert standby["receiver"]["status"] == "streaming"
+    assert [r["alias"] for r in report["headroom"]["replicas"]] == ["replica_1"]
+    assert report["headroom"]["replicas"][0]["available_to_apps"] > 0
+    assert not [
+        f for f in report["findings"] if f["kind"] in {"missing_standby", "replica_unreachable"}
+    ]
+    text = dbconnections()
+    assert "Replication" in text and "replica_1" in text and "streaming" in text
+
+    replica.stop()
+    try:
+        report = json.loads(dbconnections("--format", "json"))
+    finally:
+        replica.ensure_running()
+    assert report["replication"][1]["role"] == "unreachable"
+    assert "replica_unreachable" in [f["kind"] for f in report["findings"]]
