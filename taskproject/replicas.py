@@ -178,12 +178,29 @@ def record_write(user_id: int) -> int:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
         lsn = int(cursor.fetchone()[0])
-    _redis_client().eval(_RAISE_LSN, 1, _lsn_key(user_id), lsn, _pin_ms())
+    import redis
+
+    try:
+        _redis_client().eval(_RAISE_LSN, 1, _lsn_key(user_id), lsn, _pin_ms())
+    except redis.RedisError as exc:
+        # The write is committed and acknowledged; failing the response now would make the
+        # client retry it. The user may read a replica that lags this write: say so loudly.
+        logger.error("could not record write position for user %s: %s", user_id, exc)
     return lsn
 
 
+#: pending_lsn's answer when Redis cannot say: larger than any LSN, so the user reads the primary.
+UNKNOWN = 2**64
+
+
 def pending_lsn(user_id: int) -> int | None:
-    raw = _redis_client().get(_lsn_key(user_id))
+    import redis
+
+    try:
+        raw = _redis_client().get(_lsn_key(user_id))
+    except redis.RedisError as exc:
+        logger.warning("Redis unavailable, reading the primary for user %s: %s", user_id, exc)
+        return UNKNOWN
     return int(raw) if raw is not None else None
 
 
