@@ -285,7 +285,10 @@ def _connectable(alias: str) -> str:
         _mark_down(alias, exc)
         return DEFAULT_DB_ALIAS
     if _replica_fallback not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_replica_fallback)
+        # At the bottom of the stack, outermost: per-request wrappers (perfaudit's recorder,
+        # pushed and popped with execute_wrapper()) stay last, so their pop removes them and
+        # not this one; and it sees their errors too.
+        connection.execute_wrappers.insert(0, _replica_fallback)
     return alias
 
 
