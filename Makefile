@@ -15,7 +15,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-1}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
 .PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk \
-	browser
+	browser pgbouncer
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
@@ -68,8 +68,21 @@ run-asgi: prepare
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
 		--access-logfile -
 
-test: db browser
+test: db browser pgbouncer
 	$(PY) -m pytest
+
+# --- PgBouncer (taskproject/tests/test_pooler.py, the pooler benchmark) -----------------------
+# Debian's pgbouncer, installed when missing and we are root; the tests start their own
+# instance (the package's service is not used).
+pgbouncer:
+	@if ! command -v pgbouncer >/dev/null && ! test -x /usr/sbin/pgbouncer; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq pgbouncer >/dev/null; \
+		else \
+			echo "the PgBouncer tests need: sudo apt-get install pgbouncer"; exit 2; \
+		fi; \
+	fi
 
 # --- browser test (taskproject/tests/test_browser.py) ---------------------------------------
 # Debian's chromium + chromium-driver, installed when missing and we are root, so a fresh CI
@@ -100,10 +113,10 @@ wrk:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null); } || \
 		{ echo "benchmarks need wrk: sudo apt-get install wrk"; exit 2; }
 
-bench: install wrk
+bench: install wrk pgbouncer
 	$(PY) -m benchmarks.run
 
-bench-quick: install wrk
+bench-quick: install wrk pgbouncer
 	$(PY) -m benchmarks.run --quick
 
 clean:

@@ -98,6 +98,13 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
             bases = {}
             for name, extra in key:
                 extra = dict(extra)
+                try:
+                    extra.update(deployment_parts(extra, stack, servers_env, profile))
+                except RuntimeError as exc:
+                    log(f"skipping {', '.join(s.name for s in group)}: {exc}")
+                    for scenario in group:
+                        scenario.results.clear()
+                    break
                 kind = extra.pop("_kind", "sync")
                 default_app = "taskproject.wsgi" if kind == "sync" else "taskproject.asgi"
                 custom_app = extra.pop("_app", None)
@@ -115,7 +122,7 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
                     )
                 )
                 log(f"server {name}: {app} ({kind}, {profile.workers} workers) at {bases[name]}")
-            for scenario in group:
+            for scenario in group if len(bases) == len(key) else []:
                 sides = [("baseline", scenario.baseline), ("ours", scenario.ours)]
                 for _, side in sides:
                     wrk(
@@ -143,6 +150,52 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
                 )
 
 
+def deployment_parts(extra: dict, stack, servers_env: dict, profile: Profile) -> dict:
+    """Start what a server of a scenario sits behind: PgBouncer (``_pgbouncer``) or a streaming
+    replica (``_replica``) of the benchmark's embedded server. Returns the env to add."""
+    pooled, replicated = extra.pop("_pgbouncer", None), extra.pop("_replica", None)
+    if not (pooled or replicated):
+        return {}
+    if "EMBEDDED_PG_DIR" not in servers_env:
+        raise RuntimeError("PgBouncer/replica scenarios need the embedded benchmark server")
+    from urllib.parse import quote
+
+    from taskproject.embedded_db import EmbeddedServer
+    from taskproject.pgparts import PgBouncer, ReplicaServer
+
+    server = EmbeddedServer(base=Path(servers_env["EMBEDDED_PG_DIR"]))
+    server.ensure_running()
+    if pooled:
+        # As many server connections as the direct side's workers hold: same capacity.
+        bouncer = PgBouncer(
+            server=server,
+            base=server.base.parent / f"{server.base.name}-pgbouncer",
+            pool_size=profile.workers,
+        ).start()
+        stack.callback(bouncer.stop)
+        log(f"pgbouncer (transaction mode, pool {profile.workers}) on port {bouncer.port}")
+        return {"DATABASE_URL": bouncer.url(server.dbname), "DB_TRANSACTION_POOLER": "1"}
+    replica = ReplicaServer(
+        base=server.base.parent / f"{server.base.name}-replica",
+        dbname=server.dbname,
+        primary=server,
+    )
+    if replica.is_initialised() and not replica.is_running():
+        # A base backup from an earlier run may be too old to catch up: take a fresh one.
+        import shutil
+
+        shutil.rmtree(replica.base, ignore_errors=True)
+    replica.ensure_running()
+    stack.callback(replica.stop)
+    host = quote(str(replica.socket_dir), safe="")
+    log(f"streaming replica at {replica.socket_dir}")
+    return {
+        "DATABASE_REPLICA_URLS": f"postgresql://postgres@{host}:5432/{server.dbname}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
+        "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+    }
+
+
 def migrate_silk(env: dict) -> None:
     """Create silk's tables on the benchmark database (the runner itself runs with silk off).
 
@@ -163,8 +216,16 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small dataset, short rounds")
     parser.add_argument("--only", help="comma-separated scenario names to run")
     parser.add_argument("--no-report", action="store_true", help="do not write results files")
+    parser.add_argument("--rounds", type=int, help="override the profile's rounds")
+    parser.add_argument("--seconds", type=float, help="override the profile's seconds per round")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
+    from dataclasses import replace
+
+    if args.rounds:
+        profile = replace(profile, rounds=args.rounds)
+    if args.seconds:
+        profile = replace(profile, seconds=args.seconds)
 
     env = bench_environment(profile)
     os.environ.update(env)

@@ -143,6 +143,25 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
                 },
             },
         ),
+        # Deployment shapes (docs/scaling.md): the same endpoint and workers, direct vs through
+        # PgBouncer in transaction mode (pool = workers), and primary-only vs reads routed to a
+        # streaming replica on the same machine (router + Redis cost; no extra capacity here).
+        Scenario(
+            "pgbouncer",
+            "GET own tasks: direct to PostgreSQL vs through PgBouncer (transaction mode)",
+            Side("direct", "/api/tasks/?page_size=50", server="direct"),
+            Side("pgbouncer", "/api/tasks/?page_size=50", server="pooled"),
+            low,
+            servers={"direct": {}, "pooled": {"_pgbouncer": "1"}},
+        ),
+        Scenario(
+            "replica-reads",
+            "GET own tasks: primary only vs reads routed to a streaming replica",
+            Side("primary only", "/api/tasks/?page_size=50", server="primary"),
+            Side("replica reads", "/api/tasks/?page_size=50", server="replica"),
+            low,
+            servers={"primary": {}, "replica": {"_replica": "1"}},
+        ),
         # django-silk's cost (docs/perfaudit.md, "django-silk"): the same endpoint, the same
         # workers, silk installed and recording every request (or a 10 % sample) vs silk off.
         Scenario(

@@ -64,6 +64,17 @@ class PerfauditSettings:
     APP_PROCESSES: int = 2
     CONNECTIONS_PER_PROCESS: int = 1
     LONG_RUNNING_SECONDS: int = 60
+    #: The database URL points at a transaction pooler (PgBouncer pool_mode = transaction):
+    #: session state does not survive a transaction, and the arithmetic counts the pooler.
+    TRANSACTION_POOLER: bool = False
+    #: The pooler's admin console (``postgresql://user@host:6432/pgbouncer``) for SHOW POOLS /
+    #: SHOW DATABASES; None: perfaudit shows what the server sees of the pooler only.
+    POOLER_ADMIN_URL: str | None = None
+
+    # --- replication (dbconnections) ---
+    #: A standby further behind than either is a warning.
+    REPLICATION_LAG_WARNING_SECONDS: float = 10.0
+    REPLICATION_LAG_WARNING_BYTES: int = 64 * 1024 * 1024
 
 
 def get_settings() -> PerfauditSettings:

@@ -155,8 +155,46 @@ _default_db["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", 5, min
 # pathological query cannot hold a worker forever; management commands (migrate, seeddata's
 # index builds) are not limited.
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", 10_000, minimum=0)
-if env.bool("TASKPROJECT_WEB", False) and DB_STATEMENT_TIMEOUT_MS:
-    _default_db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+TASKPROJECT_WEB = env.bool("TASKPROJECT_WEB", False)
+# Behind a transaction pooler (PgBouncer pool_mode = transaction) consecutive transactions of one
+# Django connection run on different server connections, shared with other clients: nothing may
+# rely on session state, and the pooler refuses the `options` startup parameter. See
+# docs/scaling.md, "Behind PgBouncer".
+DB_TRANSACTION_POOLER = env.bool("DB_TRANSACTION_POOLER", False)
+if DB_TRANSACTION_POOLER:
+    if DB_POOL:
+        raise ImproperlyConfigured(
+            "DB_POOL and DB_TRANSACTION_POOLER: both on is double pooling (Django's pool would "
+            "hold pooler client connections the pooler already multiplexes). Unset DB_POOL and "
+            "keep persistent connections (CONN_MAX_AGE) to the pooler."
+        )
+    if not DATABASE_URL:
+        raise ImproperlyConfigured(
+            "DB_TRANSACTION_POOLER: set DATABASE_URL to the pooler's address (the embedded "
+            "server is always reached directly)"
+        )
+    for _name in ("options", "server_side_binding"):
+        if _default_db["OPTIONS"].get(_name):
+            raise ImproperlyConfigured(
+                f"DATABASE_URL: ?{_name}= cannot be used with DB_TRANSACTION_POOLER (a "
+                "transaction pooler refuses startup options and breaks prepared statements)"
+            )
+    # Server-side cursors (.iterator()) are DECLAREd in one transaction and fetched from later:
+    # off, .iterator() then fetches client-side. Django's psycopg backend binds parameters
+    # client-side (ClientCursor, never PREPARE); prepare_threshold=None keeps any raw psycopg
+    # cursor from preparing too.
+    _default_db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _default_db["OPTIONS"]["prepare_threshold"] = None
+# The web statement timeout: a startup parameter when connecting directly (costs no round trip);
+# behind a transaction pooler, SET LOCAL at the start of every transaction the app opens
+# (taskproject/pooler.py) plus the role-level default operators set for the pooler's login role
+# (ALTER ROLE ... SET statement_timeout, docs/scaling.md) for autocommit statements.
+DB_STATEMENT_TIMEOUT_LOCAL_MS = 0
+if TASKPROJECT_WEB and DB_STATEMENT_TIMEOUT_MS:
+    if DB_TRANSACTION_POOLER:
+        DB_STATEMENT_TIMEOUT_LOCAL_MS = DB_STATEMENT_TIMEOUT_MS
+    else:
+        _default_db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 if DB_POOL:
     _default_db["OPTIONS"]["pool"] = {
         "min_size": DB_POOL_MIN_SIZE,
@@ -164,6 +202,48 @@ if DB_POOL:
         "timeout": DB_POOL_TIMEOUT,
     }
 DATABASES = {"default": _default_db}
+
+# --- read replicas (taskproject/replicas.py, docs/scaling.md "Read replicas") -----------------
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", [])
+# A replica further behind than this is skipped (reads go to the primary) until it catches up.
+DB_REPLICA_MAX_LAG_MS = env.int("DB_REPLICA_MAX_LAG_MS", 5_000, minimum=0)
+# A replica that failed is not tried again for this long.
+DB_REPLICA_RETRY_SECONDS = env.float("DB_REPLICA_RETRY_SECONDS", 5.0, minimum=0.1)
+# Each process re-reads a replica's replay position and lag at most this often.
+DB_REPLICA_STATUS_MS = env.int("DB_REPLICA_STATUS_MS", 100, minimum=1)
+# Add X-Read-Alias (the alias this request read from) to responses: for operators and the tests.
+DB_REPLICA_DEBUG_HEADER = env.bool("DB_REPLICA_DEBUG_HEADER", False)
+REPLICA_ALIASES = []
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    try:
+        _replica = dj_database_url.parse(_url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS: cannot parse {_url!r} ({exc})"
+        ) from None
+    if _replica.get("ENGINE") != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URLS: {_url!r} is not a postgres:// or postgresql:// URL"
+        )
+    _alias = f"replica_{_number}"
+    DATABASES[_alias] = {
+        **_replica,
+        "CONN_MAX_AGE": _default_db["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": _default_db["CONN_HEALTH_CHECKS"],
+        "DISABLE_SERVER_SIDE_CURSORS": _default_db.get("DISABLE_SERVER_SIDE_CURSORS", False),
+        "OPTIONS": {**_default_db["OPTIONS"], **_replica.get("OPTIONS", {})},
+        # Tests (and Django's test runner) treat it as the primary's mirror, not a database to
+        # create.
+        "TEST": {"MIRROR": "default"},
+    }
+    REPLICA_ALIASES.append(_alias)
+if REPLICA_ALIASES:
+    if DB_POOL:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS with DB_POOL: not supported (each replica would need its own "
+            "pool sizing); use persistent connections (CONN_MAX_AGE)"
+        )
+    DATABASE_ROUTERS = ["taskproject.replicas.ReplicaRouter"]
 
 # --- cache ---------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL")
@@ -179,6 +259,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "taskproject"),
         }
     }
+    # Sessions shared by every app server: read from Redis, written through to the database
+    # (a Redis restart or eviction logs nobody out).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {
@@ -186,6 +269,11 @@ else:
             "LOCATION": "taskproject",
         }
     }
+    if REPLICA_ALIASES:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs REDIS_URL: read-your-writes keeps each user's last "
+            "write position (LSN) in a cache every app process shares"
+        )
 
 # Mount the deliberately naive seed baselines at /bench/baseline/ (benchmarks only).
 BENCHMARK_BASELINES = env.bool("BENCHMARK_BASELINES", False)
@@ -340,5 +428,13 @@ if PERFAUDIT["REPEATED_QUERY_MODE"] not in {"off", "log", "raise"}:
         "PERFAUDIT_REPEATED_QUERIES: expected off, log or raise, got "
         f"{PERFAUDIT['REPEATED_QUERY_MODE']!r}"
     )
+# What perfaudit's dbconnections shows about a pooler in front (docs/perfaudit.md).
+PERFAUDIT["TRANSACTION_POOLER"] = DB_TRANSACTION_POOLER
+PERFAUDIT["POOLER_ADMIN_URL"] = env.str("PERFAUDIT_POOLER_ADMIN_URL") or None
 # First, so the queries of every later middleware (sessions, auth) are counted too.
 MIDDLEWARE = ["perfaudit.runtime.PerfauditMiddleware", *MIDDLEWARE]
+if REPLICA_ALIASES:
+    # Before sessions/auth: it watches every statement of the request on the primary.
+    MIDDLEWARE.insert(1, "taskproject.replicas.ReplicaRoutingMiddleware")
+# Its ready() installs the pooler-mode statement timeout (taskproject/pooler.py) when asked for.
+INSTALLED_APPS += ["taskproject.apps.TaskprojectConfig"]

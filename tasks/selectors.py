@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -129,7 +129,9 @@ def task_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
         owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters
     )
     names = TASK_FIELDS + OWNER_FIELDS if with_owner else TASK_FIELDS
-    with connection.cursor() as cursor:
+    # The raw cursor asks the router like a queryset would (a replica for GETs, see
+    # taskproject/replicas.py; the only alias when there are none).
+    with connections[router.db_for_read(Task)].cursor() as cursor:
         # psycopg's own timestamptz loader (C-accelerated) instead of Django's Python subclass,
         # which only swaps the UTC tzinfo object; ~150 datetimes a page made it ~0.4 ms.
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
@@ -219,12 +221,16 @@ def _global(sums: dict) -> dict:
 
 
 def task_stats_global() -> dict:
-    return cached_global_stats(lambda: _global(TaskCounter.objects.aggregate(**COUNTER_SUMS)))
+    # From the primary: the result goes into the cache every user reads, so it must include
+    # every committed write (a lagging replica's figures would be served to the writer too).
+    return cached_global_stats(
+        lambda: _global(TaskCounter.objects.using(DEFAULT_DB_ALIAS).aggregate(**COUNTER_SUMS))
+    )
 
 
 async def atask_stats_global() -> dict:
     async def compute():
-        return _global(await TaskCounter.objects.aaggregate(**COUNTER_SUMS))
+        return _global(await TaskCounter.objects.using(DEFAULT_DB_ALIAS).aaggregate(**COUNTER_SUMS))
 
     return await acached_global_stats(compute)
 

@@ -27,13 +27,17 @@ class Headroom:
         return asdict(self)
 
 
-def headroom(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> Headroom:
+def headroom(
+    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
+) -> Headroom:
+    """``server_demand``: the server connections the apps open when that is not processes x
+    connections (behind a transaction pooler it is the pool, rules/pooler.py)."""
     per_process = conf.CONNECTIONS_PER_PROCESS
     pool_options = snapshot.setup.pool_options
     if pool_options and isinstance(pool_options, dict):
         per_process = pool_options.get("max_size", per_process)
     limits = snapshot.limits
-    demand = conf.APP_PROCESSES * per_process
+    demand = conf.APP_PROCESSES * per_process if server_demand is None else server_demand
     return Headroom(
         max_connections=limits.max_connections,
         superuser_reserved_connections=limits.superuser_reserved,
@@ -47,8 +51,10 @@ def headroom(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> Headroom
     )
 
 
-def evaluate(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> list[Finding]:
-    room = headroom(snapshot, conf)
+def evaluate(
+    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
+) -> list[Finding]:
+    room = headroom(snapshot, conf, server_demand=server_demand)
     alias = snapshot.setup.alias
     findings = []
     if room.app_demand > room.available_to_apps:

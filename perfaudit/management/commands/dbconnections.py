@@ -3,7 +3,10 @@ from perfaudit.management.base import PerfauditCommand
 
 
 class Command(PerfauditCommand):
-    help = "Connection setup, pool stats, pg_stat_activity by state, and connection headroom."
+    help = (
+        "Connection setup, pool stats, pg_stat_activity by state, connection headroom (with a "
+        "transaction pooler and replicas), replication state and lag, and the pooler."
+    )
 
     def build(self, options):
         return services.db_connections(using=options["database"])
@@ -47,5 +50,116 @@ class Command(PerfauditCommand):
             f"          {head.app_processes} app processes x {head.connections_per_process}"
             f" connections = {head.app_demand}; headroom {head.headroom}"
         )
+        doc = report.payload()
+        head = doc["headroom"]
+        if head["mode"] == "transaction_pooler":
+            out.append(
+                f"          behind a transaction pooler: {head['client_connections']} client "
+                f"connections to the pooler (max_client_conn "
+                f"{head['pooler_max_client_conn'] or '?'}); the server sees its pool of "
+                f"{head['pooler_pool_size'] if head['pooler_pool_size'] is not None else '?'}"
+            )
+        for replica in head["replicas"]:
+            available = replica["available_to_apps"]
+            spare = replica["headroom"]
+            out.append(
+                f"          replica {replica['alias']}: {replica['demand']} connections of "
+                f"{'?' if available is None else available} available; "
+                f"headroom {'?' if spare is None else spare}"
+            )
+        out += ["", *self.render_replication(doc["replication"])]
+        out += ["", *self.render_pooler(doc["pooler"])]
         out += ["", render.findings_block(report.findings)]
         return "\n".join(out)
+
+    def render_replication(self, snapshots):
+        out = ["Replication"]
+        rows = []
+        for snap in snapshots:
+            if snap["role"] == "primary":
+                rows.append((snap["alias"], "primary", f"WAL at {snap['current_lsn']}", "", "", ""))
+                for s in snap["standbys"]:
+                    rows.append(
+                        (
+                            f"  -> {s['application_name'] or s['client_addr'] or 'standby'}",
+                            "standby",
+                            s["state"],
+                            s["replay_lsn"],
+                            s["lag_bytes"],
+                            s["replay_lag_seconds"],
+                        )
+                    )
+                if not snap["standbys"]:
+                    rows.append(("  (no standby streaming from it)", "", "", "", "", ""))
+            elif snap["role"] == "standby":
+                r = snap["receiver"] or {}
+                rows.append(
+                    (
+                        snap["alias"],
+                        "standby",
+                        f"receiver {r.get('status') or 'not running'}",
+                        r.get("replay_lsn"),
+                        r.get("lag_bytes"),
+                        r.get("replay_age_seconds") if r.get("lag_bytes") else 0,
+                    )
+                )
+            else:
+                rows.append((snap["alias"], "unreachable", snap["error"], "", "", ""))
+        out.append(
+            render.table(("database", "role", "state", "replay LSN", "lag bytes", "lag s"), rows)
+        )
+        return out
+
+    def render_pooler(self, pooler):
+        mode = "on" if pooler["transaction_pooler"] else "off"
+        out = [f"Transaction pooler mode: {mode}"]
+        if pooler["admin_configured"]:
+            if pooler["admin_error"]:
+                out.append(f"pooler admin console: {pooler['admin_error']}")
+            else:
+                out.append(
+                    render.table(
+                        (
+                            "database",
+                            "user",
+                            "mode",
+                            "cl_active",
+                            "cl_waiting",
+                            "sv_active",
+                            "sv_idle",
+                            "sv_used",
+                            "maxwait",
+                        ),
+                        [
+                            (
+                                p.get("database"),
+                                p.get("user"),
+                                p.get("pool_mode"),
+                                p.get("cl_active"),
+                                p.get("cl_waiting"),
+                                p.get("sv_active"),
+                                p.get("sv_idle"),
+                                p.get("sv_used"),
+                                p.get("maxwait"),
+                            )
+                            for p in pooler["pools"]
+                        ],
+                    )
+                )
+        if pooler["transaction_pooler"] or pooler["admin_configured"]:
+            out.append("this role's server connections (behind a pooler: the pool's):")
+            out.append(
+                render.table(
+                    ("client address", "application", "state", "conns"),
+                    [
+                        (
+                            b["client_addr"] or "(unix socket)",
+                            b["application"],
+                            b["state"],
+                            b["connections"],
+                        )
+                        for b in pooler["backends"]
+                    ],
+                )
+            )
+        return out

@@ -1,0 +1,22 @@
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from taskproject.embedded_db import ROOT, EmbeddedServer
+from taskproject.tests.deployment import migrate_and_seed
+
+
+@pytest.fixture(scope="session")
+def deploy_primary():
+    """A primary of the tests' own (see taskproject/tests/deployment.py)."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="test-deploy-", dir=ROOT / "var")) / "pg"
+    server = EmbeddedServer(base=base, dbname="deploy")
+    server.ensure_running()
+    try:
+        yield migrate_and_seed(server, "deploy")
+    finally:
+        server.stop()
+        shutil.rmtree(base.parent, ignore_errors=True)
