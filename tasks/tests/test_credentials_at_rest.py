@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test import AsyncClient, Client
+from django.test.utils import CaptureQueriesContext as Queries
 from silk.collector import DataCollector
 from silk.config import SilkyConfig
 from silk.models import Request as SilkRequest
@@ -19,7 +20,6 @@ from silk.models import SQLQuery
 
 from tasks import tokens
 from tasks.models import ApiToken
-from tasks.tests.conftest import Queries
 
 pytestmark = pytest.mark.django_db
 
