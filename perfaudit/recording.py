@@ -61,6 +61,17 @@ class RecordedQuery:
     def is_plumbing(self) -> bool:
         return self.keyword in PLUMBING_KEYWORDS
 
+    @property
+    def bound_sql(self) -> str:
+        """The statement with its parameters bound, as the server received it (what Django's
+        CaptureQueriesContext shows); computed only when asked, never on the request path."""
+        if self.many or not self.params:
+            return self.sql
+        try:
+            return connections[self.alias].ops.compose_sql(self.sql, self.params)
+        except Exception:  # a listing must not fail on an odd parameter
+            return self.sql
+
 
 #: Called after each query with the query and the recorder (to read counts so far).
 Listener = Callable[[RecordedQuery, "QueryRecorder"], None]
@@ -102,9 +113,10 @@ class QueryRecorder:
 
     @property
     def statements(self) -> list[str]:
-        """The SQL of the kept queries, minus transaction plumbing (savepoints that a test's
-        outer transaction adds around each atomic block; they do not exist in production)."""
-        return [q.sql for q in self.queries if not q.is_plumbing]
+        """The SQL of the kept queries as sent (parameters bound), minus transaction plumbing
+        (savepoints that a test's outer transaction adds around each atomic block; they do not
+        exist in production)."""
+        return [q.bound_sql for q in self.queries if not q.is_plumbing]
 
     def server_timing(self) -> str:
         return f'db;dur={self.total_ms:.1f};desc="{self.count} queries"'

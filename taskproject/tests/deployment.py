@@ -22,6 +22,7 @@ from urllib.parse import quote
 import psycopg
 
 from taskproject.embedded_db import ROOT, EmbeddedServer
+from tasks import tokens
 
 
 @dataclass
@@ -57,7 +58,7 @@ def migrate_and_seed(server: EmbeddedServer, dbname: str) -> Primary:
     primary = Primary(server=server, dbname=dbname)
     with primary.admin() as conn:
         for username, staff in (("writer", False), ("reader", False), ("boss", True)):
-            token = secrets.token_hex(20)
+            token = tokens.new_secret()
             user_id = conn.execute(
                 "INSERT INTO tasks_user (password, is_superuser, username, is_staff, is_active, "
                 "date_joined, full_name, email, created_at) VALUES ('!', false, %s, %s, true, "
@@ -65,8 +66,9 @@ def migrate_and_seed(server: EmbeddedServer, dbname: str) -> Primary:
                 [username, staff, username.title(), f"{username}@example.com"],
             ).fetchone()[0]
             conn.execute(
-                "INSERT INTO authtoken_token (key, user_id, created) VALUES (%s, %s, now())",
-                [token, user_id],
+                "INSERT INTO tasks_apitoken (user_id, prefix, digest, created, expires_at, "
+                "revoked_reason) VALUES (%s, %s, %s, now(), now() + interval '1 day', '')",
+                [user_id, tokens.prefix_of(token), tokens.digest_of(token)],
             )
             conn.execute(
                 "INSERT INTO tasks_task (owner_id, title, description, completed, priority, "
