@@ -190,3 +190,17 @@ def test_page_query_never_counts_or_offsets(api, owner, queries):
         seen += [row["id"] for row in body["results"]]
         url = body["next"]
     assert seen == list(Task.objects.order_by("-created_at", "-id").values_list("id", flat=True))
+
+
+def test_token_endpoints(client, owner, queries):
+    body = {"username": "owner", "password": "pw-owner-1"}
+    _response, statements = run(
+        queries, lambda: client.post("/api/auth/token/", body, "application/json")
+    )
+    # the user by username (password check in Python); the new token's INSERT
+    assert_statements(statements, ['FROM "tasks_user" WHERE', 'INSERT INTO "tasks_apitoken"'])
+    for url in ("/api/auth/token/revoke/", "/api/auth/tokens/revoke-all/"):
+        auth = {"Authorization": f"Token {token_for(owner)}"}
+        _response, statements = run(queries, lambda u=url, a=auth: client.post(u, headers=a))
+        # token + user; one UPDATE revoking the token(s)
+        assert_statements(statements, [TOKEN, 'UPDATE "tasks_apitoken" SET "revoked_at"'])
