@@ -120,7 +120,7 @@ class Key:
 
     @property
     def text(self) -> str:
-        return self.column if self.column is not None else f"({self.expression})"
+        return self.column if self.column is not None else self.expression
 
     def sql(self) -> str:
         base = _quote(self.column) if self.column is not None else f"({self.expression})"
@@ -818,11 +818,12 @@ def _key_matches(key: Key, existing: ExistingIndex, position: int) -> bool:
     else:
         if not is_expr or normalize_expression(name) != normalize_expression(key.expression):
             return False
+    opclass = existing.opclasses[position] if position < len(existing.opclasses) else ""
     if key.opclass:
-        opclass = existing.opclasses[position] if position < len(existing.opclasses) else ""
-        if opclass != key.opclass:
-            return False
-    return True
+        return opclass == key.opclass
+    # A pattern_ops B-tree orders by bytes, not by the collation: it serves no plain lookup
+    # or sort the way a default-opclass index does.
+    return not opclass.endswith("_pattern_ops")
 
 
 def covered_by(candidate: Candidate, indexes: tuple[ExistingIndex, ...]) -> ExistingIndex | None:
@@ -1030,3 +1031,31 @@ def write_cost(candidate: Candidate, table: TableFacts, *, size_bytes: int | Non
         "updates_of_these_columns_lose_hot": columns,
         "gin_pending_list": candidate.using == "gin",
     }
+
+
+def _expression_node(text: str):
+    try:
+        return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+    except Exception:
+        return None
+
+
+def referenced_columns(expression: str) -> list[str]:
+    """Column names an index expression uses, in order."""
+    node = _expression_node(expression)
+    names = [
+        ref.fields[-1].sval for ref in _column_refs(node) if isinstance(ref.fields[-1], ast.String)
+    ]
+    return list(dict.fromkeys(names))
+
+
+def simple_function(expression: str | None) -> tuple[str | None, str | None]:
+    """("upper", "title") for ``upper(title)`` / ``upper((title)::text)``; (None, None) else."""
+    node = _expression_node(expression) if expression else None
+    if isinstance(node, ast.FuncCall) and len(node.args or ()) == 1:
+        arg = node.args[0]
+        while isinstance(arg, ast.TypeCast):
+            arg = arg.arg
+        if isinstance(arg, ast.ColumnRef) and isinstance(arg.fields[-1], ast.String):
+            return node.funcname[-1].sval.lower(), arg.fields[-1].sval
+    return None, None
