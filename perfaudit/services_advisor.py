@@ -624,7 +624,7 @@ def _suggestion(cand, table, model, ext, *, statements, verified_by, size) -> Su
         cost_before=sum(costs_before) if costs_before else None,
         cost_after=sum(costs_after) if verified_by and costs_after else None,
         statements=statements,
-        write_cost=rules.write_cost(cand, table, size_bytes=size),
+        write_cost=rules.write_cost(cand, table, size_bytes=size, size_source=verified_by),
         verified=verified_by is not None,
         verified_by=verified_by,
         sql=sql,

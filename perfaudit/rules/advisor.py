@@ -1000,7 +1000,13 @@ def estimated_size(candidate: Candidate, table: TableFacts, share: float = 1.0) 
     return int(rows * (tuple_bytes + 4) / 0.9)
 
 
-def write_cost(candidate: Candidate, table: TableFacts, *, size_bytes: int | None = None) -> dict:
+def write_cost(
+    candidate: Candidate,
+    table: TableFacts,
+    *,
+    size_bytes: int | None = None,
+    size_source: str | None = None,
+) -> dict:
     """What the index costs writers: every INSERT adds an entry, an UPDATE of a key column
     (or any UPDATE that cannot be HOT) another, and the table gets one more index to maintain."""
     share = 1.0
@@ -1022,7 +1028,7 @@ def write_cost(candidate: Candidate, table: TableFacts, *, size_bytes: int | Non
     )
     return {
         "estimated_bytes": size,
-        "size_source": "estimate" if size_bytes is None else "planner",
+        "size_source": "estimate" if size_bytes is None else (size_source or "measured"),
         "indexes_on_table": existing,
         "index_writes_per_insert": f"{existing} -> {existing + 1}",
         "writes_since_reset": table.writes,
