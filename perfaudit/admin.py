@@ -22,6 +22,7 @@ PAGES = (
     ("tables/", admin_views.tables, "tables", "Tables"),
     ("connections/", admin_views.connections, "connections", "Connections"),
     ("explain/", admin_views.explain, "explain", "Explain"),
+    ("advisor/", admin_views.advisor, "advisor", "Advisor"),
 )
 
 

@@ -220,3 +220,40 @@ def explain(model_admin, request):
     )
     response.status_code = status
     return response
+
+
+class AdvisorForm(forms.Form):
+    sql = forms.CharField(
+        label="SQL",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 100, "spellcheck": "false"}),
+        help_text="One SELECT (or WITH … SELECT); $1 placeholders get a generic plan.",
+    )
+
+
+def advisor(model_admin, request):
+    """Suggestions for the top queries (GET) or for one statement (POST)."""
+    from perfaudit import services_advisor
+
+    timeout_ms = get_settings().ADMIN_STATEMENT_TIMEOUT_MS
+    if request.method == "POST":
+        form = AdvisorForm(request.POST)
+        report, error = None, None
+        if form.is_valid():
+            report, error = _run(
+                services_advisor.advisor_page, sql=form.cleaned_data["sql"], timeout_ms=timeout_ms
+            )
+            if error:
+                form.add_error("sql", error)
+    else:
+        form = AdvisorForm()
+        report, error = _run(services_advisor.advisor_page, timeout_ms=timeout_ms)
+    response = _page(
+        model_admin,
+        request,
+        "advisor",
+        "Index advisor",
+        {"form": form, "report": report, "error": error if request.method == "GET" else None},
+    )
+    if request.method == "POST" and not form.is_valid():
+        response.status_code = 400
+    return response

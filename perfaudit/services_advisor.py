@@ -160,6 +160,7 @@ def advise_indexes(
     min_cost_reduction: float | None = None,
     select_only: bool = False,
     write_migration: str | None = None,
+    timeout_ms: int | None = None,
 ) -> AdvisorReport:
     """Suggest indexes for the given statements (and/or pg_stat_statements' top ``top`` by
     total time), verified by the planner when HypoPG or ``allow_build`` allows."""
@@ -254,7 +255,8 @@ def advise_indexes(
     suggestions: list[Suggestion] = []
     models = _model_index(using)
     try:
-        with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS) as cursor:
+        timeout = timeout_ms or conf.STATEMENT_TIMEOUT_MS
+        with rolled_back(connection, timeout_ms=timeout) as cursor:
             if ext.hypopg_installed:
                 cursor.execute("SELECT hypopg_reset()")
             before: dict[int, whatif.Plan] = {}
@@ -746,9 +748,11 @@ def _candidate_of(sug: Suggestion) -> rules.Candidate:
 # --- admin -------------------------------------------------------------------------------------
 
 
-def advisor_page(*, using: str = "default", sql: str | None = None) -> AdvisorReport:
-    """The admin page: one statement (queries only) or the top statements; HypoPG only —
-    a web request never builds an index."""
+def advisor_page(
+    *, using: str = "default", sql: str | None = None, timeout_ms: int | None = None
+) -> AdvisorReport:
+    """The admin page: one statement (queries only) or the top statements. HypoPG or
+    unverified, never a build: a web request must not take a table lock."""
     if sql:
-        return advise_indexes(using=using, sqls=[sql], select_only=True)
-    return advise_indexes(using=using)
+        return advise_indexes(using=using, sqls=[sql], select_only=True, timeout_ms=timeout_ms)
+    return advise_indexes(using=using, timeout_ms=timeout_ms)

@@ -252,3 +252,64 @@ def test_command_exit_codes(planted):
     with pytest.raises(CommandError) as exc:
         call_command("adviseindexes", "--min-cost-reduction", "2")
     assert exc.value.returncode == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, monkeypatch):
+    """tasks_task on seeddata's demo data: no index serves a completed_at range; the advisor's
+    migration, written into a scratch copy of tasks' migrations, applies, and the plan then
+    uses the new index. tasks/migrations is never touched."""
+    import importlib
+    import shutil
+    from pathlib import Path
+
+    import tasks
+
+    call_command("seeddata", users=30, tasks=4000, no_progress=True, stdout=None)
+    run_sql("ANALYZE tasks_task")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_trunc('day', min(completed_at)) + interval '3 days' FROM tasks_task"
+        )
+        day = cursor.fetchone()[0]
+    start = day.isoformat()
+    sql = (
+        f"SELECT id, title FROM tasks_task WHERE completed_at >= '{start}' "
+        f"AND completed_at < '{start}'::timestamptz + interval '1 day'"
+    )
+    scratch = tmp_path / "pa_scratch_migrations"
+    source = Path(tasks.__file__).parent / "migrations"
+    shutil.copytree(source, scratch, ignore=shutil.ignore_patterns("__pycache__"))
+    before_files = sorted(p.name for p in source.iterdir())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIGRATION_MODULES = {"tasks": "pa_scratch_migrations"}
+
+    report = advisor.advise_indexes(sqls=[sql], allow_build=True, write_migration="tasks")
+    [sug] = report.suggestions
+    assert (sug.table, sug.using, sug.columns, sug.where) == (
+        "tasks_task",
+        "btree",
+        ["completed_at"],
+        None,
+    )
+    assert sug.migration["meta_index"] == (
+        f"models.Index(fields=['completed_at'], name='{sug.name}')"
+    )
+    assert sug.name.startswith("tasks_task_complet_") and len(sug.name) <= 30
+    assert report.written == str(scratch / "0003_adviseindexes.py")
+    text = (scratch / "0003_adviseindexes.py").read_text()
+    assert "atomic = False" in text and "AddIndexConcurrently" in text
+    assert "('tasks', '0002_taskcounter')" in text
+    importlib.invalidate_caches()
+    try:
+        call_command("migrate", "tasks", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(r[0] for r in cursor.fetchall())
+        assert sug.name in plan
+    finally:
+        call_command("migrate", "tasks", "0002", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [sug.name])
+        assert cursor.fetchone()[0] == 0
+    assert sorted(p.name for p in source.iterdir()) == before_files
