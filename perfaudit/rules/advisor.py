@@ -152,6 +152,8 @@ class Candidate:
     using: str = "btree"
     where: tuple[Predicate, ...] = ()
     statements: frozenset[int] = frozenset()
+    #: How many leading keys are equality columns: their ASC/DESC does not matter to anyone.
+    equality: int = field(default=0, compare=False)
 
     @property
     def expression(self) -> str | None:
@@ -675,7 +677,7 @@ class AdvisorRules:
     partial_max_fraction: float = 0.1
     #: Conditions keeping more than this share leave nothing for an index to do (unless an
     #: ORDER BY ... LIMIT can stop early on an index order).
-    no_help_fraction: float = 0.5
+    no_help_fraction: float = 0.2
     #: Only columns with at most this many distinct values (flags, states) give partial indexes.
     partial_max_distinct: int = 20
     #: Never more key columns than this.
@@ -758,11 +760,8 @@ def candidates_for(
         if access.order_by and all(c is not None for c, _d in access.order_by)
         else []
     )
+    # Directions as the query sorts (an index also reads backwards; covered_by knows that).
     sort_keys = [k for k in sort_keys if Key(k.column) not in eq_keys]
-    if sort_keys and all(k.descending for k in sort_keys):
-        # An index is read backwards as easily as forwards: store the sort ascending, unless
-        # the directions are mixed (then they must be kept as they are).
-        sort_keys = [replace(k, descending=False) for k in sort_keys]
     range_keys = []
     for cond in ranges:
         key = Key(cond.column, cond.expression)
@@ -803,7 +802,7 @@ def candidates_for(
         if keys and all(
             Candidate(table.name, keys, "btree", where).identity != c.identity for c in result
         ):
-            result.append(Candidate(table.name, keys, "btree", where, ids))
+            result.append(Candidate(table.name, keys, "btree", where, ids, equality=len(eq_keys)))
     return result
 
 
@@ -843,8 +842,9 @@ def covered_by(candidate: Candidate, indexes: tuple[ExistingIndex, ...]) -> Exis
         if not all(_key_matches(k, index, i) for i, k in enumerate(candidate.keys)):
             continue
         if candidate.using == "btree" and index.descending:
-            mine = [k.descending for k in candidate.keys]
-            theirs = list(index.descending[: len(mine)])
+            skip = candidate.equality
+            mine = [k.descending for k in candidate.keys][skip:]
+            theirs = list(index.descending[skip : len(candidate.keys)])
             if mine != theirs and mine != [not d for d in theirs]:
                 continue
         return index
@@ -887,9 +887,10 @@ def is_prefix(short: Candidate, long: Candidate) -> bool:
         (k.column, k.expression, k.opclass) for k in short.keys
     ]:
         return False
-    mine = [k.descending for k in short.keys]
-    theirs = [k.descending for k in head]
     # Equality keys do not care about direction; a differing sort direction would.
+    skip = min(short.equality, long.equality)
+    mine = [k.descending for k in short.keys][skip:]
+    theirs = [k.descending for k in head][skip:]
     return mine == theirs or mine == [not d for d in theirs] or len(short.keys) == 1
 
 
@@ -900,7 +901,13 @@ def merge(candidates: list[Candidate]) -> list[Candidate]:
     for cand in candidates:
         found = by_identity.get(cand.identity)
         by_identity[cand.identity] = (
-            replace(found, statements=found.statements | cand.statements) if found else cand
+            replace(
+                found,
+                statements=found.statements | cand.statements,
+                equality=min(found.equality, cand.equality),
+            )
+            if found
+            else cand
         )
     merged = list(by_identity.values())
     result = []

@@ -76,11 +76,11 @@ def _by_statement(report):
 def _check_suggestions(report, *, verified_gin: bool):
     found = _by_statement(report)
     eq_sort = found[STATEMENTS["eq_sort"]]
-    # Equality first, then the sort column, stored ascending (read backwards for DESC).
+    # Equality first, then the sort column in the query's direction.
     assert (eq_sort.table, eq_sort.using, eq_sort.columns) == (
         "pa_orders",
         "btree",
-        ["customer_id", "created_at"],
+        ["customer_id", "-created_at"],
     )
     assert eq_sort.where is None and eq_sort.verified
     assert eq_sort.cost_after <= 0.5 * eq_sort.cost_before
@@ -132,7 +132,7 @@ def test_unverified_without_hypopg_or_build(planted):
     assert report.mode == "unverified"
     [sug] = report.suggestions
     assert (sug.columns, sug.verified, sug.cost_after) == (
-        ["customer_id", "created_at"],
+        ["customer_id", "-created_at"],
         False,
         None,
     )
@@ -177,7 +177,7 @@ def test_one_index_serves_several_statements(planted):
         allow_build=True,
     )
     [sug] = report.suggestions
-    assert sug.columns == ["customer_id", "created_at"]
+    assert sug.columns == ["customer_id", "-created_at"]
     assert len(sug.statements) == 2
 
 
