@@ -68,6 +68,8 @@ class Suggestion:
     migration: dict | None
     replaces: list[str] = field(default_factory=list)
     needs_extension: str | None = None
+    #: Why an unverified candidate could not be verified (e.g. a trial build hit the timeout).
+    note: str | None = None
     #: The rules' candidate it came from (not part of the JSON contract).
     candidate: rules.Candidate | None = field(default=None, repr=False)
 
@@ -273,6 +275,7 @@ def advise_indexes(
                     result.note = f"EXPLAIN failed: {_one_line(exc)}"
             trials: list[rules.Trial] = []
             trial_info: dict[int, whatif.TrialResult] = {}
+            trial_errors: dict[int, list[str]] = {}
             verified_by: dict[int, str | None] = {}
             for index, cand in enumerate(candidates):
                 targets = {
@@ -284,6 +287,7 @@ def advise_indexes(
                     continue
                 name = index_name(cand, models.get(cand.table))
                 trial = None
+                errors = trial_errors.setdefault(index, [])
                 # HypoPG plans B-trees (and hash/BRIN); GIN needs a real build.
                 if mode == "hypopg" and cand.using == "btree":
                     trial = _attempt(
@@ -293,14 +297,18 @@ def advise_indexes(
                             c.create_sql("hypo", concurrently=False),
                             t,
                             **plan_kw,
-                        )
+                        ),
+                        errors,
+                        "HypoPG",
                     )
                     verified_by[index] = "hypopg" if trial else None
                 if trial is None and allow_build:
                     trial = _attempt(
                         lambda c=cand, t=targets, n=name: whatif.try_built(
                             connection, cursor, _build_sql(c, n, ext), n, t, **plan_kw
-                        )
+                        ),
+                        errors,
+                        "trial build",
                     )
                     verified_by[index] = "build" if trial else None
                 if trial is None:
@@ -351,6 +359,7 @@ def advise_indexes(
         if i not in tried and id(c) not in chosen_ids and any(n in before for n in c.statements)
     ]
     for cand in _best_unverified(unverified):
+        problems = trial_errors.get(candidates.index(cand)) or []
         suggestions.append(
             _suggestion(
                 cand,
@@ -371,6 +380,7 @@ def advise_indexes(
                 size=None,
             )
         )
+        suggestions[-1].note = "; ".join(problems) or None
     suggested = {s["number"] for sug in suggestions for s in sug.statements}
     for number in numbers:
         result = by_number[number]
@@ -413,10 +423,11 @@ def _savepoint(connection):
     return transaction.atomic(using=connection.alias)
 
 
-def _attempt(trial):
+def _attempt(trial, errors: list, label: str):
     try:
         return trial()
-    except DatabaseError:
+    except DatabaseError as exc:
+        errors.append(f"{label}: {_one_line(exc)}")
         return None
 
 

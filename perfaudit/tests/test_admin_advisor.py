@@ -46,7 +46,7 @@ def test_staff_advises_on_one_statement(client, staff_user):
     response = client.post(reverse(URL), {"sql": sql})
     assert response.status_code == 200
     body = response.content.decode()
-    assert "btree (customer_id, created_at)" in body
+    assert "btree (customer_id, -created_at)" in body
     assert "CREATE INDEX CONCURRENTLY" in body
     # Never a build from a web request: with no HypoPG the suggestion says it is unverified.
     with_hypopg = "Verified with HypoPG" in body

@@ -134,6 +134,8 @@ def render_advice(report) -> str:
             out.append("  " + sug.sql.replace("\n", "\n  "))
             if sug.replaces:
                 out.append(f"  makes redundant: {', '.join(sug.replaces)}")
+            if sug.note:
+                out.append(f"  not verified: {sug.note}"[: render.WIDTH])
             wc = sug.write_cost
             out.append(
                 f"  write cost: ~{render.human_bytes(wc['estimated_bytes'])}, indexes to update "
