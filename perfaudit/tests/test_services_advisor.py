@@ -313,3 +313,25 @@ def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, 
         cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [sug.name])
         assert cursor.fetchone()[0] == 0
     assert sorted(p.name for p in source.iterdir()) == before_files
+
+
+def test_url_statements_are_captured_and_judged(owner):
+    """--url: the queries of GET /api/tasks/ (as the owner), through the explain --url capture,
+    with their parameters inlined; our own indexes serve them, so nothing is suggested."""
+    from tasks.models import Task
+
+    Task.objects.bulk_create(Task(owner=owner, title=f"t{n}") for n in range(30))
+    report = advisor.advise_indexes(
+        urls=["/api/tasks/"], username=owner.get_username(), allow_build=True
+    )
+    sources = {s.source for s in report.statements}
+    assert sources == {"url /api/tasks/"}
+    task_queries = [s for s in report.statements if "tasks_task" in s.sql]
+    assert task_queries and all("%s" not in s.sql for s in task_queries)
+    assert all(s.cost_before is not None for s in task_queries)
+    assert report.suggestions == []
+
+
+def test_url_must_be_a_path():
+    with pytest.raises(ServiceError, match="starting with '/'"):
+        advisor.advise_indexes(urls=["api/tasks/"])
