@@ -191,7 +191,10 @@ def advise_indexes(
     findings: list[Finding] = []
     status = None
     if top:
-        status, top_rows = catalog.top_statements(connection, limit=top, min_calls=min_calls)
+        # Utility statements (EXPLAIN, CREATE INDEX, COPY) and catalog queries fill the top of
+        # pg_stat_statements too: read more, keep the first ``top`` the advisor can judge.
+        status, top_rows = catalog.top_statements(connection, limit=top * 3, min_calls=min_calls)
+        top_rows = [r for r in top_rows if _advisable_entry(r.sql)][:top]
         if not status.usable:
             findings.append(
                 Finding(
@@ -415,6 +418,18 @@ def advise_indexes(
     if write_migration:
         report.written = write_migration_file(write_migration, suggestions, using=using)
     return report
+
+
+def _advisable_entry(sql: str) -> bool:
+    if sqltext.first_keyword(sql) not in ADVISABLE:
+        return False
+    try:
+        tables = rules.referenced_tables(sql)
+    except rules.AdvisorInputError:
+        return True  # listed, with the parser's reason
+    return bool(tables) and not any(
+        t.startswith(("pg_", "hypopg")) or t == "information_schema" for t in tables
+    )
 
 
 def _savepoint(connection):

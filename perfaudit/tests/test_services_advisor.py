@@ -335,3 +335,24 @@ def test_url_statements_are_captured_and_judged(owner):
 def test_url_must_be_a_path():
     with pytest.raises(ServiceError, match="starting with '/'"):
         advisor.advise_indexes(urls=["api/tasks/"])
+
+
+def test_top_statements_from_pg_stat_statements(planted):
+    from .conftest import statements_usable
+
+    if not statements_usable():
+        pytest.skip("pg_stat_statements is not collecting on this server")
+    for n in range(3):
+        run_sql(
+            f"SELECT * FROM pa_orders WHERE customer_id = {n + 40} "
+            "ORDER BY created_at DESC LIMIT 10"
+        )
+    report = advisor.advise_indexes(top=200, allow_build=True)
+    mine = [s for s in report.statements if "pa_orders" in s.sql]
+    # Normalized by pg_stat_statements: one entry, constants as $n, planned generically.
+    [entry] = [s for s in mine if "ORDER BY created_at DESC" in s.sql]
+    assert entry.source == "pg_stat_statements" and "$1" in entry.sql and entry.generic_plan
+    found = _by_statement(report)
+    assert found[entry.sql].columns == ["customer_id", "-created_at"]
+    # perfaudit's own EXPLAIN statements and catalog queries are not listed.
+    assert not any(s.sql.lstrip().upper().startswith("EXPLAIN") for s in report.statements)

@@ -91,7 +91,11 @@ class Command(PerfauditCommand):
         )
 
     def render_text(self, report, options):
-        return render_advice(report)
+        text = render_advice(report)
+        if options["write_migration"] and not report.written:
+            app = options["write_migration"]
+            text += f"\n\nNo suggestion for a model of {app}: no migration written."
+        return text
 
 
 def render_advice(report) -> str:
