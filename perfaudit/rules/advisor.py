@@ -768,9 +768,9 @@ def candidates_for(
         if key not in eq_keys and key not in range_keys:
             range_keys.append(key)
 
-    selective = math.prod(s for s, _c in eq) if eq else 1.0
-    for cond in ranges:
-        selective *= selectivity(cond, table)
+    # Only what the statistics can say (equalities, null tests, flags): a range's share depends
+    # on its bounds (histograms the planner reads and we do not), so it never rules a table out.
+    selective = 0.0 if ranges else math.prod(s for s, _c in eq)
     for pred in partial:
         selective *= selectivity(
             Condition(
