@@ -2,7 +2,7 @@
 
 Pure functions over a pglast parse tree and ``TableFacts`` (catalog facts handed in), tested
 without a database. The verdict on whether a candidate *helps* belongs to the planner (the
-what-if step in perfaudit.whatif); these rules only decide what is worth asking it:
+what-if step in perfaudit.sandbox); these rules only decide what is worth asking it:
 
 * per table of each query block: equality columns (most selective first), then one range column
   or the ORDER BY columns; a constant predicate that keeps a small part of the table becomes the

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from perfaudit import services_advisor as advisor
-from perfaudit.services import ServiceError
+from perfaudit.errors import ServiceError
+from perfaudit.services import advisor
 
 from .conftest import run_sql
 

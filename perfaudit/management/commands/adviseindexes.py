@@ -1,9 +1,9 @@
 import textwrap
 
 from perfaudit import render
-from perfaudit import services_advisor as advisor
+from perfaudit.errors import ServiceError
 from perfaudit.management.base import PerfauditCommand
-from perfaudit.services import ServiceError
+from perfaudit.services import advisor
 
 
 def _fraction(value: str) -> float:

@@ -11,21 +11,16 @@ from typing import Any
 
 from django.db import DatabaseError
 
-from perfaudit import declared, sqltext, whatif
+from perfaudit import recording, sandbox, sqltext
 from perfaudit.catalog import advisor as catalog
-from perfaudit.catalog import server
+from perfaudit.catalog import declared, server
 from perfaudit.conf import get_settings
+from perfaudit.errors import ServiceError
+from perfaudit.errors import one_line as _one_line
 from perfaudit.findings import Finding, Fix, Report
 from perfaudit.rules import advisor as rules
-from perfaudit.services import (
-    ServiceError,
-    _one_line,
-    _report,
-    check_statement,
-    execute_one,
-    get_connection,
-    rolled_back,
-)
+from perfaudit.sandbox import check_statement, rolled_back
+from perfaudit.services.base import envelope, get_connection
 
 #: Statements the advisor plans. Plain EXPLAIN (never ANALYZE) executes none of them.
 ADVISABLE = {"SELECT", "WITH", "UPDATE", "DELETE"}
@@ -84,65 +79,56 @@ class Suggestion:
         return document | {"reduction": self.reduction}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AdvisorReport(Report):
     mode: str = "unverified"
     min_cost_reduction: float = 0.5
     suggestions: list[Suggestion] = field(default_factory=list)
     statements: list[StatementResult] = field(default_factory=list)
     written: str | None = None
+    hypopg: dict[str, bool] = field(default_factory=dict)
+    pg_stat_statements_usable: bool | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        document = super().to_dict()
-        document.update(
-            mode=self.mode,
-            min_cost_reduction=self.min_cost_reduction,
-            suggestions=[s.to_dict() for s in self.suggestions],
-            statements=[s.to_dict() for s in self.statements],
-            written_migration=self.written,
-        )
-        return document
+    def payload(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "min_cost_reduction": self.min_cost_reduction,
+            "hypopg": self.hypopg,
+            "pg_stat_statements_usable": self.pg_stat_statements_usable,
+            "suggestions": [s.to_dict() for s in self.suggestions],
+            "statements": [s.to_dict() for s in self.statements],
+            "written_migration": self.written,
+        }
 
 
 # --- input -----------------------------------------------------------------------------------
 
 
 def _capture_url(connection, url: str, username: str | None) -> list[catalog.AdvisorStatement]:
-    """The statements one GET runs, through the test client in a rolled-back transaction (as
-    ``explain --url``), each with its parameters inlined so the planner sees the values."""
+    """The statements one GET runs, recorded by perfaudit's one recorder in a rolled-back
+    transaction (as ``explain --url``), each with its parameters inlined (the driver's own
+    quoting) so the planner sees the values."""
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.test import Client
     from django.test.utils import override_settings
+
+    from perfaudit.services.explain import _client_for
 
     if not url.startswith("/"):
         raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
-    captured: list[tuple[str, Any]] = []
-
-    def capture(execute, sql, params, many, context):
-        if not many:
-            captured.append((sql, params))
-        return execute(sql, params, many, context)
-
+    recorder = recording.QueryRecorder()
     with rolled_back(connection, timeout_ms=get_settings().STATEMENT_TIMEOUT_MS):
-        client = Client()
-        if username:
-            user_model = get_user_model()
-            try:
-                user = user_model._default_manager.get_by_natural_key(username)
-            except user_model.DoesNotExist:
-                raise ServiceError(f"no user {username!r}") from None
-            client.force_login(user)
+        client = _client_for(username)
         with (
             override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
-            connection.execute_wrapper(capture),
+            recorder.installed([connection.alias]),
         ):
             client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
         result = []
-        for sql, params in captured:
-            if sqltext.first_keyword(sql) not in ADVISABLE:
+        for query in recorder.queries:
+            if query.many or sqltext.first_keyword(query.sql) not in ADVISABLE:
                 continue
-            text = connection.ops.compose_sql(sql, params) if params else sql
+            params = query.params
+            text = connection.ops.compose_sql(query.sql, params) if params else query.sql
             result.append(catalog.AdvisorStatement(sql=text, source=f"url {url}"))
     return result
 
@@ -256,28 +242,28 @@ def advise_indexes(
     for number, names in served.items():
         by_number[number].served_by = sorted(set(names))
 
-    plan_kw = {"pg_version": info.version_num, "execute_one": execute_one}
+    plan_kw = {"pg_version": info.version_num}
     suggestions: list[Suggestion] = []
-    models = _model_index(using)
+    models = _model_index(connection)
     try:
         timeout = timeout_ms or conf.STATEMENT_TIMEOUT_MS
         with rolled_back(connection, timeout_ms=timeout) as cursor:
             if ext.hypopg_installed:
                 cursor.execute("SELECT hypopg_reset()")
-            before: dict[int, whatif.Plan] = {}
+            before: dict[int, sandbox.Plan] = {}
             for number in numbers:
                 result = by_number[number]
                 result.generic_plan = nparams[number] > 0
                 try:
                     with _savepoint(connection):
-                        before[number] = whatif.explain(
+                        before[number] = sandbox.plan_cost(
                             cursor, result.sql, nparams=nparams[number], **plan_kw
                         )
                     result.cost_before = before[number].cost
                 except DatabaseError as exc:
                     result.note = f"EXPLAIN failed: {_one_line(exc)}"
             trials: list[rules.Trial] = []
-            trial_info: dict[int, whatif.TrialResult] = {}
+            trial_info: dict[int, sandbox.TrialResult] = {}
             trial_errors: dict[int, list[str]] = {}
             verified_by: dict[int, str | None] = {}
             for index, cand in enumerate(candidates):
@@ -294,7 +280,7 @@ def advise_indexes(
                 # HypoPG plans B-trees (and hash/BRIN); GIN needs a real build.
                 if mode == "hypopg" and cand.using == "btree":
                     trial = _attempt(
-                        lambda c=cand, t=targets: whatif.try_hypothetical(
+                        lambda c=cand, t=targets: sandbox.try_hypothetical(
                             connection,
                             cursor,
                             c.create_sql("hypo", concurrently=False),
@@ -307,7 +293,7 @@ def advise_indexes(
                     verified_by[index] = "hypopg" if trial else None
                 if trial is None and allow_build:
                     trial = _attempt(
-                        lambda c=cand, t=targets, n=name: whatif.try_built(
+                        lambda c=cand, t=targets, n=name: sandbox.try_built(
                             connection, cursor, _build_sql(c, n, ext), n, t, **plan_kw
                         ),
                         errors,
@@ -401,20 +387,15 @@ def advise_indexes(
 
     for sug in suggestions:
         findings.append(_finding(sug, threshold))
-    base = _report(connection, findings, info=info)
     report = AdvisorReport(
-        generated_at=base.generated_at,
-        database=base.database,
-        findings=base.findings,
+        **envelope(connection, info, findings),
         mode=mode,
         min_cost_reduction=threshold,
         suggestions=suggestions,
         statements=results,
+        hypopg={"installed": ext.hypopg_installed, "available": ext.hypopg_available},
+        pg_stat_statements_usable=status.usable if status else None,
     )
-    report.data = {
-        "hypopg": {"installed": ext.hypopg_installed, "available": ext.hypopg_available},
-        "pg_stat_statements_usable": status.usable if status else None,
-    }
     if write_migration:
         report.written = write_migration_file(write_migration, suggestions, using=using)
     return report
@@ -498,17 +479,16 @@ def _first_word(key: rules.Key) -> str:
 # --- migrations --------------------------------------------------------------------------------
 
 
-def _model_index(using: str) -> dict[str, Any]:
+def _model_index(connection) -> dict[str, Any]:
     """Table -> model, for models a project migration can change (not contrib / packages)."""
     from django.apps import apps
 
-    skip = declared.unactionable_tables(using)
-    result = {}
-    for table, ref in declared.model_tables(using).items():
-        if table in skip:
-            continue
-        result[table] = apps.get_model(ref.app_label, ref.model_name)
-    return result
+    schema = declared.collect(connection)
+    return {
+        table: apps.get_model(ref.app_label, ref.model_name)
+        for table, ref in schema.models.items()
+        if table not in schema.unactionable
+    }
 
 
 def _django_fields(cand: rules.Candidate, model) -> list[str] | None:
