@@ -943,6 +943,17 @@ def generate(
     return merge(found), served
 
 
+def evaluate(
+    statements: list[list[Access]], tables: dict[str, TableFacts], conf
+) -> tuple[list[Candidate], dict[int, list[str]]]:
+    """``generate`` with the thresholds of ``settings.PERFAUDIT`` (a PerfauditSettings)."""
+    rules = AdvisorRules(
+        partial_max_fraction=conf.ADVISOR_PARTIAL_MAX_FRACTION,
+        no_help_fraction=conf.ADVISOR_NO_HELP_FRACTION,
+    )
+    return generate(statements, tables, rules=rules)
+
+
 # --- choosing among verified candidates ------------------------------------------------------
 
 

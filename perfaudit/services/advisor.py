@@ -227,12 +227,8 @@ def advise_indexes(
             nparams[result.number] = rules.max_param(sql)
         except rules.AdvisorInputError as exc:
             result.note = str(exc)
-    rule_conf = rules.AdvisorRules(
-        partial_max_fraction=conf.ADVISOR_PARTIAL_MAX_FRACTION,
-        no_help_fraction=conf.ADVISOR_NO_HELP_FRACTION,
-    )
     numbers = sorted(parsed)
-    candidates, served = rules.generate([parsed[n] for n in numbers], facts, rules=rule_conf)
+    candidates, served = rules.evaluate([parsed[n] for n in numbers], facts, conf)
     # generate() numbers statements by position in the list it was given: map back.
     candidates = [
         replace(c, statements=frozenset(numbers[i] for i in c.statements)) for c in candidates

@@ -242,3 +242,23 @@ def test_create_sql_quotes_and_is_concurrent():
         'CREATE INDEX CONCURRENTLY "ix" ON "Weird" USING btree ("a b", "c" DESC) '
         "WHERE \"s\" = 'it''s'"
     )
+
+
+def test_evaluate_reads_thresholds_from_the_settings_and_names_serving_indexes():
+    from dataclasses import replace
+
+    from perfaudit.conf import PerfauditSettings
+
+    served = r.TableFacts("pa_job", 100_000, columns=COLUMNS, indexes=(_existing("pk", ["id"]),))
+    statements = [
+        r.analyze_statement("SELECT * FROM pa_job WHERE id = 7", TABLES),
+        r.analyze_statement("SELECT * FROM pa_job WHERE state = 'open'", TABLES),
+    ]
+    tables = {"pa_job": served}
+    candidates, serving = r.evaluate(statements, tables, PerfauditSettings())
+    assert serving == {0: ["pk"]}
+    # 'open' keeps 10 %: a partial index at the default 0.1, a plain key at 0.05.
+    assert [c.where_sql for c in candidates] == ["\"state\" = 'open'"]
+    strict = replace(PerfauditSettings(), ADVISOR_PARTIAL_MAX_FRACTION=0.05)
+    candidates, _ = r.evaluate(statements, tables, strict)
+    assert [(c.keys, c.where_sql) for c in candidates] == [((r.Key("state"),), None)]
