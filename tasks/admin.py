@@ -18,7 +18,8 @@ from django.db.models.functions import Coalesce
 
 from perfaudit.paginator import EstimatedCountPaginator
 from tasks.cache import invalidate_stats
-from tasks.models import Task, User, task_search_text
+from tasks.models import Task, User
+from tasks.search import task_search_text
 
 
 class InvalidatesStats:
