@@ -66,8 +66,9 @@ class Command(PerfauditCommand):
         parser.add_argument(
             "--allow-build",
             action="store_true",
-            help="without HypoPG: build each candidate for real in a rolled-back transaction "
-            "(takes a SHARE lock on the table and the time of a full build; dev/staging only)",
+            help="build candidates for real in a rolled-back transaction: all of them without "
+            "HypoPG, the GIN ones HypoPG cannot plan with it (takes a SHARE lock on the table "
+            "and the time of a full build; dev/staging only)",
         )
         parser.add_argument(
             "--write-migration",
