@@ -224,6 +224,41 @@ def explain(model_admin, request):
     return response
 
 
+class AdvisorForm(forms.Form):
+    sql = forms.CharField(
+        label="SQL",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 100, "spellcheck": "false"}),
+        help_text="One SELECT (or WITH … SELECT); $1 placeholders get a generic plan.",
+    )
+
+
+def advisor(model_admin, request):
+    """Suggestions for the top queries (GET) or for one statement (POST)."""
+    timeout_ms = get_settings().ADMIN_STATEMENT_TIMEOUT_MS
+    if request.method == "POST":
+        form = AdvisorForm(request.POST)
+        report, error = None, None
+        if form.is_valid():
+            report, error = _run(
+                services.advisor_page, sql=form.cleaned_data["sql"], timeout_ms=timeout_ms
+            )
+            if error:
+                form.add_error("sql", error)
+    else:
+        form = AdvisorForm()
+        report, error = _run(services.advisor_page, timeout_ms=timeout_ms)
+    response = _page(
+        model_admin,
+        request,
+        "advisor",
+        "Index advisor",
+        {"form": form, "report": report, "error": error if request.method == "GET" else None},
+    )
+    if request.method == "POST" and not form.is_valid():
+        response.status_code = 400
+    return response
+
+
 #: (url, view, url name suffix, tab title). The first is the admin index's link.
 PAGES = (
     ("", overview, "overview", "Overview"),
@@ -232,4 +267,5 @@ PAGES = (
     ("tables/", tables, "tables", "Tables"),
     ("connections/", connections, "connections", "Connections"),
     ("explain/", explain, "explain", "Explain"),
+    ("advisor/", advisor, "advisor", "Advisor"),
 )

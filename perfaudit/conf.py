@@ -53,6 +53,19 @@ class PerfauditSettings:
     BLOAT_WARNING_RATIO: float = 0.5
     BLOAT_MIN_BYTES: int = 10 * 1024 * 1024
 
+    # --- adviseindexes ---
+    #: pg_stat_statements entries (top by total time) the advisor reads when no statement is given.
+    ADVISOR_TOP_STATEMENTS: int = 20
+    #: Suggest an index only when it lowers a statement's plan cost by at least this share
+    #: (Dexter's rule is 50 %).
+    ADVISOR_MIN_COST_REDUCTION: float = 0.5
+    #: A constant condition on a flag/state column keeping at most this share of the table
+    #: becomes the WHERE of a partial index.
+    ADVISOR_PARTIAL_MAX_FRACTION: float = 0.1
+    #: Conditions keeping at least this share of the table leave nothing for an index to do
+    #: (reading a fifth of a table through an index is rarely cheaper than a sequential scan).
+    ADVISOR_NO_HELP_FRACTION: float = 0.2
+
     # --- tablestats ---
     DEAD_TUPLE_RATIO: float = 0.2
     DEAD_TUPLE_MIN: int = 1_000

@@ -3,6 +3,15 @@
 EXPLAIN (ANALYZE), profilequery and ``explain --url`` all run inside ``rolled_back``: a
 transaction (or savepoint) that is always rolled back, with a statement timeout, read-only when
 only a query may run. ``execute_one`` makes the server, not a lexer, refuse a second statement.
+
+What-if indexes (adviseindexes), always undone, inside the same rolled-back transaction:
+
+* HypoPG (``hypopg_create_index``): a hypothetical index only the planner of this session sees;
+  nothing is built, no lock is taken. HypoPG's indexes live in the backend's memory, not in a
+  transaction, so every trial ends with ``hypopg_reset()`` (also on error).
+* ``try_built``: ``CREATE INDEX`` for real inside a savepoint that is rolled back. It reads the
+  whole table and holds a SHARE lock (writes wait) while it builds: development and staging
+  databases only (``adviseindexes --allow-build``).
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import DatabaseError, transaction
 
@@ -17,7 +27,17 @@ from perfaudit import sqltext
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY
 
-__all__ = ["EXPLAINABLE", "READ_ONLY", "SELECT_ONLY", "check_statement", "execute_one", "explain"]
+__all__ = [
+    "EXPLAINABLE",
+    "READ_ONLY",
+    "SELECT_ONLY",
+    "check_statement",
+    "execute_one",
+    "explain",
+    "plan_cost",
+    "try_built",
+    "try_hypothetical",
+]
 
 
 @contextmanager
@@ -126,3 +146,111 @@ def time_query(connection, sql: str, *, iterations: int, timeout_ms: int) -> tup
     except DatabaseError as exc:
         raise ServiceError(f"query failed: {one_line(exc)}") from None
     return timings, rows
+
+
+# --- what-if indexes (adviseindexes) ---------------------------------------------------------
+
+#: The prepared statement the PostgreSQL < 16 generic-plan path uses (deallocated after use).
+PREPARED = "perfaudit_advisor_stmt"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cost: float
+    index_names: frozenset[str]
+    document: dict
+
+
+def _plan_document(rows) -> dict:
+    result = rows[0][0]
+    if isinstance(result, str):
+        result = json.loads(result)
+    return result[0]
+
+
+def plan_cost(cursor, sql: str, *, nparams: int, pg_version: int) -> Plan:
+    """EXPLAIN (no ANALYZE: nothing executes) and the plan's total cost.
+
+    ``$n`` placeholders (pg_stat_statements' texts) get a generic plan: EXPLAIN (GENERIC_PLAN)
+    on PostgreSQL 16+; before 16, PREPARE the statement and EXPLAIN EXECUTE it with NULL
+    arguments under ``plan_cache_mode = force_generic_plan`` (set locally), so the plan is the
+    one built without looking at the values, exactly what GENERIC_PLAN shows.
+    """
+    statement = sql.strip().rstrip(";")
+    if nparams and pg_version >= 160000:
+        rows = execute_one(cursor, f"EXPLAIN (FORMAT JSON, GENERIC_PLAN) {statement}", simple=True)
+    elif nparams:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE {PREPARED} AS {statement}")
+        try:
+            args = ", ".join(["NULL"] * nparams)
+            # A savepoint, so a failing EXPLAIN leaves a transaction DEALLOCATE can still use.
+            with transaction.atomic(using=cursor.db.alias):
+                cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {PREPARED}({args})")
+                rows = cursor.fetchall()
+        finally:
+            # Prepared statements outlive a rollback: always deallocate.
+            cursor.execute(f"DEALLOCATE {PREPARED}")
+    else:
+        rows = execute_one(cursor, f"EXPLAIN (FORMAT JSON) {statement}")
+    from perfaudit.rules.plans import walk  # rules.plans -> catalog.plans -> sandbox
+
+    document = _plan_document(rows)
+    names = frozenset(
+        node.node["Index Name"] for node in walk(document["Plan"]) if "Index Name" in node.node
+    )
+    return Plan(float(document["Plan"]["Total Cost"]), names, document)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    plans: dict[int, Plan]  # statement number -> plan with the index
+    index_name: str
+    size_bytes: int | None
+
+
+def try_hypothetical(
+    connection, cursor, create_sql: str, statements: dict[int, tuple], **kw
+) -> TrialResult:
+    """Plan ``statements`` ({number: (sql, nparams)}) with one hypothetical index."""
+    try:
+        # A savepoint: HypoPG refusing an access method (GIN) must not abort the transaction
+        # the reset below runs in.
+        with transaction.atomic(using=connection.alias):
+            cursor.execute(
+                "SELECT indexrelid, indexname FROM hypopg_create_index(%s)", [create_sql]
+            )
+            oid, name = cursor.fetchone()
+            cursor.execute("SELECT hypopg_relation_size(%s)", [oid])
+            size = cursor.fetchone()[0]
+            plans = {
+                number: plan_cost(cursor, sql, nparams=n, **kw)
+                for number, (sql, n) in statements.items()
+            }
+            return TrialResult(plans, name, size)
+    finally:
+        cursor.execute("SELECT hypopg_reset()")
+
+
+def try_built(
+    connection, cursor, create_sql: list[str], name: str, statements: dict[int, tuple], **kw
+) -> TrialResult:
+    """Build the index for real in a savepoint, plan, and roll the savepoint back."""
+    with transaction.atomic(using=connection.alias):
+        try:
+            for sql in create_sql:
+                cursor.execute(sql)
+            cursor.execute("SELECT pg_relation_size(%s::regclass)", [name])
+            size = cursor.fetchone()[0]
+            plans = {
+                number: plan_cost(cursor, sql, nparams=n, **kw)
+                for number, (sql, n) in statements.items()
+            }
+            return TrialResult(plans, name, size)
+        finally:
+            transaction.set_rollback(True, using=connection.alias)
+
+
+def hypothetical_count(cursor) -> int:
+    cursor.execute("SELECT count(*) FROM hypopg_list_indexes")
+    return cursor.fetchone()[0]

@@ -8,6 +8,7 @@ commands, the admin pages and the JSON output all call these functions, so they 
 
 from perfaudit.errors import ServiceError
 from perfaudit.sandbox import EXPLAINABLE, READ_ONLY, SELECT_ONLY
+from perfaudit.services.advisor import AdvisorReport, advise_indexes, advisor_page
 from perfaudit.services.base import get_connection
 from perfaudit.services.connections import ConnectionsReport, db_connections
 from perfaudit.services.explain import ExplainReport, explain_queryset, explain_sql, explain_url
@@ -22,6 +23,7 @@ __all__ = [
     "OVERVIEW_SECTIONS",
     "READ_ONLY",
     "SELECT_ONLY",
+    "AdvisorReport",
     "ConnectionsReport",
     "ExplainReport",
     "IndexReport",
@@ -30,6 +32,8 @@ __all__ = [
     "ServiceError",
     "SlowQueriesReport",
     "TableStatsReport",
+    "advise_indexes",
+    "advisor_page",
     "audit_indexes",
     "db_connections",
     "explain_queryset",

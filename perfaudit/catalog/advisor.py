@@ -1,0 +1,147 @@
+"""What the index advisor reads before judging: statements, tables, column statistics, indexes,
+extensions. Static SQL with bound parameters; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from perfaudit.catalog import indexes as index_catalog
+from perfaudit.catalog import statements as statement_catalog
+from perfaudit.rules.advisor import ColumnFacts, ExistingIndex, TableFacts
+
+
+@dataclass(frozen=True)
+class AdvisorStatement:
+    sql: str
+    source: str  # pg_stat_statements | sql | url
+    queryid: int | None = None
+    calls: int | None = None
+    total_ms: float | None = None
+    mean_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Extensions:
+    hypopg_installed: bool
+    hypopg_available: bool
+    pg_trgm_installed: bool
+
+
+def extensions(connection) -> Extensions:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
+                   EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
+                   EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')
+            """
+        )
+        return Extensions(*cursor.fetchone())
+
+
+def top_statements(
+    connection, *, limit: int, order: str = "total", min_calls: int = 1
+) -> tuple[statement_catalog.StatementsStatus, list[AdvisorStatement]]:
+    """The current database's top pg_stat_statements entries (normalized text, ``$n``)."""
+    status = statement_catalog.statements_status(connection)
+    if not status.usable or limit <= 0:
+        return status, []
+    rows = statement_catalog.list_statements(
+        connection, min_mean_ms=0.0, min_calls=min_calls, order=order, limit=limit
+    )
+    return status, [
+        AdvisorStatement(
+            sql=row.query,
+            source="pg_stat_statements",
+            queryid=row.queryid,
+            calls=row.calls,
+            total_ms=row.total_ms,
+            mean_ms=row.mean_ms,
+        )
+        for row in rows
+    ]
+
+
+_COLUMNS_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       s.null_frac, s.n_distinct, s.most_common_vals::text::text[],
+       s.most_common_freqs::float8[], s.avg_width
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
+                    AND s.attname = a.attname AND NOT s.inherited
+WHERE c.relname = ANY(%(tables)s) AND n.nspname = ANY(current_schemas(false))
+  AND c.relkind IN ('r', 'p', 'm')
+ORDER BY c.relname, a.attnum
+"""
+
+_TABLES_SQL = """
+SELECT c.relname, greatest(c.reltuples, 0)::float8, pg_total_relation_size(c.oid),
+       coalesce(s.n_tup_ins, 0), coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
+       c.relpages
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+WHERE c.relname = ANY(%(tables)s) AND n.nspname = ANY(current_schemas(false))
+  AND c.relkind IN ('r', 'p', 'm')
+"""
+
+
+def table_facts(connection, tables: list[str]) -> dict[str, TableFacts]:
+    """Rows, size, write counters, column statistics and indexes of the named tables (three
+    queries whatever their number). Tables not on the search path are left out."""
+    names = sorted(set(tables))
+    if not names:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_COLUMNS_SQL, {"tables": names})
+        column_rows = cursor.fetchall()
+        cursor.execute(_TABLES_SQL, {"tables": names})
+        table_rows = cursor.fetchall()
+    columns: dict[str, dict[str, ColumnFacts]] = {}
+    for table, name, type_, null_frac, n_distinct, mcv, mcf, width in column_rows:
+        columns.setdefault(table, {})[name] = ColumnFacts(
+            name=name,
+            type=type_,
+            null_frac=null_frac,
+            n_distinct=n_distinct,
+            mcv=tuple(mcv or ()),
+            mcf=tuple(mcf or ()),
+            avg_width=width,
+        )
+    existing: dict[str, list[ExistingIndex]] = {}
+    for index in index_catalog.list_indexes(connection):
+        if index.table in columns:
+            existing.setdefault(index.table, []).append(existing_index(index))
+    facts = {}
+    for table, rows, size, ins, upd, dele, relpages in table_rows:
+        if rows == 0 and relpages > 0:
+            rows = float(relpages)  # never analyzed: at least a row per page
+        facts[table] = TableFacts(
+            name=table,
+            rows=rows,
+            size_bytes=size,
+            columns=columns.get(table, {}),
+            indexes=tuple(existing.get(table, ())),
+            writes=ins + upd + dele,
+            inserts=ins,
+            updates=upd,
+        )
+    return facts
+
+
+def existing_index(index: index_catalog.IndexInfo) -> ExistingIndex:
+    return ExistingIndex(
+        name=index.name,
+        method=index.method,
+        keys=tuple(c.name for c in index.columns),
+        descending=tuple(c.descending for c in index.columns),
+        opclasses=tuple(c.opclass_name for c in index.columns),
+        predicate=index.predicate,
+        unique=index.is_unique,
+        primary=index.is_primary,
+        valid=index.is_valid and index.is_ready,
+        expression_positions=tuple(c.attnum == 0 for c in index.columns),
+    )

@@ -1,0 +1,358 @@
+"""adviseindexes on planted tables with known access patterns, both what-if paths.
+
+The --allow-build path runs on every server (embedded PostgreSQL 18 and the PostgreSQL 15 of CI's
+second pass); the HypoPG path runs where the server has the extension (Debian's
+postgresql-15-hypopg: CI's DATABASE_URL pass), created inside the test's transaction.
+"""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from perfaudit.errors import ServiceError
+from perfaudit.services import advisor
+
+from .conftest import run_sql
+
+pytestmark = pytest.mark.django_db
+
+
+def _hypopg_available():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'")
+        return cursor.fetchone() is not None
+
+
+@pytest.fixture
+def planted():
+    """pa_orders: 20,000 rows. customer_id 1..1000 (20 rows each), status 'done' 95 % /
+    'open' 4 % / 'failed' 1 %, flag true on half the rows, note with 'needle' in 10 rows.
+    pa_events: 20,000 rows, tenant_id 1..100 x kind 1..50 (4 rows per pair)."""
+    run_sql(
+        "CREATE TABLE pa_orders (id bigserial PRIMARY KEY, customer_id int NOT NULL, "
+        "status text NOT NULL, flag boolean NOT NULL, created_at timestamptz NOT NULL, "
+        "note text NOT NULL)",
+        "INSERT INTO pa_orders (customer_id, status, flag, created_at, note) "
+        "SELECT g % 1000 + 1, CASE WHEN g % 100 = 0 THEN 'failed' WHEN g % 100 < 5 THEN 'open' "
+        "ELSE 'done' END, g % 2 = 0, timestamptz '2026-01-01' + g * interval '1 minute', "
+        "CASE WHEN g % 2000 = 7 THEN 'a needle here ' ELSE '' END || md5(g::text) "
+        "FROM generate_series(1, 20000) AS g",
+        "CREATE TABLE pa_events (id bigserial PRIMARY KEY, tenant_id int NOT NULL, "
+        "kind int NOT NULL, payload text NOT NULL)",
+        "INSERT INTO pa_events (tenant_id, kind, payload) "
+        "SELECT g % 100 + 1, (g / 100) % 50 + 1, md5(g::text) FROM generate_series(1, 20000) g",
+        "ANALYZE pa_orders",
+        "ANALYZE pa_events",
+    )
+
+
+STATEMENTS = {
+    "eq_sort": "SELECT * FROM pa_orders WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 10",
+    "two_eq": "SELECT * FROM pa_events WHERE kind = 7 AND tenant_id = 3",
+    "substring": "SELECT id FROM pa_orders WHERE note LIKE '%needle%'",
+    "icontains": "SELECT id FROM pa_orders WHERE UPPER(note::text) LIKE UPPER('%needle%')",
+    "partial": "SELECT * FROM pa_orders WHERE status = 'failed' ORDER BY created_at LIMIT 20",
+    "served": "SELECT * FROM pa_orders WHERE id = 5",
+    "half": "SELECT * FROM pa_orders WHERE flag",
+}
+
+
+def _indexes():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('pa_orders', 'pa_events')"
+        )
+        return sorted(r[0] for r in cursor.fetchall())
+
+
+def _by_statement(report):
+    found = {}
+    for sug in report.suggestions:
+        for stmt in sug.statements:
+            found[stmt["sql"]] = sug
+    return found
+
+
+def _check_suggestions(report, *, verified_gin: bool):
+    found = _by_statement(report)
+    eq_sort = found[STATEMENTS["eq_sort"]]
+    # Equality first, then the sort column in the query's direction.
+    assert (eq_sort.table, eq_sort.using, eq_sort.columns) == (
+        "pa_orders",
+        "btree",
+        ["customer_id", "-created_at"],
+    )
+    assert eq_sort.where is None and eq_sort.verified
+    assert eq_sort.cost_after <= 0.5 * eq_sort.cost_before
+    two_eq = found[STATEMENTS["two_eq"]]
+    # Both equality columns, the more selective (tenant_id: 100 values < kind's 50 rows) first.
+    assert (two_eq.table, two_eq.columns) == ("pa_events", ["tenant_id", "kind"])
+    partial = found[STATEMENTS["partial"]]
+    # status = 'failed' keeps 1 % of the table: the predicate, not a key column.
+    assert (partial.columns, partial.where) == (["created_at"], "\"status\" = 'failed'")
+    assert partial.verified
+    substring = found[STATEMENTS["substring"]]
+    assert (substring.using, substring.columns, substring.expression) == ("gin", ["note"], None)
+    assert substring.sql.endswith('USING gin ("note" gin_trgm_ops);')
+    icontains = found[STATEMENTS["icontains"]]
+    assert (icontains.using, icontains.expression) == ("gin", "upper(CAST(note AS text))")
+    assert substring.verified is verified_gin and icontains.verified is verified_gin
+    # None where none help: the primary key already serves id = 5, and flag keeps half the rows.
+    notes = {s.sql: s.note for s in report.statements}
+    assert STATEMENTS["served"] not in found
+    assert notes[STATEMENTS["served"]] == "already served by pa_orders_pkey"
+    assert STATEMENTS["half"] not in found
+    assert notes[STATEMENTS["half"]].startswith("no index can help")
+    for sug in report.suggestions:
+        assert sug.sql.startswith("CREATE INDEX CONCURRENTLY") or "pg_trgm" in sug.sql
+        assert len(sug.name) <= 30
+        assert sug.migration is None  # no model owns these tables
+    assert len(report.suggestions) == 5
+
+
+def test_allow_build_suggests_exactly_and_leaves_nothing(planted):
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=list(STATEMENTS.values()), allow_build=True)
+    assert report.mode in {"build", "hypopg"}
+    _check_suggestions(report, verified_gin=True)
+    for sug in report.suggestions:
+        assert sug.verified_by in {"build", "hypopg"}
+        if sug.verified_by == "build":
+            assert sug.write_cost["size_source"] == "build"
+    # The built indexes were rolled back with their savepoints.
+    assert _indexes() == before
+
+
+def test_unverified_without_hypopg_or_build(planted):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'")
+        if cursor.fetchone():
+            pytest.skip("hypopg is installed in this database")
+    report = advisor.advise_indexes(sqls=[STATEMENTS["eq_sort"], STATEMENTS["half"]])
+    assert report.mode == "unverified"
+    [sug] = report.suggestions
+    assert (sug.columns, sug.verified, sug.cost_after) == (
+        ["customer_id", "-created_at"],
+        False,
+        None,
+    )
+    assert report.findings[0].severity == "info"
+
+
+@pytest.fixture
+def hypopg(planted):
+    if not _hypopg_available():
+        pytest.skip("no hypopg on this server (Debian: postgresql-15-hypopg; see the Makefile)")
+    # Inside the test's transaction: rolled back with it.
+    run_sql("CREATE EXTENSION IF NOT EXISTS hypopg")
+
+
+def test_hypopg_suggests_exactly_and_leaves_no_hypothetical_index(hypopg):
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=list(STATEMENTS.values()))
+    assert report.mode == "hypopg"
+    # GIN: HypoPG cannot plan it, and without --allow-build it stays unverified.
+    _check_suggestions(report, verified_gin=False)
+    assert {s.verified_by for s in report.suggestions if s.using == "btree"} == {"hypopg"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM hypopg_list_indexes")
+        assert cursor.fetchone()[0] == 0
+    assert _indexes() == before
+
+
+def test_hypopg_with_build_verifies_gin_too(hypopg):
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=list(STATEMENTS.values()), allow_build=True)
+    _check_suggestions(report, verified_gin=True)
+    assert {s.verified_by for s in report.suggestions if s.using == "gin"} == {"build"}
+    assert _indexes() == before
+
+
+def test_one_index_serves_several_statements(planted):
+    report = advisor.advise_indexes(
+        sqls=[
+            STATEMENTS["eq_sort"],
+            "SELECT count(*) FROM pa_orders WHERE customer_id = 9",
+        ],
+        allow_build=True,
+    )
+    [sug] = report.suggestions
+    assert sug.columns == ["customer_id", "-created_at"]
+    assert len(sug.statements) == 2
+
+
+def test_generic_plan_for_placeholders(planted):
+    report = advisor.advise_indexes(
+        sqls=["SELECT * FROM pa_events WHERE tenant_id = $1 AND kind = $2"], allow_build=True
+    )
+    [stmt] = report.statements
+    assert stmt.generic_plan
+    [sug] = report.suggestions
+    assert sug.columns == ["tenant_id", "kind"]
+
+
+def test_existing_prefix_index_means_no_candidate(planted):
+    run_sql("CREATE INDEX pa_orders_cust_created ON pa_orders (customer_id, created_at DESC)")
+    report = advisor.advise_indexes(sqls=[STATEMENTS["eq_sort"]], allow_build=True)
+    assert report.suggestions == []
+    assert report.statements[0].note == "already served by pa_orders_cust_created"
+
+
+def test_redundant_existing_index_is_named(planted):
+    run_sql("CREATE INDEX pa_events_tenant ON pa_events (tenant_id)")
+    report = advisor.advise_indexes(sqls=[STATEMENTS["two_eq"]], allow_build=True)
+    # (tenant_id) covers the candidate (tenant_id) but not (tenant_id, kind), which still cuts
+    # the cost (4 rows read instead of 200) and makes the lone index redundant.
+    [sug] = report.suggestions
+    assert sug.columns == ["tenant_id", "kind"]
+    assert sug.replaces == ["pa_events_tenant"]
+
+
+def test_bad_input_is_one_line_error(planted):
+    with pytest.raises(ServiceError, match="one statement at a time"):
+        advisor.advise_indexes(sqls=["SELECT 1; SELECT 2"])
+    with pytest.raises(ServiceError, match="cannot parse"):
+        advisor.advise_indexes(sqls=["SELECT FROM WHERE"])
+    with pytest.raises(ServiceError, match=r"cannot be explained here \(allowed"):
+        advisor.advise_indexes(sqls=["DROP TABLE pa_orders"])
+    with pytest.raises(ServiceError, match="between 0 and 1"):
+        advisor.advise_indexes(sqls=[STATEMENTS["served"]], min_cost_reduction=1.5)
+
+
+def test_json_contract(planted):
+    report = advisor.advise_indexes(sqls=[STATEMENTS["eq_sort"]], allow_build=True)
+    document = report.to_dict()
+    [sug] = document["suggestions"]
+    assert set(sug) >= {
+        "table",
+        "columns",
+        "using",
+        "where",
+        "expression",
+        "cost_before",
+        "cost_after",
+        "statements",
+        "write_cost",
+        "verified",
+        "sql",
+        "migration",
+    }
+    assert document["findings"][0]["kind"] == "missing_index"
+
+
+def test_command_exit_codes(planted):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as exc:
+        call_command(
+            "adviseindexes", "--sql", STATEMENTS["eq_sort"], "--allow-build", "--fail-on", "warning"
+        )
+    assert exc.value.returncode == 1
+    call_command("adviseindexes", "--sql", STATEMENTS["served"], "--fail-on", "warning")
+    with pytest.raises(CommandError) as exc:
+        call_command("adviseindexes", "--min-cost-reduction", "2")
+    assert exc.value.returncode == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, monkeypatch):
+    """tasks_task on seeddata's demo data: no index serves a completed_at range; the advisor's
+    migration, written into a scratch copy of tasks' migrations, applies, and the plan then
+    uses the new index. tasks/migrations is never touched."""
+    import importlib
+    import shutil
+    from pathlib import Path
+
+    import tasks
+
+    call_command("seeddata", users=30, tasks=4000, no_progress=True, stdout=None)
+    run_sql("ANALYZE tasks_task")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_trunc('day', min(completed_at)) + interval '3 days' FROM tasks_task"
+        )
+        day = cursor.fetchone()[0]
+    start = day.isoformat()
+    sql = (
+        f"SELECT id, title FROM tasks_task WHERE completed_at >= '{start}' "
+        f"AND completed_at < '{start}'::timestamptz + interval '1 day'"
+    )
+    scratch = tmp_path / "pa_scratch_migrations"
+    source = Path(tasks.__file__).parent / "migrations"
+    shutil.copytree(source, scratch, ignore=shutil.ignore_patterns("__pycache__"))
+    before_files = sorted(p.name for p in source.iterdir())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIGRATION_MODULES = {"tasks": "pa_scratch_migrations"}
+
+    report = advisor.advise_indexes(sqls=[sql], allow_build=True, write_migration="tasks")
+    [sug] = report.suggestions
+    assert (sug.table, sug.using, sug.columns, sug.where) == (
+        "tasks_task",
+        "btree",
+        ["completed_at"],
+        None,
+    )
+    assert sug.migration["meta_index"] == (
+        f"models.Index(fields=['completed_at'], name='{sug.name}')"
+    )
+    assert sug.name.startswith("tasks_task_complet_") and len(sug.name) <= 30
+    assert report.written == str(scratch / "0003_adviseindexes.py")
+    text = (scratch / "0003_adviseindexes.py").read_text()
+    assert "atomic = False" in text and "AddIndexConcurrently" in text
+    assert "('tasks', '0002_taskcounter')" in text
+    importlib.invalidate_caches()
+    try:
+        call_command("migrate", "tasks", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(r[0] for r in cursor.fetchall())
+        assert sug.name in plan
+    finally:
+        call_command("migrate", "tasks", "0002", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [sug.name])
+        assert cursor.fetchone()[0] == 0
+    assert sorted(p.name for p in source.iterdir()) == before_files
+
+
+def test_url_statements_are_captured_and_judged(owner):
+    """--url: the queries of GET /api/tasks/ (as the owner), through the explain --url capture,
+    with their parameters inlined; our own indexes serve them, so nothing is suggested."""
+    from tasks.models import Task
+
+    Task.objects.bulk_create(Task(owner=owner, title=f"t{n}") for n in range(30))
+    report = advisor.advise_indexes(
+        urls=["/api/tasks/"], username=owner.get_username(), allow_build=True
+    )
+    sources = {s.source for s in report.statements}
+    assert sources == {"url /api/tasks/"}
+    task_queries = [s for s in report.statements if "tasks_task" in s.sql]
+    assert task_queries and all("%s" not in s.sql for s in task_queries)
+    assert all(s.cost_before is not None for s in task_queries)
+    assert report.suggestions == []
+
+
+def test_url_must_be_a_path():
+    with pytest.raises(ServiceError, match="starting with '/'"):
+        advisor.advise_indexes(urls=["api/tasks/"])
+
+
+def test_top_statements_from_pg_stat_statements(planted):
+    from .conftest import statements_usable
+
+    if not statements_usable():
+        pytest.skip("pg_stat_statements is not collecting on this server")
+    for n in range(3):
+        run_sql(
+            f"SELECT * FROM pa_orders WHERE customer_id = {n + 40} "
+            "ORDER BY created_at DESC LIMIT 10"
+        )
+    report = advisor.advise_indexes(top=200, allow_build=True)
+    mine = [s for s in report.statements if "pa_orders" in s.sql]
+    # Normalized by pg_stat_statements: one entry, constants as $n, planned generically.
+    [entry] = [s for s in mine if "ORDER BY created_at DESC" in s.sql]
+    assert entry.source == "pg_stat_statements" and "$1" in entry.sql and entry.generic_plan
+    found = _by_statement(report)
+    assert found[entry.sql].columns == ["customer_id", "-created_at"]
+    # perfaudit's own EXPLAIN statements and catalog queries are not listed.
+    assert not any(s.sql.lstrip().upper().startswith("EXPLAIN") for s in report.statements)
