@@ -58,9 +58,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # JSON errors under /api/ whatever DEBUG says (Django's debug pages are HTML).
+    "taskproject.middleware.ApiJsonErrorsMiddleware",
     "taskproject.middleware.DatabaseUnavailableMiddleware",
-    "taskproject.middleware.RequestBodyLimitMiddleware",  # 413 JSON before any parsing
+    # 413 JSON before anything reads the body (debug-toolbar's History panel does).
+    "taskproject.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Profilers go here (below): after WhiteNoise, so static files are never recorded.
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,8 +199,13 @@ LOGIN_URL = "admin:login"
 SILK_ENABLED = env.bool("SILK_ENABLED", False)
 if SILK_ENABLED:
     INSTALLED_APPS += ["silk"]
-    # Right after the 503 middleware: silk sees (and times) everything below it.
-    MIDDLEWARE.insert(2, "silk.middleware.SilkyMiddleware")
+    # After WhiteNoise (static files never reach it), before sessions and auth: silk sees and
+    # times everything below. Our subclass records every SQL statement (raw cursors too) from an
+    # execute_wrapper instead of silk's ORM-compiler patch (taskproject/profiling.py).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "taskproject.profiling.SilkMiddleware",
+    )
     # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
     SILKY_AUTHENTICATION = True
     SILKY_AUTHORISATION = True
@@ -210,9 +219,18 @@ if SILK_ENABLED:
 DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
 if DEBUG_TOOLBAR:
     INSTALLED_APPS += ["debug_toolbar"]
-    MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    # After the body limit (its History panel reads request.body, which would turn our 413
+    # into Django's HTML 400) and WhiteNoise (static files need no toolbar).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    )
     # The toolbar only ever shows for requests from these addresses.
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    DEBUG_TOOLBAR_CONFIG = {
+        # A tab at the edge, not a panel over the page's right-hand columns.
+        "SHOW_COLLAPSED": True,
+    }
 
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)
