@@ -30,6 +30,7 @@ ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
 
 
 class TokenView(ObtainAuthToken):
+    name = "API token"
     # DRF's token endpoint, throttled per client address: it is a password oracle.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "auth"
@@ -45,6 +46,8 @@ class TokenView(ObtainAuthToken):
 
 
 class TaskListCreateView(APIView):
+    name = "Tasks"  # the browsable API's page title (DRF would say "Task List Create")
+
     @extend_schema(
         operation_id="tasks_list", parameters=[OwnTaskListParams], responses=TaskPageSerializer
     )
@@ -66,6 +69,8 @@ class TaskListCreateView(APIView):
 
 
 class TaskDetailView(APIView):
+    name = "Task"
+
     @extend_schema(responses=TaskOutSerializer)
     def get(self, request, pk):
         return Response(selectors.task_to_dict(selectors.task_get(user=request.user, pk=pk)))
@@ -93,6 +98,7 @@ class TaskDetailView(APIView):
 
 
 class TaskBulkCreateView(APIView):
+    name = "Bulk create tasks"
     # Up to 1000 rows per request: rate-limited per user so one client cannot flood the table.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "bulk"
@@ -117,6 +123,7 @@ class TaskBulkCreateView(APIView):
 
 
 class TaskBulkCompleteView(APIView):
+    name = "Bulk complete tasks"
     throttle_classes = [ScopedThrottle]
     throttle_scope = "bulk"
 
@@ -135,6 +142,8 @@ class TaskBulkCompleteView(APIView):
 
 
 class TaskSearchView(APIView):
+    name = "Search tasks"
+
     @extend_schema(parameters=[SearchParams], responses=ANY_OBJECT)
     def get(self, request):
         params = SearchParams.parse(request.query_params)
@@ -149,6 +158,8 @@ class TaskSearchView(APIView):
 
 
 class TaskStatsView(APIView):
+    name = "Task statistics"
+
     @extend_schema(parameters=[StatsParams], responses=ANY_OBJECT)
     def get(self, request):
         if StatsParams.parse(request.query_params)["scope"] == "global":
@@ -158,6 +169,7 @@ class TaskStatsView(APIView):
 
 
 class UserListView(APIView):
+    name = "Users"
     permission_classes = [IsStaff]
 
     @extend_schema(parameters=[PageParams], responses=ANY_OBJECT)
@@ -167,6 +179,8 @@ class UserListView(APIView):
 
 
 class UserDashboardView(APIView):
+    name = "User dashboard"
+
     @extend_schema(responses=ANY_OBJECT)
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
@@ -174,6 +188,8 @@ class UserDashboardView(APIView):
 
 
 class UserTaskListView(APIView):
+    name = "A user's tasks"
+
     @extend_schema(parameters=[TaskListParams], responses=TaskPageSerializer)
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
@@ -182,6 +198,7 @@ class UserTaskListView(APIView):
 
 
 class UserSummariesView(APIView):
+    name = "User summaries"
     permission_classes = [IsStaff]
 
     @extend_schema(parameters=[SummaryParams], responses=ANY_OBJECT)
