@@ -138,23 +138,35 @@ def queries(model_admin, request):
 
 def indexes(model_admin, request):
     report, error = _run(services.audit_indexes)
+    every_index = [i for t in report.data["tables"] for i in t["indexes"]] if report else []
     return _page(
         model_admin,
         request,
         "indexes",
         "Index audit",
-        {"report": report, "error": error, **_findings(report, request)},
+        {
+            "report": report,
+            "error": error,
+            "largest_bytes": _largest(every_index, "size_bytes"),
+            **_findings(report, request),
+        },
     )
+
+
+def _largest(rows, key: str):
+    """The page's largest value of ``key``: what the bars are drawn against."""
+    return max((row[key] or 0 for row in rows), default=0)
 
 
 def tables(model_admin, request):
     report, error = _run(services.table_stats)
+    largest = _largest(report.data["tables"], "total_bytes") if report else 0
     return _page(
         model_admin,
         request,
         "tables",
         "Table statistics",
-        {"report": report, "error": error, **_findings(report, request)},
+        {"report": report, "error": error, "largest_bytes": largest, **_findings(report, request)},
     )
 
 

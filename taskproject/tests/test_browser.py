@@ -207,3 +207,67 @@ def test_staff_browses_perfaudit_pages_and_silk(
     screenshot(browser, "silk-summary")
 
     assert not failures, failures
+
+
+def log_in(driver, base: str, django_user_model):
+    from selenium.webdriver.common.by import By
+
+    django_user_model.objects.create_user(
+        username="browser-staff", password="pw-browser-1", is_staff=True, is_superuser=True
+    )
+    driver.get(base + reverse("admin:login") + "?next=" + reverse("admin:index"))
+    driver.find_element(By.NAME, "username").send_keys("browser-staff")
+    driver.find_element(By.NAME, "password").send_keys("pw-browser-1")
+    submit(driver)
+    assert driver.current_url == base + reverse("admin:index"), driver.current_url
+
+
+FIT = """
+const table = document.querySelector(arguments[0]);
+const box = table.closest('.results') || table.parentElement;
+const lines = [...document.querySelectorAll(arguments[1])]
+    .filter(e => e.getClientRects().length > 1).map(e => e.textContent);
+return {table: table.scrollWidth, box: box.clientWidth,
+        page: document.documentElement.scrollWidth, window: window.innerWidth, broken: lines};
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_lists_fit_1400_px(browser, live_server, django_user_model):
+    # At 1,400 px the Users list's task columns and the Tasks list's dates were cut off (behind
+    # a horizontal scrollbar), and table names broke mid-word on the Tables page.
+    call_command("seeddata", users=5, tasks=200, no_progress=True, stdout=io.StringIO())
+    base = live_server.url
+    log_in(browser, base, django_user_model)
+    browser.set_window_size(1400, 900)
+    try:
+        failures = {}
+        for name, url, table, cells in (
+            ("users", reverse("admin:tasks_user_changelist"), "#result_list", "#result_list td"),
+            (
+                "tasks",
+                reverse("admin:tasks_task_changelist"),
+                "#result_list",
+                ".field-due, .field-created",
+            ),
+            (
+                "tables",
+                reverse("admin:perfaudit_tables"),
+                "#perfaudit-main",
+                "#perfaudit-main .table-name",
+            ),
+            (
+                "indexes",
+                reverse("admin:perfaudit_indexes"),
+                "#perfaudit-main",
+                "#perfaudit-main .table-name",
+            ),
+        ):
+            browser.get(base + url)
+            fit = browser.execute_script(FIT, table, cells)
+            if fit["table"] > fit["box"] or fit["page"] > fit["window"] or fit["broken"]:
+                failures[name] = fit
+            screenshot(browser, f"admin-{name}-1400px")
+    finally:
+        browser.set_window_size(*WINDOW)
+    assert not failures, failures
