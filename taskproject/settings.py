@@ -202,9 +202,9 @@ if SILK_ENABLED:
     # After WhiteNoise (static files never reach it), before sessions and auth: silk sees and
     # times everything below. Our subclass records every SQL statement (raw cursors too) from an
     # execute_wrapper instead of silk's ORM-compiler patch (taskproject/profiling.py).
+    SILKY_MIDDLEWARE_CLASS = "taskproject.profiling.SilkMiddleware"  # silk checks it is there
     MIDDLEWARE.insert(
-        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
-        "taskproject.profiling.SilkMiddleware",
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, SILKY_MIDDLEWARE_CLASS
     )
     # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
     SILKY_AUTHENTICATION = True
