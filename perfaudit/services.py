@@ -619,7 +619,11 @@ def db_connections(*, using: str = "default") -> Report:
 # --- profilequery ---------------------------------------------------------------------------
 
 
-def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> Report:
+def profile_query(
+    *, using: str = "default", sql: str, iterations: int = 10, on_iteration=None
+) -> Report:
+    """Run ``sql`` ``iterations`` times (rolled back). ``on_iteration(n, ms, rows)`` is called
+    after each run, so a long profile shows progress as it goes."""
     if iterations < 1:
         raise ServiceError("--iterations must be at least 1")
     connection = get_connection(using)
@@ -629,10 +633,12 @@ def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> 
     rows = 0
     try:
         with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=True) as cur:
-            for _ in range(iterations):
+            for n in range(1, iterations + 1):
                 start = time.perf_counter()
                 rows = len(execute_one(cur, sql))
                 timings.append((time.perf_counter() - start) * 1000)
+                if on_iteration is not None:
+                    on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
         raise ServiceError(f"query failed: {_one_line(exc)}") from None
     ordered = sorted(timings)

@@ -6,10 +6,19 @@ class Command(PerfauditCommand):
     help = "The most expensive statements from pg_stat_statements (current database)."
 
     def add_command_arguments(self, parser):
-        parser.add_argument("--min-mean-ms", type=float, default=0.0)
-        parser.add_argument("--min-calls", type=int, default=1)
-        parser.add_argument("--order", choices=("total", "mean", "calls"), default="total")
-        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument(
+            "--min-mean-ms", type=float, default=0.0, help="only statements this slow on average"
+        )
+        parser.add_argument(
+            "--min-calls", type=int, default=1, help="only statements called this often"
+        )
+        parser.add_argument(
+            "--order",
+            choices=("total", "mean", "calls"),
+            default="total",
+            help="sort by total time, mean time or calls",
+        )
+        parser.add_argument("--limit", type=int, default=20, help="statements to show")
         parser.add_argument("--reset", action="store_true", help="reset the statistics first")
 
     def build(self, options):

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from perfaudit.management.base import ShowDefaultsMixin
 from tasks import seeding
 from tasks.management.commands.seeddata import _non_negative
 from tasks.models import Task, User
@@ -18,7 +19,7 @@ from tasks.models import Task, User
 DEMO_SEED = 7  # fixed: every fresh `make run` gives the demo user the same tasks
 
 
-class Command(BaseCommand):
+class Command(ShowDefaultsMixin, BaseCommand):
     help = (
         "Create the demo staff user if missing, give it demo tasks when it owns none, and "
         "print its login."
