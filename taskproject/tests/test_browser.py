@@ -9,6 +9,7 @@ installs anything, and fails (does not skip) when the browser is missing, unless
 SKIP_BROWSER_TESTS=1 opts out. UPDATE_SCREENSHOTS=1 rewrites docs/screenshots/*.png.
 """
 
+import contextlib
 import io
 import os
 import shutil
@@ -89,7 +90,7 @@ def page_problems(driver, base_url: str) -> list[str]:
     problems = []
     if driver.find_elements(By.CSS_SELECTOR, ".perfaudit-error, .errornote"):
         problems.append("error box: " + driver.find_element(By.TAG_NAME, "body").text[:300])
-    if "Server Error" in driver.title or "Traceback" in driver.page_source:
+    if "Server Error" in driver.title or "Traceback (most recent call last)" in driver.page_source:
         problems.append("server error")
     for entry in driver.get_log("browser"):
         # Chrome asks every host for /favicon.ico; the admin has none.
@@ -139,15 +140,9 @@ def test_staff_browses_perfaudit_pages_and_silk(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_task")
     settings.PERFAUDIT = {**settings.PERFAUDIT, "SEQ_SCAN_MIN_ROWS": 1000}
-    django_user_model.objects.create_user(
-        username="browser-staff", password="pw-browser-1", is_staff=True, is_superuser=True
-    )
     base = live_server.url
-    browser.get(base + reverse("admin:login") + "?next=" + reverse("admin:index"))
-    browser.find_element(By.NAME, "username").send_keys("browser-staff")
-    browser.find_element(By.NAME, "password").send_keys("pw-browser-1")
-    submit(browser)
-    assert browser.current_url == base + reverse("admin:index"), browser.current_url
+    log_in(browser, base, django_user_model)
+    screenshot(browser, "admin-index")
     # The admin index links to the dashboard.
     link = browser.find_element(By.LINK_TEXT, "Performance dashboard")
     link.click()
@@ -196,6 +191,33 @@ def test_staff_browses_perfaudit_pages_and_silk(
     errors = browser.find_element(By.CSS_SELECTOR, ".errorlist").text
     assert "DELETE cannot be explained here" in errors
     browser.get_log("browser")  # drop the console's note of that (expected) 400
+
+    # The browsable API (session login): pretty-printed, with a readable title.
+    browser.get(base + reverse("task-list") + "?scope=all&page_size=3")
+    problems = page_problems(browser, base)
+    if not browser.title.startswith("Tasks"):
+        problems.append(f"browsable API title: {browser.title!r}")
+    body = browser.find_elements(By.CSS_SELECTOR, ".response-info pre")
+    if not body or '\n  "next"' not in body[0].text:
+        problems.append("browsable API: the JSON is not pretty-printed")
+    if problems:
+        failures["browsable-api"] = problems
+    screenshot(browser, "api-browsable")
+
+    # The OpenAPI UI: its assets come from the server (drf-spectacular-sidecar), no CDN.
+    browser.get(base + reverse("api-docs"))
+    from selenium.common.exceptions import TimeoutException
+
+    with contextlib.suppress(TimeoutException):  # reported below with the page's problems
+        WebDriverWait(browser, 20).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock")
+        )
+    problems = page_problems(browser, base)
+    if not browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"):
+        problems.append("API docs: no operations rendered")
+    if problems:
+        failures["api-docs"] = problems
+    screenshot(browser, "api-docs")
 
     browser.get(base + "/silk/")
     cells = browser.find_elements(By.CSS_SELECTOR, ".summary-cell")
