@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from perfaudit.catalog import server
 
 
 @dataclass(frozen=True)
@@ -101,3 +103,28 @@ def reset_statements(connection) -> None:
             "SELECT pg_stat_statements_reset(0, "
             "(SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
         )
+
+
+@dataclass(frozen=True)
+class StatementsSnapshot:
+    server: server.ServerInfo
+    status: StatementsStatus
+    #: Empty when the extension is not usable (nothing to read).
+    statements: list[Statement] = field(default_factory=list)
+
+
+def collect(
+    connection,
+    *,
+    min_mean_ms: float = 0.0,
+    min_calls: int = 1,
+    order: str = "total",
+    limit: int = 20,
+) -> StatementsSnapshot:
+    status = statements_status(connection)
+    rows = []
+    if status.usable:
+        rows = list_statements(
+            connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
+        )
+    return StatementsSnapshot(server=server.server_info(connection), status=status, statements=rows)

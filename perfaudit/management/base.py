@@ -11,8 +11,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, Report
-from perfaudit.services import ServiceError
 
 
 def _no_default(value) -> bool:

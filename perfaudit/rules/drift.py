@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from perfaudit.catalog.declared import DeclaredIndex, ModelRef
 from perfaudit.catalog.indexes import IndexInfo
-from perfaudit.declared import DeclaredIndex
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules.indexes import ModelRef
+from perfaudit.sqltext import quote_ident
 
 
 def _differences(declared: DeclaredIndex, actual: IndexInfo) -> list[str]:
@@ -78,7 +78,7 @@ def drift_findings(
                     message="differs from its model declaration: " + "; ".join(diffs),
                     evidence={"declared": want.create_sql, "actual": have.definition},
                     fix=Fix(
-                        sql=f'DROP INDEX CONCURRENTLY "{have.name}"; {want.create_sql}',
+                        sql=f"DROP INDEX CONCURRENTLY {quote_ident(have.name)}; {want.create_sql}",
                         migration=want.operation,
                     ),
                 )

@@ -1,15 +1,39 @@
-"""Index audit rules: unused, duplicate, redundant, missing FK index, invalid, bloat."""
+"""Index audit rules: unused, duplicate, redundant, plus ``evaluate`` for the whole audit.
+
+``evaluate(snapshot, conf)`` is pure: everything it judges was read by
+``perfaudit.catalog.indexes.collect`` first.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import replace
 
-from perfaudit.catalog.indexes import ForeignKey, IndexInfo
+from perfaudit.catalog.declared import ModelRef
+from perfaudit.catalog.indexes import IndexInfo, IndexSnapshot
 from perfaudit.conf import PerfauditSettings
-from perfaudit.findings import Finding, Fix
+from perfaudit.findings import Finding
+from perfaudit.rules import drift
+from perfaudit.rules.index_health import (
+    bloated_indexes,
+    drop_fix,
+    estimated_btree_bytes,
+    evidence,
+    invalid_indexes,
+    missing_fk_indexes,
+)
+
+__all__ = [
+    "bloated_indexes",
+    "duplicate_indexes",
+    "estimated_btree_bytes",
+    "evaluate",
+    "invalid_indexes",
+    "missing_fk_indexes",
+    "redundant_indexes",
+    "unused_indexes",
+]
 
 REPLICA_NOTE = (
     "scan counters are per server: a replica keeps its own, check them before dropping an "
@@ -17,34 +41,68 @@ REPLICA_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class ModelRef:
-    """How a table maps to a Django model, so fixes can name the migration operation."""
+def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    indexes, models = snapshot.indexes, snapshot.declared.models
+    findings = [
+        *unused_indexes(
+            indexes,
+            stats_reset=snapshot.server.stats_reset,
+            now=snapshot.server.now,
+            conf=conf,
+            models=models,
+        ),
+        *duplicate_indexes(indexes, models),
+        *redundant_indexes(indexes, models),
+        *missing_fk_indexes(snapshot.foreign_keys, indexes, models),
+        *invalid_indexes(indexes, models),
+        *bloated_indexes(indexes, conf=conf, models=models),
+    ]
+    declared = snapshot.declared
+    findings += drift.drift_findings(
+        list(declared.indexes),
+        indexes,
+        known_names=set(declared.known_names),
+        models=models,
+        existing_tables=snapshot.existing_tables,
+    )
+    findings = soften_unactionable(findings, declared.unactionable)
+    return runsql_for_undeclared(
+        findings, declared.known_names | {d.name for d in declared.indexes}
+    )
 
-    app_label: str
-    model_name: str
+
+def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
+    """Framework-made indexes: still reported, as info, without a migration that cannot exist."""
+    result = []
+    for f in findings:
+        if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
+            f = replace(
+                f,
+                severity="info",
+                message=f.message + " (index created by Django or an installed package for this "
+                "table, not by a project migration)",
+                fix=replace(f.fix, migration=None),
+            )
+        result.append(f)
+    return result
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def drop_fix(index: IndexInfo, model: ModelRef | None) -> Fix:
-    if index.constraint:
-        sql = f"ALTER TABLE {_quote(index.table)} DROP CONSTRAINT {_quote(index.constraint)};"
-        migration = None
-    else:
-        sql = f"DROP INDEX CONCURRENTLY {_quote(index.name)};"
-        migration = (
-            f"RemoveIndexConcurrently(model_name={model.model_name!r}, name={index.name!r})"
-            if model
-            else None
-        )
-    return Fix(sql=sql, migration=migration)
-
-
-def _evidence(index: IndexInfo, **extra) -> dict:
-    return {"size_bytes": index.size_bytes, "scans": index.scans, **extra}
+def runsql_for_undeclared(findings: list[Finding], declared_names) -> list[Finding]:
+    """RemoveIndexConcurrently only works on indexes in the migration state; others need SQL."""
+    result = []
+    for f in findings:
+        migration = f.fix.migration or ""
+        if migration.startswith("RemoveIndexConcurrently") and f.object not in declared_names:
+            f = replace(
+                f,
+                fix=replace(
+                    f.fix,
+                    migration=f"RunSQL({f.fix.sql!r}) in a migration with atomic = False "
+                    "(no migration state knows this index)",
+                ),
+            )
+        result.append(f)
+    return result
 
 
 def unused_indexes(
@@ -76,7 +134,7 @@ def unused_indexes(
                 table=index.table,
                 object=index.name,
                 message=f"no scans since statistics were last reset; {why}",
-                evidence=_evidence(
+                evidence=evidence(
                     index,
                     table_scans=index.table_scans,
                     stats_reset=stats_reset,
@@ -122,7 +180,7 @@ def duplicate_indexes(indexes: list[IndexInfo], models: dict[str, ModelRef]) -> 
                     object=index.name,
                     message=f"same columns, method, opclasses, expressions and predicate as "
                     f"{keep.name} ({index.column_list}); every write maintains both",
-                    evidence=_evidence(index, duplicate_of=keep.name, kept_scans=keep.scans),
+                    evidence=evidence(index, duplicate_of=keep.name, kept_scans=keep.scans),
                     fix=drop_fix(index, models.get(index.table)),
                 )
             )
@@ -165,124 +223,8 @@ def redundant_indexes(indexes: list[IndexInfo], models: dict[str, ModelRef]) -> 
                 object=short.name,
                 message=f"({short.column_list}) is a leading prefix of {long.name} "
                 f"({long.column_list}), which serves the same lookups",
-                evidence=_evidence(short, covered_by=long.name, covered_by_scans=long.scans),
+                evidence=evidence(short, covered_by=long.name, covered_by_scans=long.scans),
                 fix=drop_fix(short, models.get(short.table)),
-            )
-        )
-    return findings
-
-
-def _serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
-    # A partial index cannot serve every lookup by the FK columns (ON DELETE, joins).
-    if not index.is_valid or index.predicate is not None or index.method != "btree":
-        return False
-    n = len(fk.columns)
-    leading = {c.attnum for c in index.columns[:n]}
-    return len(index.columns) >= n and leading == set(fk.columns)
-
-
-def missing_fk_indexes(
-    foreign_keys: list[ForeignKey], indexes: list[IndexInfo], models: dict[str, ModelRef]
-) -> list[Finding]:
-    by_table: dict[tuple, list[IndexInfo]] = defaultdict(list)
-    for index in indexes:
-        by_table[(index.schema, index.table)].append(index)
-    findings = []
-    for fk in foreign_keys:
-        if any(_serves_fk(i, fk) for i in by_table[(fk.schema, fk.table)]):
-            continue
-        cols = ", ".join(fk.column_names)
-        name = f"{fk.table}_{'_'.join(fk.column_names)}_idx"[:63]
-        model = models.get(fk.table)
-        migration = None
-        if model:
-            migration = (
-                f"AddIndexConcurrently(model_name={model.model_name!r}, "
-                f"index=models.Index(fields={list(fk.column_names)!r}, name={name!r}))"
-            )
-        findings.append(
-            Finding(
-                kind="missing_fk_index",
-                severity="warning",
-                table=fk.table,
-                object=fk.name,
-                message=f"foreign key ({cols}) -> {fk.referenced_table} is not the leading "
-                f"column(s) of any index: joins and ON DELETE on {fk.referenced_table} scan "
-                f"{fk.table}",
-                evidence={"columns": list(fk.column_names), "table_rows": fk.table_rows},
-                fix=Fix(
-                    sql=f"CREATE INDEX CONCURRENTLY {_quote(name)} ON {_quote(fk.table)} "
-                    f"({', '.join(_quote(c) for c in fk.column_names)});",
-                    migration=migration,
-                ),
-            )
-        )
-    return findings
-
-
-def invalid_indexes(indexes: list[IndexInfo], models: dict[str, ModelRef]) -> list[Finding]:
-    return [
-        Finding(
-            kind="invalid",
-            severity="error",
-            table=index.table,
-            object=index.name,
-            message="invalid index (a failed or still running CREATE INDEX CONCURRENTLY): "
-            "never used by queries, yet still maintained on writes",
-            evidence=_evidence(index, is_ready=index.is_ready),
-            fix=Fix(
-                sql=f"DROP INDEX CONCURRENTLY {_quote(index.name)}; -- then create it again, "
-                f"or: REINDEX INDEX CONCURRENTLY {_quote(index.name)};",
-                migration=drop_fix(index, models.get(index.table)).migration,
-            ),
-        )
-        for index in indexes
-        if not index.is_valid
-    ]
-
-
-# btree page layout: 8192-byte pages, 24-byte page header, 16-byte btree special space; each
-# entry is an 8-byte IndexTupleData header + MAXALIGNed key + a 4-byte line pointer; leaf pages
-# are filled to the default fillfactor of 90%.
-_PAGE, _PAGE_OVERHEAD, _TUPLE_HEADER, _LINE_POINTER, _FILL = 8192, 40, 8, 4, 0.9
-
-
-def estimated_btree_bytes(index: IndexInfo) -> int | None:
-    if index.method != "btree" or any(c.avg_width is None for c in index.columns):
-        return None
-    key = sum(c.avg_width for c in index.columns)
-    entry = _TUPLE_HEADER + math.ceil(key / 8) * 8 + _LINE_POINTER
-    per_page = max(1, int((_PAGE - _PAGE_OVERHEAD) * _FILL // entry))
-    leaf_pages = math.ceil(max(index.reltuples, 0) / per_page)
-    # Upper levels and the metapage: about 1% of leaves, plus one.
-    return (leaf_pages + math.ceil(leaf_pages / 100) + 1) * _PAGE
-
-
-def bloated_indexes(
-    indexes: list[IndexInfo], *, conf: PerfauditSettings, models: dict[str, ModelRef]
-) -> list[Finding]:
-    findings = []
-    for index in indexes:
-        if index.size_bytes < conf.BLOAT_MIN_BYTES or not index.is_valid:
-            continue
-        expected = estimated_btree_bytes(index)
-        if expected is None:
-            continue
-        ratio = max(0.0, 1 - expected / index.size_bytes)
-        if ratio < conf.BLOAT_INFO_RATIO:
-            continue
-        findings.append(
-            Finding(
-                kind="bloat",
-                severity="warning" if ratio >= conf.BLOAT_WARNING_RATIO else "info",
-                table=index.table,
-                object=index.name,
-                message=f"about {ratio:.0%} of the index is free space (estimate from "
-                "pg_stats widths); rebuilding reclaims it without blocking writes",
-                evidence=_evidence(
-                    index, estimated_bytes=expected, bloat_ratio=round(ratio, 3), estimate=True
-                ),
-                fix=Fix(sql=f"REINDEX INDEX CONCURRENTLY {_quote(index.name)};"),
             )
         )
     return findings

@@ -16,16 +16,16 @@ class Command(PerfauditCommand):
 
     def render_text(self, report, options):
         out = [render.header(report, "Index audit"), ""]
-        for entry in report.data["tables"]:
-            out.append(f"{entry['table']}  (~{entry['rows']:,} rows)")
+        for entry in report.tables:
+            out.append(f"{entry.table}  (~{entry.rows:,} rows)")
             rows = [
                 (
-                    i["name"] + ("" if i["valid"] else " (INVALID)"),
-                    render.human_bytes(i["size_bytes"]),
-                    i["scans"],
-                    i["definition"].split(" USING ", 1)[-1],
+                    i.name + ("" if i.valid else " (INVALID)"),
+                    render.human_bytes(i.size_bytes),
+                    i.scans,
+                    i.definition.split(" USING ", 1)[-1],
                 )
-                for i in entry["indexes"]
+                for i in entry.indexes
             ]
             out.append(render.table(("index", "size", "scans", "definition"), rows))
             out.append("")

@@ -1,0 +1,221 @@
+"""What the project's models (and migrations) declare, read through the app registry.
+
+perfaudit knows no app by name: it walks ``apps.get_models()`` for whichever project it is
+installed in, so drift detection works for any project. ``collect`` walks the models once and
+returns everything the index rules need about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import models, router
+from django.db.models.expressions import OrderBy
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """How a table maps to a Django model, so fixes can name the migration operation."""
+
+    app_label: str
+    model_name: str
+
+
+@dataclass(frozen=True)
+class DeclaredIndex:
+    table: str
+    name: str
+    model: ModelRef
+    method: str
+    unique: bool
+    #: One entry per key position: the column name, or None for an expression.
+    columns: tuple[str | None, ...]
+    descending: tuple[bool, ...]
+    partial: bool
+    include: tuple[str, ...]
+    create_sql: str
+    operation: str
+
+
+def _method(index) -> str:
+    from django.contrib.postgres.indexes import PostgresIndex
+
+    return index.suffix if isinstance(index, PostgresIndex) else "btree"
+
+
+def _expression_column(model, expression) -> tuple[str | None, bool]:
+    descending = False
+    if isinstance(expression, OrderBy):
+        descending = expression.descending
+        expression = expression.expression
+    if isinstance(expression, models.F):
+        # PostgreSQL stores a bare column reference as a plain key column, not an expression.
+        try:
+            return model._meta.get_field(expression.name).column, descending
+        except Exception:
+            return None, descending
+    return None, descending
+
+
+def _index_shape(model, index: models.Index) -> tuple:
+    if index.fields:
+        cols = tuple(model._meta.get_field(f.lstrip("-")).column for f in index.fields)
+        desc = tuple(f.startswith("-") for f in index.fields)
+    else:
+        pairs = [_expression_column(model, e) for e in index.expressions]
+        cols, desc = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    include = tuple(model._meta.get_field(f).column for f in index.include or ())
+    return cols, desc, include
+
+
+def _constraint_shape(model, constraint) -> tuple | None:
+    if isinstance(constraint, models.UniqueConstraint):
+        if constraint.fields:
+            cols = tuple(model._meta.get_field(f).column for f in constraint.fields)
+            desc = (False,) * len(cols)
+        else:
+            pairs = [_expression_column(model, e) for e in constraint.expressions]
+            cols, desc = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        include = tuple(model._meta.get_field(f).column for f in constraint.include or ())
+        return "btree", True, cols, desc, constraint.condition is not None, include
+    try:
+        from django.contrib.postgres.constraints import ExclusionConstraint
+    except ImportError:  # pragma: no cover - psycopg missing
+        return None
+    if isinstance(constraint, ExclusionConstraint):
+        cols = tuple(None for _ in constraint.expressions)
+        return (
+            constraint.index_type.lower(),
+            False,
+            cols,
+            (False,) * len(cols),
+            constraint.condition is not None,
+            (),
+        )
+    return None  # CHECK constraints have no index
+
+
+def _managed_models(using: str):
+    for model in apps.get_models(include_auto_created=True):
+        opts = model._meta
+        if opts.managed and not opts.proxy and router.allow_migrate_model(using, model):
+            yield model
+
+
+@dataclass(frozen=True)
+class DeclaredSchema:
+    """The models' side of an index audit, read in one walk of the app registry."""
+
+    #: db_table -> model, for every managed model migrated on this database.
+    models: dict[str, ModelRef] = field(default_factory=dict)
+    #: Tables whose indexes the project cannot change through its own migrations:
+    #: auto-created many-to-many tables and the models of apps installed as packages (Django's
+    #: contrib, third-party apps) get their indexes from Django or the package; flagging them
+    #: as warnings would fail CI on something no project migration can fix.
+    unactionable: frozenset[str] = frozenset()
+    #: Meta.indexes and index-backed Meta.constraints.
+    indexes: tuple[DeclaredIndex, ...] = ()
+    #: Every index name Django itself would create (field-level db_index, unique, FK get
+    #: generated names) or that a migration declares (the migration state keeps indexes a
+    #: migration created but a model no longer mentions).
+    known_names: frozenset[str] = frozenset()
+
+
+def _declared_index(model, ref, index, editor) -> DeclaredIndex:
+    cols, desc, include = _index_shape(model, index)
+    sql = str(index.create_sql(model, editor, concurrently=True))
+    return DeclaredIndex(
+        model._meta.db_table,
+        index.name,
+        ref,
+        _method(index),
+        False,
+        cols,
+        desc,
+        index.condition is not None,
+        include,
+        sql + ";",
+        f"AddIndexConcurrently(model_name={ref.model_name!r}, index=...)  "
+        f"# the {index.name!r} entry of {model.__name__}.Meta.indexes",
+    )
+
+
+def _declared_constraint(model, ref, constraint, editor) -> DeclaredIndex | None:
+    shape = _constraint_shape(model, constraint)
+    if shape is None:
+        return None
+    method, unique, cols, desc, partial, include = shape
+    sql = str(constraint.create_sql(model, editor))
+    return DeclaredIndex(
+        model._meta.db_table,
+        constraint.name,
+        ref,
+        method,
+        unique,
+        cols,
+        desc,
+        partial,
+        include,
+        sql + ";",
+        f"AddConstraint(model_name={ref.model_name!r}, constraint=...)  "
+        f"# the {constraint.name!r} entry of {model.__name__}.Meta.constraints",
+    )
+
+
+def _field_index_names(model, editor) -> set[str]:
+    table = model._meta.db_table
+    names = set()
+    for f in model._meta.local_concrete_fields:
+        if f.db_index or f.unique or f.primary_key:
+            for suffix in ("", "_like", "_uniq"):
+                names.add(editor._create_index_name(table, [f.column], suffix=suffix))
+    for fields in model._meta.unique_together:
+        columns = [model._meta.get_field(f).column for f in fields]
+        names.add(editor._create_index_name(table, columns, suffix="_uniq"))
+    return names
+
+
+def _migration_index_names(connection) -> set[str]:
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
+    names = set()
+    for model_state in loader.project_state().models.values():
+        for item in (
+            *model_state.options.get("indexes", []),
+            *model_state.options.get("constraints", []),
+        ):
+            names.add(item.name)
+    return names
+
+
+def collect(connection, *, table: str | None = None) -> DeclaredSchema:
+    """One walk of the models migrated on ``connection``; ``table`` limits the declarations."""
+    editor = connection.schema_editor()
+    tables: dict[str, ModelRef] = {}
+    unactionable = set()
+    declared: list[DeclaredIndex] = []
+    known = set()
+    for model in _managed_models(connection.alias):
+        opts = model._meta
+        ref = ModelRef(opts.app_label, opts.model_name)
+        tables[opts.db_table] = ref
+        path = getattr(opts.app_config, "path", "") or ""
+        if opts.auto_created or "site-packages" in path or "dist-packages" in path:
+            unactionable.add(opts.db_table)
+        known |= _field_index_names(model, editor)
+        if table is not None and opts.db_table != table:
+            continue
+        declared += [_declared_index(model, ref, index, editor) for index in opts.indexes]
+        for constraint in opts.constraints:
+            item = _declared_constraint(model, ref, constraint, editor)
+            if item is not None:
+                declared.append(item)
+    known |= _migration_index_names(connection)
+    return DeclaredSchema(
+        models=tables,
+        unactionable=frozenset(unactionable),
+        indexes=tuple(declared),
+        known_names=frozenset(known),
+    )
