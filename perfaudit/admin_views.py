@@ -27,7 +27,7 @@ def _page(model_admin, request, name: str, title: str, context: dict) -> Templat
         {
             "title": tab_title,
             "url": reverse(f"{model_admin.admin_site.name}:perfaudit_{tab}"),
-            "active": tab == name,
+            "active": tab == context.get("active_tab", name),
         }
         for _route, _view, tab, tab_title in PAGES
     ]
@@ -106,7 +106,8 @@ def queries(model_admin, request):
     order = request.GET.get("order", "total")
     if order not in QUERY_ORDERS:
         order = "total"
-    report, error = _run(services.slow_queries, order=order, limit=50)
+    show_all = request.GET.get("all") == "1"
+    report, error = _run(services.slow_queries, order=order, limit=50, show_all=show_all)
     rows = []
     if report:
         for query in report.queries:
@@ -114,14 +115,19 @@ def queries(model_admin, request):
                 asdict(query)
                 | {
                     "hit_ratio": query.hit_ratio,
+                    "share": report.share(query),
+                    "origin": report.origin.get(query.queryid, "app"),
                     "display": " ".join(query.query.split()),
                     # Only queries get an EXPLAIN button: the form refuses anything else.
                     "explainable": sqltext.first_keyword(query.query) in sqltext.SELECT_ONLY,
                 }
             )
+    keep = "&all=1" if show_all else ""
     orders = [
-        {"key": key, "label": label, "active": key == order} for key, label in QUERY_ORDERS.items()
+        {"key": key, "label": label, "active": key == order, "query": f"?order={key}{keep}"}
+        for key, label in QUERY_ORDERS.items()
     ]
+    site = model_admin.admin_site.name
     return _page(
         model_admin,
         request,
@@ -132,8 +138,43 @@ def queries(model_admin, request):
             "error": error,
             "rows": rows,
             "orders": orders,
-            "explain_url": reverse(f"{model_admin.admin_site.name}:perfaudit_explain"),
+            "show_all": show_all,
+            "toggle_url": f"?order={order}" + ("" if show_all else "&all=1"),
+            "largest_share": max((row["share"] for row in rows), default=0),
+            "explain_url": reverse(f"{site}:perfaudit_explain"),
+            "reset_url": reverse(f"{site}:perfaudit_queries_reset"),
             **_findings(report, request),
+        },
+    )
+
+
+def queries_reset(model_admin, request):
+    """Reset pg_stat_statements: GET asks for confirmation, only a POST (CSRF-checked by the
+    admin) resets. Staff only, like every page here (admin_site.admin_view)."""
+    from django.contrib import messages
+    from django.http import HttpResponseRedirect
+
+    site = model_admin.admin_site.name
+    if request.method == "POST":
+        status, error = _run(services.reset_statistics)
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(
+                request, f"Statement statistics reset at {status.stats_reset or 'now'}."
+            )
+        return HttpResponseRedirect(reverse(f"{site}:perfaudit_queries"))
+    report, error = _run(services.slow_queries, limit=1, show_all=True)
+    return _page(
+        model_admin,
+        request,
+        "queries_reset",
+        "Reset statement statistics?",
+        {
+            "report": report,
+            "error": error,
+            "active_tab": "queries",
+            "queries_url": reverse(f"{site}:perfaudit_queries"),
         },
     )
 
@@ -230,6 +271,9 @@ def explain(model_admin, request):
     response.status_code = status
     return response
 
+
+#: Pages without a tab of their own: (url, view, url name suffix).
+SUBPAGES = (("queries/reset/", queries_reset, "queries_reset"),)
 
 #: (url, view, url name suffix, tab title). The first is the admin index's link.
 PAGES = (
