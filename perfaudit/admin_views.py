@@ -14,7 +14,7 @@ from django import forms
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from perfaudit import render, services, sqltext
+from perfaudit import plantime, render, services, sqltext
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, json_default
@@ -230,12 +230,15 @@ class ExplainForm(forms.Form):
         required=False,
         label="ANALYZE (executes the query, in a read-only transaction that is rolled back)",
     )
-    buffers = forms.BooleanField(required=False, label="BUFFERS")
+    buffers = forms.BooleanField(
+        required=False, label="BUFFERS (blocks read from cache and disk, per node)"
+    )
 
 
 def explain(model_admin, request):
     report = None
     rows = []
+    timing = None
     if request.method == "POST":
         form = ExplainForm(request.POST)
         if form.is_valid():
@@ -252,6 +255,7 @@ def explain(model_admin, request):
             else:
                 item = report.plans[0]
                 rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
+                timing = plantime.timing(item.plan)
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
     status = 200 if request.method == "GET" or form.is_valid() else 400
@@ -264,6 +268,11 @@ def explain(model_admin, request):
             "form": form,
             "report": report,
             "rows": rows,
+            "timing": timing,
+            "buffers": request.method == "POST"
+            and form.is_valid()
+            and form.cleaned_data["buffers"],
+            "largest_share": max((row["share"] for row in rows), default=0),
             "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
             **_findings(report, request),
         },

@@ -84,7 +84,8 @@ def explain(
     otherwise in a fresh one, read-only for queries.
     """
     generic = params is None and sqltext.has_positional_params(sql)
-    options = ["FORMAT JSON"]
+    # SUMMARY: the planning time, also without ANALYZE (ANALYZE adds the execution time).
+    options = ["FORMAT JSON", "SUMMARY"]
     if analyze:
         options.append("ANALYZE")
     if buffers:
