@@ -150,3 +150,15 @@ def test_debug_toolbar_only_with_debug(env, present):
     assert ("debug_toolbar.middleware.DebugToolbarMiddleware" in data["mw"]) is present
     if present:
         assert data["ips"] == ["127.0.0.1", "::1"]
+
+
+def test_explain_url_with_silk_recording_explains_only_the_application(staff_user, silk_recording):
+    # With silk on, its own INSERTs used to be most of the plans `explain --url` printed.
+    from perfaudit import services
+
+    report = services.explain_url(url="/admin/", username=staff_user.username)
+    assert report.request.status == 200
+    assert report.request.tool_queries > 0  # silk's INSERTs into silk_* tables
+    explained = [plan.sql for plan in report.plans]
+    assert explained and not any("silk_" in sql for sql in explained)
+    assert any('FROM "django_session"' in sql for sql in explained)

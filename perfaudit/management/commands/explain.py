@@ -42,6 +42,11 @@ class Command(PerfauditCommand):
             out.append(
                 f"GET {request.url} as {request.user or 'anonymous'}: status "
                 f"{request.status}, {request.queries} queries"
+                + (
+                    f" ({request.tool_queries} of profiler/catalog tools, not explained)"
+                    if request.tool_queries
+                    else ""
+                )
             )
         for number, item in enumerate(report.plans, 1):
             out.append("")
