@@ -140,7 +140,6 @@ def queries(model_admin, request):
             "orders": orders,
             "show_all": show_all,
             "toggle_url": f"?order={order}" + ("" if show_all else "&all=1"),
-            "largest_share": max((row["share"] for row in rows), default=0),
             "explain_url": reverse(f"{site}:perfaudit_explain"),
             "reset_url": reverse(f"{site}:perfaudit_queries_reset"),
             **_findings(report, request),
@@ -272,7 +271,6 @@ def explain(model_admin, request):
             "buffers": request.method == "POST"
             and form.is_valid()
             and form.cleaned_data["buffers"],
-            "largest_share": max((row["share"] for row in rows), default=0),
             "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
             **_findings(report, request),
         },

@@ -156,9 +156,29 @@ def test_staff_browses_perfaudit_pages_and_silk(
         problems = page_problems(browser, base)
         if not rows:
             problems.append("main table has no rows")
+        if page in ("queries", "indexes", "tables") and not browser.find_elements(
+            By.CSS_SELECTOR, "#perfaudit-main .perfaudit-bar > span"
+        ):
+            problems.append("no bars")
         if problems:
             failures[page] = problems
         screenshot(browser, f"perfaudit-{page}")
+
+    # Queries: the toggle shows the tools' statements too (silk's, the catalog's, DDL...).
+    browser.get(base + reverse("admin:perfaudit_queries"))
+    default_rows = len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main tbody tr"))
+    toggle = browser.find_element(By.ID, "perfaudit-toggle")
+    toggle.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(toggle))
+    origins = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main td.nowrap")}
+    problems = page_problems(browser, base)
+    if not {"app", "catalog"} <= origins:
+        problems.append(f"all statements: origins {origins}")
+    if len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main tbody tr")) < default_rows:
+        problems.append("all statements lists fewer rows than the default")
+    if problems:
+        failures["queries-all"] = problems
+    screenshot(browser, "perfaudit-queries-all")
 
     # EXPLAIN through the form: ANALYZE ticked, the plan tree comes back.
     browser.get(base + reverse("admin:perfaudit_explain"))
@@ -166,10 +186,11 @@ def test_staff_browses_perfaudit_pages_and_silk(
     assert not analyze.is_selected()  # off by default
     sql = browser.find_element(By.NAME, "sql")
     sql.send_keys(
-        "SELECT u.username, count(t.id) FROM tasks_user u "
-        "LEFT JOIN tasks_task t ON t.owner_id = u.id GROUP BY u.username ORDER BY 2 DESC"
+        "SELECT u.username, count(t.id) FROM tasks_user u JOIN tasks_task t ON t.owner_id = u.id "
+        "WHERE t.title LIKE 'Fix endpoint%' GROUP BY u.username ORDER BY 2 DESC"
     )
     analyze.click()
+    browser.find_element(By.NAME, "buffers").click()
     submit(browser)
     nodes = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node")
     flagged = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node.flagged")
@@ -178,10 +199,22 @@ def test_staff_browses_perfaudit_pages_and_silk(
         problems.append("no plan nodes")
     if not any("Seq Scan on tasks_task" in n.text and "plan_seq_scan" in n.text for n in flagged):
         problems.append("the sequential scan on tasks_task is not highlighted")
+    timing = browser.find_element(By.ID, "perfaudit-timing").text
+    if "planning time" not in timing or "execution time" not in timing or "not run" in timing:
+        problems.append(f"timing: {timing!r}")
+    if len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main .perfaudit-share")) != len(
+        nodes
+    ):
+        problems.append("not every node has its share of the time")
+    if not any("Hint: Read 2,000 rows" in n.text for n in nodes):
+        problems.append("no hint on the filter-heavy scan")
+    if not any("Buffers: shared hit=" in n.text for n in nodes):
+        problems.append("BUFFERS ticked but no buffers shown")
     if problems:
         failures["explain"] = problems
     else:
-        browser.execute_script("arguments[0].scrollIntoView()", nodes[0])
+        timing_cards = browser.find_element(By.ID, "perfaudit-timing")
+        browser.execute_script("arguments[0].scrollIntoView()", timing_cards)
     screenshot(browser, "perfaudit-explain")
 
     # A refused statement is a message on the form, not an error page.
@@ -218,6 +251,21 @@ def test_staff_browses_perfaudit_pages_and_silk(
     if problems:
         failures["api-docs"] = problems
     screenshot(browser, "api-docs")
+
+    # Reset statistics: a confirmation first, then the Queries page says when.
+    browser.get(base + reverse("admin:perfaudit_queries"))
+    browser.find_element(By.CSS_SELECTOR, "a.perfaudit-reset").click()
+    confirm = browser.find_element(By.ID, "perfaudit-confirm-reset")
+    problems = page_problems(browser, base)
+    screenshot(browser, "perfaudit-queries-reset")
+    confirm.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(confirm))
+    if browser.current_url != base + reverse("admin:perfaudit_queries"):
+        problems.append(f"after the reset: {browser.current_url}")
+    if "Statement statistics reset at" not in browser.find_element(By.TAG_NAME, "body").text:
+        problems.append("no message saying the statistics were reset")
+    if problems:
+        failures["queries-reset"] = problems
 
     browser.get(base + "/silk/")
     cells = browser.find_elements(By.CSS_SELECTOR, ".summary-cell")
