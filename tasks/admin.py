@@ -16,6 +16,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import BigIntegerField, F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.html import format_html
 
 from perfaudit.paginator import EstimatedCountPaginator
 from tasks.cache import invalidate_stats
@@ -25,7 +26,13 @@ from tasks.models import Task, User, task_search_text
 def _short(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """ISO-ish dates ("2025-12-31 06:48"): the locale's "Dec. 31, 2025, 6:48 a.m." is twice as
     wide, and with the nav and filter sidebars the lists did not fit 1,400 px."""
-    return timezone.localtime(moment).strftime(fmt) if moment else "-"
+    if not moment:
+        return "-"
+    # One line: a date split over two lines makes every row twice as tall.
+    return format_html(
+        '<span class="nowrap" style="white-space: nowrap">{}</span>',
+        timezone.localtime(moment).strftime(fmt),
+    )
 
 
 class InvalidatesStats:
