@@ -14,8 +14,8 @@ DEMO_TASKS ?= 5000
 RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-1}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
-.PHONY: help install db stop-db migrate prepare run run-asgi test lint format clean bench bench-quick wrk \
-	browser pgbouncer hypopg
+.PHONY: help install db stop-db migrate prepare check-port run run-asgi test lint format clean bench \
+	bench-quick wrk browser pgbouncer hypopg
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
@@ -50,20 +50,20 @@ prepare: migrate
 	$(MANAGE) seeddata --if-empty --users $(DEMO_USERS) --tasks $(DEMO_TASKS)
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@$(MANAGE) demouser > var/demo-login.txt
-	@echo
-	@echo "  App:    http://$(HOST):$(PORT)/"
-	@echo "  Admin:  http://$(HOST):$(PORT)/admin/"
-	@echo "  Health: http://$(HOST):$(PORT)/health/"
-	@echo "  $$(cat var/demo-login.txt)"
-	@echo
+	@$(RUN_ENV) $(PY) -m taskproject.devserver banner --host $(HOST) --port $(PORT) \
+		--login-file var/demo-login.txt
 
-run: prepare
+# A clear message (and exit 2) when the port is taken, before gunicorn retries and gives up.
+check-port: install
+	@$(PY) -m taskproject.devserver check-port --host $(HOST) --port $(PORT)
+
+run: check-port prepare
 	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --access-logfile -
 
 # Under ASGI every request runs its sync database work on a fresh thread, so persistent
 # per-thread connections would pile up (one new connection per request): use the pool.
-run-asgi: prepare
+run-asgi: check-port prepare
 	$(RUN_ENV) DB_POOL=$${DB_POOL:-1} $(VENV)/bin/gunicorn taskproject.asgi:application \
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
 		--access-logfile -

@@ -11,7 +11,7 @@ from functools import partial, update_wrapper
 from django.contrib import admin
 from django.urls import path
 
-from perfaudit.admin_views import PAGES
+from perfaudit.admin_views import PAGES, SUBPAGES
 from perfaudit.models import Dashboard
 
 __all__ = ["PAGES", "DashboardAdmin"]
@@ -42,7 +42,7 @@ class DashboardAdmin(admin.ModelAdmin):
         # The overview also answers to the changelist name, which the admin index links to.
         info = self.opts.app_label, self.opts.model_name
         urls = []
-        for route, view, name, _title in PAGES:
+        for route, view, name, *_title in (*PAGES, *SUBPAGES):
             wrapped = self.admin_site.admin_view(update_wrapper(partial(view, self), view))
             urls.append(path(route, wrapped, name=f"perfaudit_{name}"))
         urls.append(path("", urls[0].callback, name="{}_{}_changelist".format(*info)))

@@ -14,7 +14,7 @@ from django import forms
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from perfaudit import render, services, sqltext
+from perfaudit import plantime, render, services, sqltext
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, json_default
@@ -27,7 +27,7 @@ def _page(model_admin, request, name: str, title: str, context: dict) -> Templat
         {
             "title": tab_title,
             "url": reverse(f"{model_admin.admin_site.name}:perfaudit_{tab}"),
-            "active": tab == name,
+            "active": tab == context.get("active_tab", name),
         }
         for _route, _view, tab, tab_title in PAGES
     ]
@@ -106,7 +106,8 @@ def queries(model_admin, request):
     order = request.GET.get("order", "total")
     if order not in QUERY_ORDERS:
         order = "total"
-    report, error = _run(services.slow_queries, order=order, limit=50)
+    show_all = request.GET.get("all") == "1"
+    report, error = _run(services.slow_queries, order=order, limit=50, show_all=show_all)
     rows = []
     if report:
         for query in report.queries:
@@ -114,14 +115,19 @@ def queries(model_admin, request):
                 asdict(query)
                 | {
                     "hit_ratio": query.hit_ratio,
+                    "share": report.share(query),
+                    "origin": report.origin.get(query.queryid, "app"),
                     "display": " ".join(query.query.split()),
                     # Only queries get an EXPLAIN button: the form refuses anything else.
                     "explainable": sqltext.first_keyword(query.query) in sqltext.SELECT_ONLY,
                 }
             )
+    keep = "&all=1" if show_all else ""
     orders = [
-        {"key": key, "label": label, "active": key == order} for key, label in QUERY_ORDERS.items()
+        {"key": key, "label": label, "active": key == order, "query": f"?order={key}{keep}"}
+        for key, label in QUERY_ORDERS.items()
     ]
+    site = model_admin.admin_site.name
     return _page(
         model_admin,
         request,
@@ -132,31 +138,72 @@ def queries(model_admin, request):
             "error": error,
             "rows": rows,
             "orders": orders,
-            "explain_url": reverse(f"{model_admin.admin_site.name}:perfaudit_explain"),
+            "show_all": show_all,
+            "toggle_url": f"?order={order}" + ("" if show_all else "&all=1"),
+            "explain_url": reverse(f"{site}:perfaudit_explain"),
+            "reset_url": reverse(f"{site}:perfaudit_queries_reset"),
             **_findings(report, request),
+        },
+    )
+
+
+def queries_reset(model_admin, request):
+    """Reset pg_stat_statements: GET asks for confirmation, only a POST (CSRF-checked by the
+    admin) resets. Staff only, like every page here (admin_site.admin_view)."""
+    from django.contrib import messages
+    from django.http import HttpResponseRedirect
+
+    site = model_admin.admin_site.name
+    if request.method == "POST":
+        status, error = _run(services.reset_statistics)
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(
+                request, f"Statement statistics reset at {status.stats_reset or 'now'}."
+            )
+        return HttpResponseRedirect(reverse(f"{site}:perfaudit_queries"))
+    report, error = _run(services.slow_queries, limit=1, show_all=True)
+    return _page(
+        model_admin,
+        request,
+        "queries_reset",
+        "Reset statement statistics?",
+        {
+            "report": report,
+            "error": error,
+            "active_tab": "queries",
+            "queries_url": reverse(f"{site}:perfaudit_queries"),
         },
     )
 
 
 def indexes(model_admin, request):
     report, error = _run(services.audit_indexes)
+    every_index = [i.size_bytes for t in report.tables for i in t.indexes] if report else []
     return _page(
         model_admin,
         request,
         "indexes",
         "Index audit",
-        {"report": report, "error": error, **_findings(report, request)},
+        {
+            "report": report,
+            "error": error,
+            "largest_bytes": max(every_index, default=0),
+            **_findings(report, request),
+        },
     )
 
 
 def tables(model_admin, request):
     report, error = _run(services.table_stats)
+    largest = max((t.total_bytes or 0 for t in report.tables), default=0) if report else 0
     return _page(
         model_admin,
         request,
         "tables",
         "Table statistics",
-        {"report": report, "error": error, **_findings(report, request)},
+        {"report": report, "error": error, "largest_bytes": largest, **_findings(report, request)},
     )
 
 
@@ -182,12 +229,15 @@ class ExplainForm(forms.Form):
         required=False,
         label="ANALYZE (executes the query, in a read-only transaction that is rolled back)",
     )
-    buffers = forms.BooleanField(required=False, label="BUFFERS")
+    buffers = forms.BooleanField(
+        required=False, label="BUFFERS (blocks read from cache and disk, per node)"
+    )
 
 
 def explain(model_admin, request):
     report = None
     rows = []
+    timing = None
     if request.method == "POST":
         form = ExplainForm(request.POST)
         if form.is_valid():
@@ -204,6 +254,7 @@ def explain(model_admin, request):
             else:
                 item = report.plans[0]
                 rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
+                timing = plantime.timing(item.plan)
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
     status = 200 if request.method == "GET" or form.is_valid() else 400
@@ -216,6 +267,10 @@ def explain(model_admin, request):
             "form": form,
             "report": report,
             "rows": rows,
+            "timing": timing,
+            "buffers": request.method == "POST"
+            and form.is_valid()
+            and form.cleaned_data["buffers"],
             "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
             **_findings(report, request),
         },
@@ -258,6 +313,9 @@ def advisor(model_admin, request):
         response.status_code = 400
     return response
 
+
+#: Pages without a tab of their own: (url, view, url name suffix).
+SUBPAGES = (("queries/reset/", queries_reset, "queries_reset"),)
 
 #: (url, view, url name suffix, tab title). The first is the admin index's link.
 PAGES = (

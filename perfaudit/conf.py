@@ -25,6 +25,11 @@ class PerfauditSettings:
     #: Add ``Server-Timing: db;dur=...;desc="N queries"`` to every response.
     SERVER_TIMING: bool = True
 
+    # --- slowqueries / the Queries page ---
+    #: Tables of profilers (silk's by default): their statements are hidden with the other tool
+    #: noise unless asked for (``slowqueries --all``, the page's toggle). perfaudit.rules.origin.
+    PROFILER_TABLE_PREFIXES: tuple[str, ...] = ("silk_",)
+
     # --- explain / profilequery ---
     #: statement_timeout for EXPLAIN ANALYZE and profilequery (they execute the statement).
     STATEMENT_TIMEOUT_MS: int = 30_000

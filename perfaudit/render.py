@@ -126,9 +126,12 @@ def plan_rows(document: dict, findings: list[dict]) -> list[dict]:
     ``findings`` are the explain report's finding dicts; plan rules put the node number in
     ``evidence["node"]``, which is how the HTML tree highlights a diagnostic on its node.
     """
+    from perfaudit import plantime
+
     by_node: dict[int, list[dict]] = {}
     for finding in findings:
         by_node.setdefault(finding["evidence"].get("node"), []).append(finding)
+    times = plantime.node_times(document)
     rows = []
     for node in walk(document["Plan"]):
         n = node.node
@@ -149,6 +152,12 @@ def plan_rows(document: dict, findings: list[dict]) -> list[dict]:
                 "actual_ms": n.get("Actual Total Time"),
                 "details": details,
                 "findings": by_node.get(node.number, []),
+                # What the node itself did: own time (ANALYZE) or own cost, and its share.
+                "own": times[node.number].own,
+                "share": times[node.number].share,
+                "basis": times[node.number].basis,
+                "buffers": plantime.node_buffers(n),
+                "hint": plantime.filter_hint(n),
             }
         )
     return rows

@@ -104,7 +104,8 @@ def explain(
     otherwise in a fresh one, read-only for queries.
     """
     generic = params is None and sqltext.has_positional_params(sql)
-    options = ["FORMAT JSON"]
+    # SUMMARY: the planning time, also without ANALYZE (ANALYZE adds the execution time).
+    options = ["FORMAT JSON", "SUMMARY"]
     if analyze:
         options.append("ANALYZE")
     if buffers:
@@ -133,16 +134,23 @@ def explain(
     return result[0], generic
 
 
-def time_query(connection, sql: str, *, iterations: int, timeout_ms: int) -> tuple[list, int]:
-    """(milliseconds per run, rows of the last run): ``sql`` run ``iterations`` times, read-only."""
+def time_query(
+    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None
+) -> tuple[list, int]:
+    """(milliseconds per run, rows of the last run): ``sql`` run ``iterations`` times, read-only.
+
+    ``on_iteration(n, ms, rows)`` is called after each run, so a long profile shows progress.
+    """
     timings = []
     rows = 0
     try:
         with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
-            for _ in range(iterations):
+            for n in range(1, iterations + 1):
                 start = time.perf_counter()
                 rows = len(execute_one(cursor, sql))
                 timings.append((time.perf_counter() - start) * 1000)
+                if on_iteration is not None:
+                    on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
         raise ServiceError(f"query failed: {one_line(exc)}") from None
     return timings, rows

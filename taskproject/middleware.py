@@ -67,3 +67,78 @@ class RequestBodyLimitMiddleware(MiddlewareMixin):
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse({"detail": f"Request body too large: {exception}"}, status=413)
         return None
+
+
+# The "detail" of a JSON error that replaced an HTML page, by status.
+_API_ERROR_DETAILS = {
+    400: "Bad request.",
+    403: "Forbidden.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    500: "Server error.",
+}
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/ every error is JSON ``{"detail": ...}``, with DEBUG on as well as off.
+
+    With DEBUG on, Django answers an unknown URL, an uncaught exception or an oversized form body
+    with its HTML debug pages (handler404/handler500 only apply with DEBUG off), and
+    CommonMiddleware's APPEND_SLASH raises a RuntimeError for a POST without the trailing slash
+    (it cannot redirect a POST without losing the body). API clients get the documented JSON in
+    every mode; the traceback still goes to the ``django.request`` log. DRF's own responses
+    (including the browsable API's HTML error pages) are left alone.
+    """
+
+    prefix = "/api/"
+
+    def __init__(self, get_response):
+        from django.urls import is_valid_path
+
+        self.get_response = get_response
+        self._is_valid_path = is_valid_path
+
+    def __call__(self, request):
+        if not request.path_info.startswith(self.prefix):
+            return self.get_response(request)
+        missing_slash = self._missing_slash(request)
+        if missing_slash:
+            return JsonResponse(
+                {"detail": f"Not found. Did you mean {missing_slash} (with a trailing slash)?"},
+                status=404,
+            )
+        response = self.get_response(request)
+        if response.status_code >= 400 and self._is_page(response):
+            status = response.status_code
+            detail = _API_ERROR_DETAILS.get(status, response.reason_phrase + ".")
+            replacement = JsonResponse({"detail": detail}, status=status)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replacement[header] = response[header]
+            return replacement
+        return response
+
+    def _missing_slash(self, request) -> str | None:
+        """The slashed path when an unsafe request lacks the slash CommonMiddleware would add."""
+        path = request.path_info
+        if (
+            not settings.APPEND_SLASH
+            or request.method in ("GET", "HEAD", "OPTIONS")
+            or path.endswith("/")
+            or self._is_valid_path(path, getattr(request, "urlconf", None))
+        ):
+            return None
+        slashed = path + "/"
+        if self._is_valid_path(slashed, getattr(request, "urlconf", None)):
+            return request.get_full_path(force_append_slash=True).split("?")[0]
+        return None
+
+    @staticmethod
+    def _is_page(response) -> bool:
+        """Django's error pages: HTML, or the plain-text traceback DEBUG gives non-browsers."""
+        from rest_framework.response import Response
+
+        if isinstance(response, Response):
+            return False
+        return not response.get("Content-Type", "").startswith("application/json")

@@ -58,9 +58,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # JSON errors under /api/ whatever DEBUG says (Django's debug pages are HTML).
+    "taskproject.middleware.ApiJsonErrorsMiddleware",
     "taskproject.middleware.DatabaseUnavailableMiddleware",
-    "taskproject.middleware.RequestBodyLimitMiddleware",  # 413 JSON before any parsing
+    # 413 JSON before anything reads the body (debug-toolbar's History panel does).
+    "taskproject.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Profilers go here (below): after WhiteNoise, so static files are never recorded.
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -283,10 +287,14 @@ LOGIN_URL = "admin:login"
 SILK_ENABLED = env.bool("SILK_ENABLED", False)
 if SILK_ENABLED:
     INSTALLED_APPS += ["silk"]
-    # Right after the 503 middleware: silk sees (and times) everything below it. Silk's own
-    # middleware, plus masking of response bodies that hold a credential (taskproject/silk.py).
-    SILKY_MIDDLEWARE_CLASS = "taskproject.silk.CredentialMaskingSilkyMiddleware"
-    MIDDLEWARE.insert(2, SILKY_MIDDLEWARE_CLASS)
+    # After WhiteNoise (static files never reach it), before sessions and auth: silk sees and
+    # times everything below. Our subclass records every SQL statement (raw cursors too) from an
+    # execute_wrapper instead of silk's ORM-compiler patch, and masks response bodies that hold
+    # a credential (taskproject/profiling.py, taskproject/silk.py).
+    SILKY_MIDDLEWARE_CLASS = "taskproject.profiling.SilkMiddleware"  # silk checks it is there
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, SILKY_MIDDLEWARE_CLASS
+    )
     # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
     SILKY_AUTHENTICATION = True
     SILKY_AUTHORISATION = True
@@ -304,7 +312,12 @@ if SILK_ENABLED:
 DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
 if DEBUG_TOOLBAR:
     INSTALLED_APPS += ["debug_toolbar"]
-    MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    # After the body limit (its History panel reads request.body, which would turn our 413
+    # into Django's HTML 400) and WhiteNoise (static files need no toolbar).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    )
     # The toolbar only ever shows for requests from these addresses.
     INTERNAL_IPS = ["127.0.0.1", "::1"]
     # The toolbar's default panels, with a Headers panel that does not keep the Authorization
@@ -327,6 +340,10 @@ if DEBUG_TOOLBAR:
         "debug_toolbar.panels.redirects.RedirectsPanel",
         "debug_toolbar.panels.profiling.ProfilingPanel",
     ]
+    DEBUG_TOOLBAR_CONFIG = {
+        # A tab at the edge, not a panel over the page's right-hand columns.
+        "SHOW_COLLAPSED": True,
+    }
 
 # --- security --------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", not DEBUG)

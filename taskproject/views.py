@@ -1,10 +1,10 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
-@require_GET
+@require_safe  # GET and HEAD (load balancers often probe with HEAD)
 def health(request):
     """Liveness plus database reachability: 200 when a trivial query works, 503 otherwise."""
     try:

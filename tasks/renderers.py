@@ -33,4 +33,8 @@ class ORJSONRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
+        # The browsable API asks for indentation (renderer_context["indent"]), as may a client
+        # with "Accept: application/json; indent=2"; API responses stay compact otherwise.
+        if (renderer_context or {}).get("indent") or "indent=" in (accepted_media_type or ""):
+            return orjson.dumps(data, default=_default, option=OPTIONS | orjson.OPT_INDENT_2)
         return dumps(data)

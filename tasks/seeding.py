@@ -20,8 +20,11 @@ from django.db import connection, transaction
 from tasks.cache import invalidate_stats
 from tasks.models import Task, User
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so a seed gives the same rows on any day
+# Rows are dated in the year before END: fixed, so a seed gives the same rows on any day, and in
+# the past, so a task created now sorts first (newest first) instead of below "future" tasks.
+END = datetime(2026, 1, 1, tzinfo=UTC)
 SPAN_SECONDS = 365 * 24 * 3600
+EPOCH = END - timedelta(seconds=SPAN_SECONDS)
 
 FIRST_NAMES = (
     "Ana Bruno Carla Diego Elena Fabio Gloria Hugo Irene Javier Karla Luis Marta Nora Oscar "
@@ -86,7 +89,7 @@ def _task_rows(rng: random.Random, owner_ids: list[int], count: int) -> Iterator
         description = " ".join(choices(WORDS, k=randrange(0, 16)))
         priority = choices(PRIORITIES, PRIORITY_WEIGHTS)[0]
         if rand() < 0.4:
-            completed_at = created + timedelta(seconds=randrange(600, 30 * 24 * 3600))
+            completed_at = min(created + timedelta(seconds=randrange(600, 30 * 24 * 3600)), END)
             completed, completed_text, updated = "t", _iso(completed_at), completed_at
         else:
             completed, completed_text, updated = "f", "\\N", created
@@ -134,6 +137,21 @@ def _foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
         [table],
     )
     return cursor.fetchall()
+
+
+def load_owner_tasks(*, owner_id: int, tasks: int, seed: int) -> int:
+    """Give one existing user ``tasks`` deterministic tasks (the demo login's own list)."""
+    rng = random.Random(seed)
+    columns = (
+        "owner_id, title, description, completed, completed_at, priority, due_date, "
+        "created_at, updated_at"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        _copy(
+            cursor, Task._meta.db_table, columns, _task_rows(rng, [owner_id], tasks), lambda n: None
+        )
+    invalidate_stats()  # after COMMIT, as in load()
+    return tasks
 
 
 def database_is_empty() -> bool:

@@ -42,6 +42,8 @@ def credential_response(data, **kwargs) -> Response:
 class TokenView(APIView):
     """Username + password in, a new token out (each call issues one; see docs/api.md)."""
 
+    name = "API token"
+
     # The credentials are in the body. A stale token in the Authorization header must not turn
     # the request into a 401 before the client can get a fresh token.
     authentication_classes = ()
@@ -101,6 +103,8 @@ class TokensRevokeAllView(APIView):
 
 
 class TaskListCreateView(APIView):
+    name = "Tasks"  # the browsable API's page title (DRF would say "Task List Create")
+
     @extend_schema(
         operation_id="tasks_list", parameters=[OwnTaskListParams], responses=TaskPageSerializer
     )
@@ -122,6 +126,8 @@ class TaskListCreateView(APIView):
 
 
 class TaskDetailView(APIView):
+    name = "Task"
+
     @extend_schema(responses=TaskOutSerializer)
     def get(self, request, pk):
         return Response(selectors.task_to_dict(selectors.task_get(user=request.user, pk=pk)))
@@ -149,6 +155,7 @@ class TaskDetailView(APIView):
 
 
 class TaskBulkCreateView(APIView):
+    name = "Bulk create tasks"
     # Up to 1000 rows per request: rate-limited per user so one client cannot flood the table.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "bulk"
@@ -173,6 +180,7 @@ class TaskBulkCreateView(APIView):
 
 
 class TaskBulkCompleteView(APIView):
+    name = "Bulk complete tasks"
     throttle_classes = [ScopedThrottle]
     throttle_scope = "bulk"
 
@@ -191,6 +199,8 @@ class TaskBulkCompleteView(APIView):
 
 
 class TaskSearchView(APIView):
+    name = "Search tasks"
+
     @extend_schema(parameters=[SearchParams], responses=ANY_OBJECT)
     def get(self, request):
         params = SearchParams.parse(request.query_params)
@@ -205,6 +215,8 @@ class TaskSearchView(APIView):
 
 
 class TaskStatsView(APIView):
+    name = "Task statistics"
+
     @extend_schema(parameters=[StatsParams], responses=ANY_OBJECT)
     def get(self, request):
         if StatsParams.parse(request.query_params)["scope"] == "global":
@@ -214,6 +226,7 @@ class TaskStatsView(APIView):
 
 
 class UserListView(APIView):
+    name = "Users"
     permission_classes = [IsStaff]
 
     @extend_schema(parameters=[PageParams], responses=ANY_OBJECT)
@@ -223,6 +236,8 @@ class UserListView(APIView):
 
 
 class UserDashboardView(APIView):
+    name = "User dashboard"
+
     @extend_schema(responses=ANY_OBJECT)
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
@@ -230,6 +245,8 @@ class UserDashboardView(APIView):
 
 
 class UserTaskListView(APIView):
+    name = "A user's tasks"
+
     @extend_schema(parameters=[TaskListParams], responses=TaskPageSerializer)
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
@@ -238,6 +255,7 @@ class UserTaskListView(APIView):
 
 
 class UserSummariesView(APIView):
+    name = "User summaries"
     permission_classes = [IsStaff]
 
     @extend_schema(parameters=[SummaryParams], responses=ANY_OBJECT)

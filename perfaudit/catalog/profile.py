@@ -45,9 +45,11 @@ class ProfileSnapshot:
     profile: QueryProfile
 
 
-def collect(connection, sql: str, *, iterations: int, timeout_ms: int) -> ProfileSnapshot:
+def collect(
+    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None
+) -> ProfileSnapshot:
     timings, rows = sandbox.time_query(
-        connection, sql, iterations=iterations, timeout_ms=timeout_ms
+        connection, sql, iterations=iterations, timeout_ms=timeout_ms, on_iteration=on_iteration
     )
     return ProfileSnapshot(
         server=server.server_info(connection),

@@ -78,31 +78,49 @@ _ORDER = {"total": "total_exec_time", "mean": "mean_exec_time", "calls": "calls"
 
 
 def list_statements(
-    connection, *, min_mean_ms: float, min_calls: int, order: str, limit: int
-) -> list[Statement]:
+    connection, *, min_mean_ms: float, min_calls: int, order: str, limit: int | None
+) -> tuple[list[Statement], float]:
+    """(the entries, best first; the total execution time of every entry of this database).
+
+    ``limit=None`` reads every entry (at most ``pg_stat_statements.max``, 5,000 by default):
+    the service filters tool statements out before it cuts the list to size.
+    """
     order_column = _ORDER[order]  # a fixed whitelist, never user text
     with connection.cursor() as cursor:
+        # One statement whatever the filters: the total comes back even when no entry passes
+        # them (a row of NULLs from the LEFT JOIN).
         cursor.execute(
             f"""
-            SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
-                   shared_blks_hit, shared_blks_read
-            FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND mean_exec_time >= %s AND calls >= %s
-            ORDER BY {order_column} DESC
-            LIMIT %s
+            WITH here AS (
+                SELECT * FROM pg_stat_statements
+                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            )
+            SELECT top.queryid, top.query, top.calls, top.total_exec_time, top.mean_exec_time,
+                   top.max_exec_time, top.rows, top.shared_blks_hit, top.shared_blks_read,
+                   total.ms
+            FROM (SELECT coalesce(sum(total_exec_time), 0) AS ms FROM here) AS total
+            LEFT JOIN LATERAL (
+                SELECT * FROM here
+                WHERE mean_exec_time >= %s AND calls >= %s
+                ORDER BY {order_column} DESC
+                LIMIT %s
+            ) AS top ON true
+            ORDER BY top.{order_column} DESC NULLS LAST
             """,
             [min_mean_ms, min_calls, limit],
         )
-        return [Statement(*row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    total_ms = float(rows[0][-1]) if rows else 0.0
+    return [Statement(*row[:-1]) for row in rows if row[0] is not None], total_ms
 
 
 def reset_statements(connection) -> None:
+    """Reset every entry: pg_stat_statements_info.stats_reset (what the pages show as "since")
+    only moves on a full reset; a reset of one database's entries would leave it saying the
+    statistics are older than they are. The statistics are per server, so this resets them for
+    every database of the server (the confirmation says so). Superuser, or EXECUTE granted."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_stat_statements_reset(0, "
-            "(SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
-        )
+        cursor.execute("SELECT pg_stat_statements_reset()")
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,8 @@ class StatementsSnapshot:
     status: StatementsStatus
     #: Empty when the extension is not usable (nothing to read).
     statements: list[Statement] = field(default_factory=list)
+    #: Execution time of every entry of this database (the base of "% of total time").
+    total_ms: float = 0.0
 
 
 def collect(
@@ -119,12 +139,14 @@ def collect(
     min_mean_ms: float = 0.0,
     min_calls: int = 1,
     order: str = "total",
-    limit: int = 20,
+    limit: int | None = 20,
 ) -> StatementsSnapshot:
     status = statements_status(connection)
-    rows = []
+    rows, total_ms = [], 0.0
     if status.usable:
-        rows = list_statements(
+        rows, total_ms = list_statements(
             connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
         )
-    return StatementsSnapshot(server=server.server_info(connection), status=status, statements=rows)
+    return StatementsSnapshot(
+        server=server.server_info(connection), status=status, statements=rows, total_ms=total_ms
+    )

@@ -6,15 +6,57 @@ unreachable database (one line on stderr, no traceback).
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, Report
 
 
-class PerfauditCommand(BaseCommand):
+def _no_default(value) -> bool:
+    # Identity, not ==: a default of 0 or 0.0 is a real default worth showing.
+    return value is None or value is False or value is argparse.SUPPRESS
+
+
+class DefaultsHelpFormatter(DjangoHelpFormatter):
+    """``--help`` names each option's default: "(default: 20)". Options whose default is
+    None/False (flags, "not given") or whose help already says it are left as they are."""
+
+    def _get_help_string(self, action):
+        text = (action.help or "").strip()
+        default = action.default
+        if _no_default(default) or "default" in text.lower() or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+    def _format_action(self, action):
+        # argparse skips _get_help_string for options without help: give them one.
+        if (
+            action.help is None
+            and action.option_strings
+            and action.default
+            not in (
+                None,
+                False,
+                argparse.SUPPRESS,
+            )
+        ):
+            action.help = " "  # non-empty, so argparse asks _get_help_string
+        return super()._format_action(action)
+
+
+class ShowDefaultsMixin:
+    """For any BaseCommand: its ``--help`` shows the defaults (DefaultsHelpFormatter)."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = DefaultsHelpFormatter
+        return parser
+
+
+class PerfauditCommand(ShowDefaultsMixin, BaseCommand):
     #: No system checks before an audit: their warnings would land on stderr, which CI reads as
     #: "one line on error"; ``manage.py check --database default`` runs them (W001 included).
     requires_system_checks = []
@@ -34,7 +76,9 @@ class PerfauditCommand(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default="default", help="database alias")
-        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--format", choices=("text", "json"), default="text", help="human tables or JSON"
+        )
         parser.add_argument(
             "--fail-on", choices=SEVERITIES, help="exit 1 if a finding at or above this exists"
         )

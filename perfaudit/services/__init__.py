@@ -15,7 +15,7 @@ from perfaudit.services.explain import ExplainReport, explain_queryset, explain_
 from perfaudit.services.indexes import IndexReport, audit_indexes
 from perfaudit.services.overview import OVERVIEW_SECTIONS, OverviewReport, overview
 from perfaudit.services.profile import ProfileReport, profile_query
-from perfaudit.services.statements import SlowQueriesReport, slow_queries
+from perfaudit.services.statements import SlowQueriesReport, reset_statistics, slow_queries
 from perfaudit.services.tables import TableStatsReport, table_stats
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "get_connection",
     "overview",
     "profile_query",
+    "reset_statistics",
     "slow_queries",
     "table_stats",
 ]

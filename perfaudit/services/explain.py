@@ -16,6 +16,7 @@ from perfaudit.catalog import server
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import Finding, Report
+from perfaudit.rules import origin as origins
 from perfaudit.rules import plans as rules
 from perfaudit.services.base import envelope, get_connection
 
@@ -48,6 +49,9 @@ class ExplainedRequest:
     status: int
     #: Every statement the request ran (transaction plumbing included).
     queries: int
+    #: Of those, the tools' (profiler tables, catalog reads; perfaudit.rules.origin): counted,
+    #: never explained (silk's own INSERTs used to be most of the plans).
+    tool_queries: int = 0
 
 
 @dataclass(kw_only=True)
@@ -183,8 +187,14 @@ def explain_url(
         ):
             # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
             response = client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
+        prefixes = tuple(get_settings().PROFILER_TABLE_PREFIXES)
+        tools = 0
         for query in recorder.queries:
             if query.many or sqltext.first_keyword(query.sql) not in sandbox.EXPLAINABLE:
+                continue
+            kind = origins.classify(sqltext.as_postgres(query.sql), profiler_prefixes=prefixes)
+            if kind != origins.APP:
+                tools += 1
                 continue
             with transaction.atomic(using=connection.alias):
                 explained.append(
@@ -199,6 +209,10 @@ def explain_url(
                     )
                 )
     request = ExplainedRequest(
-        url=url, user=username, status=response.status_code, queries=recorder.count
+        url=url,
+        user=username,
+        status=response.status_code,
+        queries=recorder.count,
+        tool_queries=tools,
     )
     return _report(connection, explained, request)

@@ -24,14 +24,21 @@ class ProfileReport(Report):
         return {"sql": self.sql, "profile": self.profile.summary()}
 
 
-def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> ProfileReport:
+def profile_query(
+    *, using: str = "default", sql: str, iterations: int = 10, on_iteration=None
+) -> ProfileReport:
+    """``on_iteration(n, ms, rows)``: called after each run (the command prints progress)."""
     if iterations < 1:
         raise ServiceError("--iterations must be at least 1")
     connection = get_connection(using)
     sandbox.check_statement(sql, allowed=sandbox.SELECT_ONLY)
     conf = get_settings()
     snapshot = catalog.collect(
-        connection, sql, iterations=iterations, timeout_ms=conf.STATEMENT_TIMEOUT_MS
+        connection,
+        sql,
+        iterations=iterations,
+        timeout_ms=conf.STATEMENT_TIMEOUT_MS,
+        on_iteration=on_iteration,
     )
     return ProfileReport(
         **envelope(connection, snapshot.server, rules.evaluate(snapshot, conf)),

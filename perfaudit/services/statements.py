@@ -1,8 +1,14 @@
-"""slowqueries: collect pg_stat_statements (optionally reset first), evaluate, report."""
+"""slowqueries: collect pg_stat_statements (optionally reset first), evaluate, report.
+
+By default the report holds the application's statements only: profiler tables (silk), EXPLAINs,
+catalog reads, DDL/migrations and transaction control are counted in ``hidden`` and listed with
+``show_all`` (perfaudit.rules.origin decides). Each statement carries its share of the total
+execution time of every statement of the database, hidden ones included.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.db import DatabaseError
@@ -12,19 +18,50 @@ from perfaudit.catalog.statements import Statement, StatementsStatus
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import Report
+from perfaudit.rules import origin as origins
 from perfaudit.rules import statements as rules
 from perfaudit.services.base import envelope, get_connection
+
+
+@dataclass(frozen=True)
+class HiddenGroup:
+    origin: str
+    label: str
+    statements: int
+    total_ms: float
 
 
 @dataclass(kw_only=True)
 class SlowQueriesReport(Report):
     status: StatementsStatus
     queries: list[Statement] = field(default_factory=list)
+    #: queryid -> origin (perfaudit.rules.origin.ORIGINS) of each listed statement.
+    origin: dict[int, str] = field(default_factory=dict)
+    #: Every statement of the database (listed or not), for "% of total time".
+    total_ms: float = 0.0
+    show_all: bool = False
+    #: What the default view leaves out, by origin (empty with show_all).
+    hidden: list[HiddenGroup] = field(default_factory=list)
+
+    def share(self, statement: Statement) -> float:
+        """The statement's total time as a percentage of all statements' time."""
+        return statement.total_ms * 100.0 / self.total_ms if self.total_ms > 0 else 0.0
 
     def payload(self) -> dict[str, Any]:
         return {
             "pg_stat_statements": asdict(self.status) | {"usable": self.status.usable},
-            "queries": [asdict(r) | {"hit_ratio": r.hit_ratio} for r in self.queries],
+            "show_all": self.show_all,
+            "total_ms": self.total_ms,
+            "hidden": [asdict(h) for h in self.hidden],
+            "queries": [
+                asdict(r)
+                | {
+                    "hit_ratio": r.hit_ratio,
+                    "origin": self.origin.get(r.queryid, origins.APP),
+                    "share_of_total": round(self.share(r), 3),
+                }
+                for r in self.queries
+            ],
         }
 
 
@@ -36,18 +73,51 @@ def slow_queries(
     order: str = "total",
     limit: int = 20,
     reset: bool = False,
+    show_all: bool = False,
 ) -> SlowQueriesReport:
     connection = get_connection(using)
-    options = {"min_mean_ms": min_mean_ms, "min_calls": min_calls, "order": order, "limit": limit}
+    conf = get_settings()
     if reset and catalog.statements_status(connection).usable:
-        try:
-            catalog.reset_statements(connection)
-        except DatabaseError as exc:
-            raise ServiceError(f"reset refused: {one_line(exc)}") from None
-    snapshot = catalog.collect(connection, **options)
-    findings = rules.evaluate(snapshot, get_settings())
+        reset_statistics(using=using)
+    # Every entry (at most pg_stat_statements.max): the tools' statements are filtered out
+    # before the list is cut to ``limit``, so the default view still shows ``limit`` rows.
+    snapshot = catalog.collect(
+        connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=None
+    )
+    shown, kinds, hidden = [], {}, {}
+    for row in snapshot.statements:
+        kind = origins.classify(row.query, profiler_prefixes=tuple(conf.PROFILER_TABLE_PREFIXES))
+        if origins.visible(kind, show_all=show_all):
+            if len(shown) < limit:
+                shown.append(row)
+                kinds[row.queryid] = kind
+        else:
+            count, total = hidden.get(kind, (0, 0.0))
+            hidden[kind] = (count + 1, total + row.total_ms)
+    snapshot = replace(snapshot, statements=shown)
+    findings = rules.evaluate(snapshot, conf)
     return SlowQueriesReport(
         **envelope(connection, snapshot.server, findings),
         status=snapshot.status,
-        queries=snapshot.statements,
+        queries=shown,
+        origin=kinds,
+        total_ms=snapshot.total_ms,
+        show_all=show_all,
+        hidden=[
+            HiddenGroup(kind, origins.LABELS[kind], *hidden[kind])
+            for kind in origins.ORIGINS
+            if kind in hidden
+        ],
     )
+
+
+def reset_statistics(*, using: str = "default") -> StatementsStatus:
+    """pg_stat_statements_reset() for this database; the status after (its new reset time)."""
+    connection = get_connection(using)
+    if not catalog.statements_status(connection).usable:
+        raise ServiceError("pg_stat_statements is not collecting here: nothing to reset")
+    try:
+        catalog.reset_statements(connection)
+    except DatabaseError as exc:
+        raise ServiceError(f"reset refused: {one_line(exc)}") from None
+    return catalog.statements_status(connection)

@@ -16,6 +16,18 @@ def test_w001_pg_stat_statements_not_collecting():
     assert "CREATE EXTENSION pg_stat_statements" in messages[0].hint
 
 
+@pytest.mark.django_db
+def test_w001_waits_for_pending_migrations_that_may_create_the_extension():
+    # The very first `migrate` runs the checks before the migration that creates the extension
+    # (here: tasks 0001): no "run CREATE EXTENSION" advice while migrations are pending.
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    run_sql("DROP EXTENSION IF EXISTS pg_stat_statements")
+    MigrationRecorder(connection).migration_qs.filter(app="contenttypes").delete()  # rolled back
+    assert checks.check_pg_stat_statements(databases=["default"]) == []
+
+
 def test_w001_is_a_database_check_only():
     # Without --database, Django passes no databases: nothing touches the database.
     assert checks.check_pg_stat_statements(databases=None) == []

@@ -134,3 +134,18 @@ def test_subprocess_unreachable_database_one_line_exit_2():
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "cannot connect" in result.stderr
+
+
+def test_profilequery_shows_each_iteration_as_it_goes():
+    output = run("profilequery", "SELECT 1", "--iterations", "3")
+    lines = output.splitlines()
+    progress = [line for line in lines if line.startswith("iteration ")]
+    assert [line.split(":")[0] for line in progress] == [
+        "iteration 1/3",
+        "iteration 2/3",
+        "iteration 3/3",
+    ]
+    # Before the report (it used to print nothing until the last iteration was done).
+    assert lines.index(progress[-1]) < next(i for i, line in enumerate(lines) if "Profile" in line)
+    # JSON stays one document.
+    json.loads(run("profilequery", "SELECT 1", "--iterations", "2", "--format", "json"))

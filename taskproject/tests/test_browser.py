@@ -9,6 +9,7 @@ installs anything, and fails (does not skip) when the browser is missing, unless
 SKIP_BROWSER_TESTS=1 opts out. UPDATE_SCREENSHOTS=1 rewrites docs/screenshots/*.png.
 """
 
+import contextlib
 import io
 import os
 import shutil
@@ -89,7 +90,7 @@ def page_problems(driver, base_url: str) -> list[str]:
     problems = []
     if driver.find_elements(By.CSS_SELECTOR, ".perfaudit-error, .errornote"):
         problems.append("error box: " + driver.find_element(By.TAG_NAME, "body").text[:300])
-    if "Server Error" in driver.title or "Traceback" in driver.page_source:
+    if "Server Error" in driver.title or "Traceback (most recent call last)" in driver.page_source:
         problems.append("server error")
     for entry in driver.get_log("browser"):
         # Chrome asks every host for /favicon.ico; the admin has none.
@@ -139,15 +140,9 @@ def test_staff_browses_perfaudit_pages_and_silk(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_task")
     settings.PERFAUDIT = {**settings.PERFAUDIT, "SEQ_SCAN_MIN_ROWS": 1000}
-    django_user_model.objects.create_user(
-        username="browser-staff", password="pw-browser-1", is_staff=True, is_superuser=True
-    )
     base = live_server.url
-    browser.get(base + reverse("admin:login") + "?next=" + reverse("admin:index"))
-    browser.find_element(By.NAME, "username").send_keys("browser-staff")
-    browser.find_element(By.NAME, "password").send_keys("pw-browser-1")
-    submit(browser)
-    assert browser.current_url == base + reverse("admin:index"), browser.current_url
+    log_in(browser, base, django_user_model)
+    screenshot(browser, "admin-index")
     # The admin index links to the dashboard.
     link = browser.find_element(By.LINK_TEXT, "Performance dashboard")
     link.click()
@@ -161,9 +156,29 @@ def test_staff_browses_perfaudit_pages_and_silk(
         problems = page_problems(browser, base)
         if not rows:
             problems.append("main table has no rows")
+        if page in ("queries", "indexes", "tables") and not browser.find_elements(
+            By.CSS_SELECTOR, "#perfaudit-main .perfaudit-bar > span"
+        ):
+            problems.append("no bars")
         if problems:
             failures[page] = problems
         screenshot(browser, f"perfaudit-{page}")
+
+    # Queries: the toggle shows the tools' statements too (silk's, the catalog's, DDL...).
+    browser.get(base + reverse("admin:perfaudit_queries"))
+    default_rows = len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main tbody tr"))
+    toggle = browser.find_element(By.ID, "perfaudit-toggle")
+    toggle.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(toggle))
+    origins = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main td.nowrap")}
+    problems = page_problems(browser, base)
+    if not {"app", "catalog"} <= origins:
+        problems.append(f"all statements: origins {origins}")
+    if len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main tbody tr")) < default_rows:
+        problems.append("all statements lists fewer rows than the default")
+    if problems:
+        failures["queries-all"] = problems
+    screenshot(browser, "perfaudit-queries-all")
 
     # EXPLAIN through the form: ANALYZE ticked, the plan tree comes back.
     browser.get(base + reverse("admin:perfaudit_explain"))
@@ -171,10 +186,11 @@ def test_staff_browses_perfaudit_pages_and_silk(
     assert not analyze.is_selected()  # off by default
     sql = browser.find_element(By.NAME, "sql")
     sql.send_keys(
-        "SELECT u.username, count(t.id) FROM tasks_user u "
-        "LEFT JOIN tasks_task t ON t.owner_id = u.id GROUP BY u.username ORDER BY 2 DESC"
+        "SELECT u.username, count(t.id) FROM tasks_user u JOIN tasks_task t ON t.owner_id = u.id "
+        "WHERE t.title LIKE 'Fix endpoint%' GROUP BY u.username ORDER BY 2 DESC"
     )
     analyze.click()
+    browser.find_element(By.NAME, "buffers").click()
     submit(browser)
     nodes = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node")
     flagged = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main li.node.flagged")
@@ -183,10 +199,22 @@ def test_staff_browses_perfaudit_pages_and_silk(
         problems.append("no plan nodes")
     if not any("Seq Scan on tasks_task" in n.text and "plan_seq_scan" in n.text for n in flagged):
         problems.append("the sequential scan on tasks_task is not highlighted")
+    timing = browser.find_element(By.ID, "perfaudit-timing").text
+    if "planning time" not in timing or "execution time" not in timing or "not run" in timing:
+        problems.append(f"timing: {timing!r}")
+    if len(browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main .perfaudit-share")) != len(
+        nodes
+    ):
+        problems.append("not every node has its share of the time")
+    if not any("Hint: Read 2,000 rows" in n.text for n in nodes):
+        problems.append("no hint on the filter-heavy scan")
+    if not any("Buffers: shared hit=" in n.text for n in nodes):
+        problems.append("BUFFERS ticked but no buffers shown")
     if problems:
         failures["explain"] = problems
     else:
-        browser.execute_script("arguments[0].scrollIntoView()", nodes[0])
+        timing_cards = browser.find_element(By.ID, "perfaudit-timing")
+        browser.execute_script("arguments[0].scrollIntoView()", timing_cards)
     screenshot(browser, "perfaudit-explain")
 
     # A refused statement is a message on the form, not an error page.
@@ -197,6 +225,48 @@ def test_staff_browses_perfaudit_pages_and_silk(
     assert "DELETE cannot be explained here" in errors
     browser.get_log("browser")  # drop the console's note of that (expected) 400
 
+    # The browsable API (session login): pretty-printed, with a readable title.
+    browser.get(base + reverse("task-list") + "?scope=all&page_size=3")
+    problems = page_problems(browser, base)
+    if not browser.title.startswith("Tasks"):
+        problems.append(f"browsable API title: {browser.title!r}")
+    body = browser.find_elements(By.CSS_SELECTOR, ".response-info pre")
+    if not body or '\n  "next"' not in body[0].text:
+        problems.append("browsable API: the JSON is not pretty-printed")
+    if problems:
+        failures["browsable-api"] = problems
+    screenshot(browser, "api-browsable")
+
+    # The OpenAPI UI: its assets come from the server (drf-spectacular-sidecar), no CDN.
+    browser.get(base + reverse("api-docs"))
+    from selenium.common.exceptions import TimeoutException
+
+    with contextlib.suppress(TimeoutException):  # reported below with the page's problems
+        WebDriverWait(browser, 20).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock")
+        )
+    problems = page_problems(browser, base)
+    if not browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"):
+        problems.append("API docs: no operations rendered")
+    if problems:
+        failures["api-docs"] = problems
+    screenshot(browser, "api-docs")
+
+    # Reset statistics: a confirmation first, then the Queries page says when.
+    browser.get(base + reverse("admin:perfaudit_queries"))
+    browser.find_element(By.CSS_SELECTOR, "a.perfaudit-reset").click()
+    confirm = browser.find_element(By.ID, "perfaudit-confirm-reset")
+    problems = page_problems(browser, base)
+    screenshot(browser, "perfaudit-queries-reset")
+    confirm.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(confirm))
+    if browser.current_url != base + reverse("admin:perfaudit_queries"):
+        problems.append(f"after the reset: {browser.current_url}")
+    if "Statement statistics reset at" not in browser.find_element(By.TAG_NAME, "body").text:
+        problems.append("no message saying the statistics were reset")
+    if problems:
+        failures["queries-reset"] = problems
+
     browser.get(base + "/silk/")
     cells = browser.find_elements(By.CSS_SELECTOR, ".summary-cell")
     problems = page_problems(browser, base)
@@ -206,4 +276,68 @@ def test_staff_browses_perfaudit_pages_and_silk(
         failures["silk"] = problems
     screenshot(browser, "silk-summary")
 
+    assert not failures, failures
+
+
+def log_in(driver, base: str, django_user_model):
+    from selenium.webdriver.common.by import By
+
+    django_user_model.objects.create_user(
+        username="browser-staff", password="pw-browser-1", is_staff=True, is_superuser=True
+    )
+    driver.get(base + reverse("admin:login") + "?next=" + reverse("admin:index"))
+    driver.find_element(By.NAME, "username").send_keys("browser-staff")
+    driver.find_element(By.NAME, "password").send_keys("pw-browser-1")
+    submit(driver)
+    assert driver.current_url == base + reverse("admin:index"), driver.current_url
+
+
+FIT = """
+const table = document.querySelector(arguments[0]);
+const box = table.closest('.results') || table.parentElement;
+const lines = [...document.querySelectorAll(arguments[1])]
+    .filter(e => e.getClientRects().length > 1).map(e => e.textContent);
+return {table: table.scrollWidth, box: box.clientWidth,
+        page: document.documentElement.scrollWidth, window: window.innerWidth, broken: lines};
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_lists_fit_1400_px(browser, live_server, django_user_model):
+    # At 1,400 px the Users list's task columns and the Tasks list's dates were cut off (behind
+    # a horizontal scrollbar), and table names broke mid-word on the Tables page.
+    call_command("seeddata", users=5, tasks=200, no_progress=True, stdout=io.StringIO())
+    base = live_server.url
+    log_in(browser, base, django_user_model)
+    browser.set_window_size(1400, 900)
+    try:
+        failures = {}
+        for name, url, table, cells in (
+            ("users", reverse("admin:tasks_user_changelist"), "#result_list", "#result_list td"),
+            (
+                "tasks",
+                reverse("admin:tasks_task_changelist"),
+                "#result_list",
+                ".field-due, .field-created",
+            ),
+            (
+                "tables",
+                reverse("admin:perfaudit_tables"),
+                "#perfaudit-main",
+                "#perfaudit-main .table-name",
+            ),
+            (
+                "indexes",
+                reverse("admin:perfaudit_indexes"),
+                "#perfaudit-main",
+                "#perfaudit-main .table-name",
+            ),
+        ):
+            browser.get(base + url)
+            fit = browser.execute_script(FIT, table, cells)
+            if fit["table"] > fit["box"] or fit["page"] > fit["window"] or fit["broken"]:
+                failures[name] = fit
+            screenshot(browser, f"admin-{name}-1400px")
+    finally:
+        browser.set_window_size(*WINDOW)
     assert not failures, failures

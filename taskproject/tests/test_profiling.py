@@ -1,12 +1,17 @@
-"""django-silk is staff-only; the debug toolbar exists only with DEBUG."""
+"""django-silk is staff-only and records what requests really run; the debug toolbar exists
+only with DEBUG."""
 
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from silk.config import SilkyConfig
 from silk.models import Request
 
 from taskproject.tests.test_settings import load_settings
+from tasks.tests.conftest import client_for, make_tasks
+from tasks.tests.test_api_queries import TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +44,82 @@ def silk_recording():
 
 def test_silk_records_requests_when_sampling_is_on(client, staff_user, silk_recording):
     client.force_login(staff_user)
-    assert client.get("/admin/").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/admin/").status_code == 200
     recorded = Request.objects.get(path="/admin/")
-    # Silk hooks the ORM's compiler: at least the session and user lookups.
-    assert recorded.num_sql_queries >= 2
+    statements = recorded_statements(recorded)
+    # Exactly the statements the request sent, in order (the session row and its user first),
+    # and none of silk's own (saving the request and its queries).
+    sent = [
+        q["sql"]
+        for q in captured.captured_queries
+        if '"silk_' not in q["sql"] and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) == recorded.num_sql_queries == len(sent)
+    assert 'FROM "django_session"' in statements[0]
+    assert 'FROM "tasks_user"' in statements[1]
+    assert [s.split(" WHERE ")[0] for s in statements] == [s.split(" WHERE ")[0] for s in sent]
+
+
+def recorded_statements(request_model) -> list[str]:
+    return [q.query for q in request_model.queries.order_by("identifier")]
+
+
+# transaction=True: no test transaction around the request, so atomic() blocks add no SAVEPOINT
+# statements that a production request would not send either.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "url", "expected"),
+    [
+        # docs/api.md, "Query counts": token+user; the keyset page
+        ("get", "/api/tasks/", [TOKEN, 'FROM "tasks_task" WHERE']),
+        # token+user; the page with each task's owner joined in (staff only)
+        ("get", "/api/tasks/?scope=all", [TOKEN, 'FROM "tasks_task" INNER JOIN "tasks_user"']),
+        # token+user; one INSERT (the counter trigger runs inside it)
+        ("post", "/api/tasks/", [TOKEN, 'INSERT INTO "tasks_task"']),
+        # token+user; the caller's counter row
+        ("get", "/api/tasks/stats/", [TOKEN, 'FROM "tasks_taskcounter" WHERE']),
+    ],
+)
+def test_silk_records_every_statement_of_the_hot_paths(
+    django_user_model, silk_recording, method, url, expected
+):
+    # These run fixed SQL through a cursor, which silk's own ORM hook never saw (it recorded
+    # 0 queries for them); the documented counts are what silk must show.
+    user = django_user_model.objects.create_user(username="silky", is_staff=True)
+    make_tasks(user, 3)
+    client = client_for(user)
+    Request.objects.all().delete()
+    body = {"title": "recorded"} if method == "post" else None
+    response = getattr(client, method)(url, body, format="json")
+    assert response.status_code < 300, response.content
+    recorded = Request.objects.get(path=url.split("?")[0])
+    statements = recorded_statements(recorded)
+    assert recorded.num_sql_queries == len(expected), statements
+    for sql, fragment in zip(statements, expected, strict=True):
+        assert fragment in sql, (fragment, sql)
+    # Silk's own INSERTs are its overhead, not the request's; and no EXPLAIN of its own.
+    assert not any("silk_" in sql or sql.startswith("EXPLAIN") for sql in statements)
+    assert recorded.meta_num_queries > 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/admin/css/base.css",
+        "/static/rest_framework/js/default.js",
+        "/__debug__/render_panel/",
+        "/favicon.ico",
+        "/silk/",
+    ],
+)
+def test_silk_never_records_static_toolbar_or_its_own_pages(
+    client, staff_user, silk_recording, path
+):
+    client.force_login(staff_user)
+    client.get(path)
+    client.get("/health/")  # recorded: proves recording is on
+    assert list(Request.objects.values_list("path", flat=True)) == ["/health/"]
 
 
 def test_nothing_recorded_at_zero_percent(client):
@@ -123,3 +200,15 @@ def test_debug_toolbar_keeps_no_token(owner):
     assert found["statuses"] == [200, 200]
     assert found["sql"] and found["authorization"], found  # the toolbar recorded both panels
     assert found["digest"] and not found["secret"]
+
+
+def test_explain_url_with_silk_recording_explains_only_the_application(staff_user, silk_recording):
+    # With silk on, its own INSERTs used to be most of the plans `explain --url` printed.
+    from perfaudit import services
+
+    report = services.explain_url(url="/admin/", username=staff_user.username)
+    assert report.request.status == 200
+    assert report.request.tool_queries > 0  # silk's INSERTs into silk_* tables
+    explained = [plan.sql for plan in report.plans]
+    assert explained and not any("silk_" in sql for sql in explained)
+    assert any('FROM "django_session"' in sql for sql in explained)

@@ -103,3 +103,42 @@ def test_tasks_without_users_is_refused():
     with pytest.raises(CommandError, match="--users") as excinfo:
         seed("--users", "0", "--tasks", "10")
     assert excinfo.value.returncode == 2
+
+
+def test_nothing_is_dated_in_the_future():
+    # A task created now must sort first (newest first), not below seeded "future" tasks.
+    from django.db.models import Max
+    from django.utils import timezone
+
+    seed("--users", "20", "--tasks", "2000")
+    latest = Task.objects.aggregate(
+        created=Max("created_at"), completed=Max("completed_at"), updated=Max("updated_at")
+    )
+    now = timezone.now()
+    assert all(moment <= now for moment in latest.values()), latest
+    assert not User.objects.filter(created_at__gt=now).exists()
+
+
+def test_demouser_owns_deterministic_tasks_once(monkeypatch):
+    from io import StringIO
+
+    from tasks.models import TaskCounter
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pw-for-tests")  # never touch var/demo-password
+    seed("--users", "5", "--tasks", "50")
+    out = StringIO()
+    call_command("demouser", stdout=out)
+    demo = User.objects.get(username="demo")
+    assert demo.is_staff
+    assert out.getvalue() == "demo staff login: demo / demo-pw-for-tests\n"
+    owned = list(Task.objects.filter(owner=demo).order_by("id").values_list("title", "created_at"))
+    assert len(owned) == 60
+    # The per-owner counter rows follow (the API's stats read them).
+    assert TaskCounter.objects.get(owner=demo).total == 60
+    call_command("demouser", stdout=StringIO())  # a second `make run`: nothing added
+    assert Task.objects.filter(owner=demo).count() == 60
+    # Same tasks on every fresh setup.
+    Task.objects.filter(owner=demo).delete()
+    call_command("demouser", stdout=StringIO())
+    again = Task.objects.filter(owner=demo).order_by("id").values_list("title", "created_at")
+    assert list(again) == owned

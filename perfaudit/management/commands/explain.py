@@ -1,6 +1,6 @@
 import textwrap
 
-from perfaudit import render, services
+from perfaudit import plantime, render, services
 from perfaudit.errors import ServiceError
 from perfaudit.management.base import PerfauditCommand
 from perfaudit.rules.plans import walk
@@ -42,6 +42,11 @@ class Command(PerfauditCommand):
             out.append(
                 f"GET {request.url} as {request.user or 'anonymous'}: status "
                 f"{request.status}, {request.queries} queries"
+                + (
+                    f" ({request.tool_queries} of profiler/catalog tools, not explained)"
+                    if request.tool_queries
+                    else ""
+                )
             )
         for number, item in enumerate(report.plans, 1):
             out.append("")
@@ -68,6 +73,7 @@ def _num(value) -> str:
 def plan_lines(document) -> list[str]:
     """One line per node (number, type, relation), details indented below, within 100 cols."""
     lines = []
+    times = plantime.node_times(document)
     for node in walk(document["Plan"]):
         n = node.node
         pad = "  " * node.depth
@@ -78,7 +84,23 @@ def plan_lines(document) -> list[str]:
                 f" | actual rows={_num(n['Actual Rows'])} loops={_num(n.get('Actual Loops'))}"
                 f" time={_num(n.get('Actual Total Time'))} ms"
             )
+        own = times[node.number]
+        detail += f" | own {own.share:.1f} % of the {own.basis}"
         lines.append(f"  {pad}     {detail}"[: render.WIDTH])
+        buffers = plantime.node_buffers(n)
+        if buffers:
+            text = ", ".join(f"{label}={blocks:,}" for label, blocks in buffers)
+            lines.append(f"  {pad}     Buffers: {text}"[: render.WIDTH])
+        hint = plantime.filter_hint(n)
+        if hint:
+            lines.extend(
+                textwrap.wrap(
+                    "hint: " + hint,
+                    render.WIDTH,
+                    initial_indent=f"  {pad}     ",
+                    subsequent_indent=f"  {pad}       ",
+                )
+            )
         if n.get("Rows Removed by Filter"):
             lines.append(f"  {pad}     Rows Removed by Filter: {_num(n['Rows Removed by Filter'])}")
         for key in ("Index Cond", "Filter", "Recheck Cond", "Hash Cond", "Sort Key"):

@@ -7,12 +7,27 @@ class Command(PerfauditCommand):
 
     def add_command_arguments(self, parser):
         parser.add_argument("sql", help="one SELECT statement")
-        parser.add_argument("--iterations", type=int, default=10)
+        parser.add_argument("--iterations", type=int, default=10, help="times to run it")
 
     def build(self, options):
         return services.profile_query(
-            using=options["database"], sql=options["sql"], iterations=options["iterations"]
+            using=options["database"],
+            sql=options["sql"],
+            iterations=options["iterations"],
+            on_iteration=self._progress(options),
         )
+
+    def _progress(self, options):
+        """Each iteration as it finishes (text output only: JSON stays one document)."""
+        if options["format"] != "text" or options["verbosity"] < 1:
+            return None
+        total = options["iterations"]
+
+        def show(n, ms, rows):
+            self.stdout.write(f"iteration {n}/{total}: {ms:.2f} ms, {rows} rows")
+            self.stdout.flush()
+
+        return show
 
     def render_text(self, report, options):
         p = report.profile.summary()

@@ -4,6 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from perfaudit.management.base import ShowDefaultsMixin
 from tasks import seeding
 
 
@@ -19,19 +20,17 @@ def _non_negative(value: str) -> int:
     return number
 
 
-class Command(BaseCommand):
+class Command(ShowDefaultsMixin, BaseCommand):
     help = (
         "Load deterministic demo/scale data with COPY: N users and M tasks spread over them. "
         "Refuses a non-empty database unless --append or --reset is given."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--users", type=_non_negative, default=50, help="users to create (50)")
+        parser.add_argument("--users", type=_non_negative, default=50, help="users to create")
+        parser.add_argument("--tasks", type=_non_negative, default=5000, help="tasks to create")
         parser.add_argument(
-            "--tasks", type=_non_negative, default=5000, help="tasks to create (5000)"
-        )
-        parser.add_argument(
-            "--seed", type=int, default=42, help="random seed (42): same seed, same data"
+            "--seed", type=int, default=42, help="random seed: same seed, same data"
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--append", action="store_true", help="add to existing data")
