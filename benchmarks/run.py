@@ -20,9 +20,15 @@ import socket
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+# Scenario definitions live in benchmarks/definitions.py, so benchmarks/scenarios.py does not
+# import this runner (which imports the scenarios).
+from benchmarks.definitions import Scenario, Side
+
+__all__ = ["Scenario", "Side"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -44,29 +50,6 @@ class Profile:
 
 FULL = Profile("full", 10_000, 1_000_000, 42, 5, 5, 2, 2, 4, 64)
 QUICK = Profile("quick", 200, 20_000, 42, 2, 1, 1, 2, 4, 32)
-
-
-@dataclass(frozen=True)
-class Side:
-    label: str
-    path: str
-    user: str = "owner"  # whose token: "owner" or "staff"
-    server: str = "sync"  # key into the servers started for the scenario
-    method: str = "GET"
-    # False for sides served by another app (the floor): no in-process query count or EXPLAIN.
-    in_process: bool = True
-
-
-@dataclass
-class Scenario:
-    name: str
-    question: str
-    baseline: Side
-    ours: Side
-    connections: int
-    servers: dict[str, dict] = field(default_factory=lambda: {"sync": {}})
-    results: dict[str, list] = field(default_factory=dict)
-    queries: dict[str, int] = field(default_factory=dict)
 
 
 def bench_environment(profile: Profile) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from benchmarks.run import Scenario, Side
+from benchmarks.definitions import Scenario, Side
 
 DEEP_ROWS = 50_000
 # ASGI as `make run-asgi` serves it: Django runs each request's sync DB work on a fresh thread,

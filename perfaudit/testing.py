@@ -84,11 +84,33 @@ def no_repeated_queries(*, threshold: int = 2, using: str | None = None):
         raise AssertionError(f"repeated queries (N+1?):\n{listing}")
 
 
+def _queries_fixture():
+    """``with perfaudit_queries() as captured: ...``; then ``captured.statements``."""
+    return capture_queries
+
+
+def _query_budget_fixture():
+    return query_budget
+
+
+def _no_repeated_queries_fixture():
+    return no_repeated_queries
+
+
+_FIXTURES = {
+    "perfaudit_queries": _queries_fixture,
+    "perfaudit_query_budget": _query_budget_fixture,
+    "perfaudit_no_repeated_queries": _no_repeated_queries_fixture,
+}
+
+
 def __getattr__(name: str):
     # The pytest fixtures are built on first access, so importing perfaudit.testing (and
     # perfaudit) never needs pytest: it is a test-time extra (pip install django-perfaudit[pytest]).
-    if name in {"perfaudit_queries", "perfaudit_query_budget", "perfaudit_no_repeated_queries"}:
-        from perfaudit import pytest_fixtures
+    if name in _FIXTURES:
+        import pytest
 
-        return getattr(pytest_fixtures, name)
+        fixture = pytest.fixture(name=name)(_FIXTURES[name])
+        globals()[name] = fixture
+        return fixture
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -267,13 +267,9 @@ def _open_prefix(path: Path) -> None:
         _add_mode(parent, 0o011)
 
 
-def default_server() -> EmbeddedServer:
-    return EmbeddedServer()
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    server = default_server()
+    server = EmbeddedServer()
     command = argv[0] if argv else "status"
     try:
         if command == "start":

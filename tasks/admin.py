@@ -20,7 +20,8 @@ from django.utils.html import format_html
 
 from perfaudit.paginator import EstimatedCountPaginator
 from tasks.cache import invalidate_stats
-from tasks.models import Task, User, task_search_text
+from tasks.models import Task, User
+from tasks.search import task_search_text
 
 
 def _short(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -16,12 +16,12 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import ValidationError
 
 from tasks import selectors, services
 from tasks.pagination import with_next_link
-from tasks.permissions import may_view_user
+from tasks.permissions import require_self_or_staff, require_staff
 from tasks.renderers import json_response
 from tasks.serializers import (
     BulkCompleteSerializer,
@@ -31,15 +31,6 @@ from tasks.serializers import (
     TaskListParams,
 )
 from tasks.throttling import throttle_wait
-
-
-class _Denied(Exception):
-    def __init__(self, status: int, detail, headers=None):
-        self.status, self.detail, self.headers = status, detail, headers or {}
-
-
-def _unauthenticated(detail="Authentication credentials were not provided."):
-    return _Denied(401, detail)
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -52,27 +43,28 @@ async def _authenticate(request):
     parts = request.headers.get("Authorization", "").split()
     if parts and parts[0].lower() == "token":
         if len(parts) != 2:
-            raise _unauthenticated("Invalid token header.")
+            raise exceptions.AuthenticationFailed("Invalid token header.")
         token = await Token.objects.select_related("user").filter(key=parts[1]).afirst()
         if token is None:
-            raise _unauthenticated("Invalid token.")
+            raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:
-            raise _unauthenticated("User inactive or deleted.")
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return token.user
     user = await request.auser()
     if not (user.is_authenticated and user.is_active):
-        raise _unauthenticated()
+        raise exceptions.NotAuthenticated()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         check = _CSRFCheck(lambda req: None)
         check.process_request(request)
         reason = check.process_view(request, None, (), {})
         if reason:
-            raise _Denied(403, f"CSRF Failed: {reason}")
+            raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
     return user
 
 
 def endpoint(*methods: str):
-    """Method check, authentication, and DRF-shaped errors for an async view."""
+    """Method check, authentication, and DRF's errors for an async view: the views raise DRF's
+    own exceptions (and the permission helpers of tasks.permissions), rendered as DRF would."""
 
     def decorate(view):
         @csrf_exempt  # enforced in _authenticate for session users only, as DRF does
@@ -81,33 +73,29 @@ def endpoint(*methods: str):
             try:
                 request.api_user = await _authenticate(request)
                 if request.method not in methods:
-                    raise _Denied(405, f'Method "{request.method}" not allowed.')
+                    raise exceptions.MethodNotAllowed(request.method)
                 return await view(request, *args, **kwargs)
-            except _Denied as exc:
-                response = json_response({"detail": exc.detail}, status=exc.status)
-                if exc.status == 401:
-                    response["WWW-Authenticate"] = "Token"
-                for name, value in exc.headers.items():
-                    response[name] = value
-                return response
-            except ValidationError as exc:
+            except exceptions.ValidationError as exc:
                 return json_response(exc.detail, status=400)
+            except exceptions.APIException as exc:
+                # DRF's exception_handler, minus the sync-only parts.
+                response = json_response({"detail": exc.detail}, status=exc.status_code)
+                if exc.status_code == 401:
+                    response["WWW-Authenticate"] = "Token"
+                if getattr(exc, "wait", None) is not None:
+                    response["Retry-After"] = str(int(exc.wait))
+                return response
 
         return wrapper
 
     return decorate
 
 
-def _forbidden(detail: str) -> _Denied:
-    return _Denied(403, detail)
-
-
 @endpoint("GET")
 async def task_list(request) -> HttpResponse:
     params = OwnTaskListParams.parse(request.GET)
     if params.pop("scope") == "all":
-        if not request.api_user.is_staff:
-            raise _forbidden("Staff only: scope=all.")
+        require_staff(request.api_user, "scope=all")
         owner_id = None
     else:
         owner_id = request.api_user.pk
@@ -118,16 +106,14 @@ async def task_list(request) -> HttpResponse:
 @endpoint("GET")
 async def task_stats(request) -> HttpResponse:
     if StatsParams.parse(request.GET)["scope"] == "global":
-        if not request.api_user.is_staff:
-            raise _forbidden("Staff only: scope=global.")
+        require_staff(request.api_user, "scope=global")
         return json_response(await selectors.atask_stats_global())
     return json_response(await selectors.atask_stats_for_owner(owner_id=request.api_user.pk))
 
 
 @endpoint("GET")
 async def user_tasks(request, pk: int) -> HttpResponse:
-    if not may_view_user(request.api_user, pk):
-        raise _forbidden("You may only view your own data.")
+    require_self_or_staff(request.api_user, pk)
     params = TaskListParams.parse(request.GET)
     page = await selectors.atask_list(owner_id=pk, **params)
     return json_response(with_next_link(request, page))
@@ -141,15 +127,11 @@ async def bulk_complete(request) -> HttpResponse:
         scope="bulk", user=request.api_user, meta=request.META
     )
     if wait is not None:
-        raise _Denied(
-            429,
-            f"Request was throttled. Expected available in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+        raise exceptions.Throttled(wait)
     try:
         data = orjson.loads(request.body)
     except orjson.JSONDecodeError as exc:
-        raise _Denied(400, f"JSON parse error - {exc}") from None
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None
     serializer = BulkCompleteSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     # One UPDATE ... RETURNING through a raw cursor, which Django has no async API for; the
@@ -163,6 +145,6 @@ async def bulk_complete(request) -> HttpResponse:
 @endpoint("GET")
 async def user_summaries(request) -> HttpResponse:
     if not request.api_user.is_staff:
-        raise _forbidden("Staff only.")
+        raise exceptions.PermissionDenied("Staff only.")
     params = SummaryParams.parse(request.GET)
     return json_response(await selectors.auser_summaries(ids=params["ids"]))

@@ -8,25 +8,24 @@ ON DELETE CASCADE lookups).
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models import F, Q, Value
-from django.db.models.functions import Concat, Lower, Upper
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
-# Full-text search configuration; the GIN index and the search query must use the same one,
-# or PostgreSQL cannot match the query's expression to the index.
-SEARCH_CONFIG = "english"
+from tasks.querysets import TaskQuerySet
+from tasks.search import SEARCH_CONFIG, task_search_text, task_search_vector
 
-
-def task_search_vector():
-    """The tsvector the full-text GIN index is built on; TaskQuerySet.search() reuses it."""
-    return SearchVector("title", "description", config=SEARCH_CONFIG)
-
-
-def task_search_text():
-    """The text the trigram GIN index is built on; substring search filters on this expression."""
-    return Concat("title", Value(" "), "description", output_field=models.TextField())
+# The search expressions stay importable from here (the index definitions below use them).
+__all__ = [
+    "SEARCH_CONFIG",
+    "Priority",
+    "Task",
+    "TaskCounter",
+    "User",
+    "task_search_text",
+    "task_search_vector",
+]
 
 
 class User(AbstractUser):
@@ -78,10 +77,6 @@ class Priority(models.TextChoices):
 
 
 def _task_manager():
-    # tasks.querysets imports the search expressions defined above (a partial import of this
-    # module that works because they already exist); a top-level import would be circular.
-    from tasks.querysets import TaskQuerySet
-
     return models.Manager.from_queryset(TaskQuerySet)()
 
 

@@ -6,30 +6,17 @@ from datetime import datetime
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import models
-from django.db.models import BooleanField, F
-from django.db.models.expressions import RawSQL
+from django.db.models import F
 
-from tasks.models import SEARCH_CONFIG, task_search_text, task_search_vector
+from tasks.keyset import keyset_before
+from tasks.search import SEARCH_CONFIG, task_search_text, task_search_vector
 
-
-def keyset_before(table: str, created_at: datetime, pk: int) -> RawSQL:
-    """``(created_at, id) < (%s, %s)``: a row comparison PostgreSQL turns into one index range
-    on the (..., created_at DESC, id DESC) composites. Django's ``Q(a__lt) | Q(a=, id__lt)``
-    spelling is equivalent but the planner can only filter with it, not seek."""
-    # Only the table name (from model meta) is interpolated; values are parameters.
-    return RawSQL(  # noqa: S611
-        f'("{table}"."created_at", "{table}"."id") < (%s, %s)',
-        (created_at, pk),
-        output_field=BooleanField(),
-    )
+__all__ = ["TaskQuerySet", "keyset_before"]
 
 
 class TaskQuerySet(models.QuerySet):
     def for_user(self, user):
         return self.filter(owner_id=user.pk)
-
-    def pending(self):
-        return self.filter(completed=False)
 
     def newest_first(self):
         # Matches task_owner_*_created_idx / task_created_idx (created_at DESC, id DESC).

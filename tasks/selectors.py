@@ -17,9 +17,8 @@ from django.shortcuts import get_object_or_404
 from psycopg.types.datetime import TimestamptzLoader
 
 from tasks.cache import acached_global_stats, cached_global_stats
+from tasks.keyset import encode_cursor, keyset_before
 from tasks.models import Task, TaskCounter, User
-from tasks.querysets import keyset_before
-from tasks.serializers import encode_cursor
 
 TASK_FIELDS = (
     "id",

@@ -3,16 +3,16 @@ instances per row: that is most of the time a plain ModelSerializer list spends)
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from datetime import datetime
 
 from rest_framework import serializers
 
+from tasks import keyset
+from tasks.keyset import MAX_BIGINT, encode_cursor
 from tasks.models import Priority
 
-MAX_BIGINT = 2**63 - 1
+__all__ = ["MAX_BIGINT", "decode_cursor", "encode_cursor"]
 
 
 class StrictMixin:
@@ -52,21 +52,12 @@ class StrictCharField(serializers.CharField):
 # --- keyset cursors ------------------------------------------------------------------------
 
 
-def encode_cursor(created_at: datetime, pk: int) -> str:
-    raw = f"{created_at.isoformat()}|{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def decode_cursor(value: str) -> tuple[datetime, int]:
+    """tasks.keyset.decode_cursor, failing as a validation error (400 naming the field)."""
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        moment, pk = raw.split("|")
-        created_at, pk = datetime.fromisoformat(moment), int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise serializers.ValidationError("Invalid cursor.") from None
-    if created_at.tzinfo is None or not 0 < pk <= MAX_BIGINT:
-        raise serializers.ValidationError("Invalid cursor.")
-    return created_at, pk
+        return keyset.decode_cursor(value)
+    except keyset.InvalidCursor as exc:
+        raise serializers.ValidationError(str(exc)) from None
 
 
 class QueryParams(StrictMixin, serializers.Serializer):

@@ -21,3 +21,31 @@ def test_fingerprint_collapses_literals():
     assert sqltext.fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3)") == sqltext.fingerprint(
         "select * from t where id in (4)"
     )
+
+
+def test_statements_read_quotes_as_postgresql_does():
+    # E'' escapes, dollar quotes and an identifier containing $x$ (not a dollar quote).
+    assert len(sqltext.statements(r"SELECT E'\';'; SELECT 2")) == 2
+    assert len(sqltext.statements("SELECT $t$;$t$, 1")) == 1
+    assert len(sqltext.statements("SELECT a$x$ FROM t; DELETE FROM t")) == 2
+    # Lexically broken SQL is one statement: the server reports the error itself.
+    assert sqltext.statements("SELECT 'unterminated") == ["SELECT 'unterminated"]
+
+
+def test_fingerprints_are_postgresqls_parse_tree():
+    same = [
+        "SELECT * FROM t WHERE id IN (1, 2, 3) AND name = 'x'",
+        "select *\n  from t where id in (4,5) and name = 'other'",
+        "SELECT * FROM t WHERE id IN (%s, %s) AND name = %s",  # Django's placeholders
+    ]
+    assert len({sqltext.fingerprint(sql) for sql in same}) == 1
+    assert sqltext.fingerprint("SELECT * FROM t WHERE id = 1") != sqltext.fingerprint(
+        "SELECT * FROM u WHERE id = 1"
+    )
+    assert sqltext.fingerprint("SELECT * FROM t WHERE a LIKE 'x%%'") == sqltext.fingerprint(
+        "SELECT * FROM t WHERE a LIKE %s"
+    )
+
+
+def test_quote_ident_doubles_embedded_quotes():
+    assert sqltext.quote_ident('we"ird') == '"we""ird"'
