@@ -201,13 +201,17 @@ def plan_cost(cursor, sql: str, *, nparams: int, pg_version: int) -> Plan:
             cursor.execute(f"DEALLOCATE {PREPARED}")
     else:
         rows = execute_one(cursor, f"EXPLAIN (FORMAT JSON) {statement}")
-    from perfaudit.rules.plans import walk  # rules.plans -> catalog.plans -> sandbox
-
     document = _plan_document(rows)
-    names = frozenset(
-        node.node["Index Name"] for node in walk(document["Plan"]) if "Index Name" in node.node
-    )
-    return Plan(float(document["Plan"]["Total Cost"]), names, document)
+    return Plan(float(document["Plan"]["Total Cost"]), _index_names(document["Plan"]), document)
+
+
+def _index_names(node: dict) -> frozenset[str]:
+    """Every index a plan (sub)tree uses. (Not rules.plans.walk: rules.plans -> catalog.plans
+    -> sandbox would be an import cycle.)"""
+    names = {node["Index Name"]} if "Index Name" in node else set()
+    for child in node.get("Plans", ()):
+        names |= _index_names(child)
+    return frozenset(names)
 
 
 @dataclass(frozen=True)

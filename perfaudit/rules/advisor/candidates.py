@@ -1,0 +1,197 @@
+"""Selectivity from pg_stats, and the candidate indexes for one table access."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from perfaudit.rules.advisor.facts import (
+    DEFAULT_EQ_SEL,
+    DEFAULT_INEQ_SEL,
+    DEFAULT_RANGE_SEL,
+    Access,
+    Candidate,
+    ColumnFacts,
+    Condition,
+    Key,
+    Predicate,
+    TableFacts,
+)
+
+# --- selectivity -----------------------------------------------------------------------------
+
+
+def _ndistinct(col: ColumnFacts | None, rows: float) -> float | None:
+    if col is None or col.n_distinct is None or col.n_distinct == 0:
+        return None
+    return col.n_distinct if col.n_distinct > 0 else -col.n_distinct * max(rows, 1)
+
+
+def selectivity(cond: Condition, table: TableFacts) -> float:
+    """The share of the table a condition keeps, from pg_stats as the planner would estimate."""
+    col = table.columns.get(cond.column) if cond.column else None
+    null_frac = (col.null_frac or 0.0) if col else 0.0
+    if cond.kind == "null":
+        return null_frac if col and col.null_frac is not None else DEFAULT_EQ_SEL
+    if cond.kind == "notnull":
+        return 1 - null_frac
+    if cond.kind in {"eq", "join"}:
+        values = cond.values if cond.op == "IN" else ((cond.value,) if cond.constant else ())
+        if cond.op == "IN" and not values:
+            values = ()
+        nd = _ndistinct(col, table.rows)
+        if col is None or nd is None:
+            return DEFAULT_EQ_SEL * max(1, len(values))
+        mcv = dict(zip(col.mcv, col.mcf, strict=False))
+        rest = max(0.0, 1 - sum(col.mcf) - null_frac)
+        other = rest / max(1.0, nd - len(col.mcv))
+        if not values:  # a parameter or an expression: the average value
+            return min(1.0, (1 - null_frac) / nd) * (len(cond.values) or 1)
+        total = 0.0
+        for v in values:
+            key = ("t" if v else "f") if isinstance(v, bool) else str(v)
+            total += mcv.get(key, other)
+        return min(1.0, total)
+    if cond.kind == "between":
+        return DEFAULT_RANGE_SEL
+    if cond.kind == "range":
+        return DEFAULT_INEQ_SEL
+    return 1.0
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdvisorRules:
+    #: A constant condition keeping at most this share of the table becomes a partial index's WHERE.
+    partial_max_fraction: float = 0.1
+    #: Conditions keeping more than this share leave nothing for an index to do (unless an
+    #: ORDER BY ... LIMIT can stop early on an index order).
+    no_help_fraction: float = 0.2
+    #: Only columns with at most this many distinct values (flags, states) give partial indexes.
+    partial_max_distinct: int = 20
+    #: Never more key columns than this.
+    max_columns: int = 4
+
+
+def _low_cardinality(col: ColumnFacts | None, rules: AdvisorRules) -> bool:
+    """A flag or a status column: a rare value there is a fixed subset worth a partial index
+    (``state = 'failed'``), unlike a rare value of a key (``owner_id = 42``)."""
+    if col is None:
+        return False
+    if col.type == "boolean":
+        return True
+    return col.n_distinct is not None and 0 < col.n_distinct <= rules.partial_max_distinct
+
+
+def _pattern_ops(col: ColumnFacts | None) -> str:
+    if col and col.type.startswith("character varying"):
+        return "varchar_pattern_ops"
+    return "text_pattern_ops"
+
+
+def candidates_for(
+    access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
+) -> list[Candidate]:
+    """Candidate indexes for one table access, the most promising first."""
+    conds = access.conditions
+    ids = frozenset({statement})
+    result: list[Candidate] = []
+
+    # GIN: substring search and full text, which no B-tree serves.
+    for cond in conds:
+        if cond.kind == "like":
+            pattern = cond.value
+            if pattern is not None and not any(ch in pattern for ch in "%_"):
+                continue  # no wildcard: an equality, which the B-tree path does not see anyway
+            if pattern is not None and cond.op == "LIKE" and not pattern.startswith(("%", "_")):
+                # A prefix pattern: a B-tree with pattern_ops serves it (C-collation order).
+                opclass = _pattern_ops(table.columns.get(cond.column))
+                key = Key(cond.column, cond.expression, opclass=opclass)
+                result.append(Candidate(table.name, (key,), "btree", (), ids))
+                continue
+            key = Key(cond.column, cond.expression, opclass="gin_trgm_ops")
+            result.append(Candidate(table.name, (key,), "gin", (), ids))
+        elif cond.kind == "fts":
+            result.append(
+                Candidate(table.name, (Key(cond.column, cond.expression),), "gin", (), ids)
+            )
+
+    # B-tree: equality first (most selective first), then one range column or the sort.
+    partial: list[Predicate] = []
+    eq: list[tuple[float, Condition]] = []
+    ranges: list[Condition] = []
+    for cond in conds:
+        sel = selectivity(cond, table)
+        if cond.kind in {"null", "notnull"} or (cond.kind == "eq" and cond.constant):
+            if (
+                sel <= rules.partial_max_fraction
+                and cond.column is not None
+                and cond.op != "IN"
+                and (cond.kind != "eq" or _low_cardinality(table.columns.get(cond.column), rules))
+            ):
+                op = {"null": "IS NULL", "notnull": "IS NOT NULL"}.get(cond.kind, "=")
+                partial.append(Predicate(cond.column, op, cond.value))
+                continue
+            if cond.kind in {"null", "notnull"}:
+                continue  # keeps most of the table: no use as a key
+        if cond.kind in {"eq", "join"}:
+            eq.append((sel, cond))
+        elif cond.kind in {"range", "between"}:
+            ranges.append(cond)
+    eq.sort(key=lambda p: (p[0], p[1].column or p[1].expression or ""))
+    eq_keys: list[Key] = []
+    for _sel, cond in eq:
+        key = Key(cond.column, cond.expression)
+        if key not in eq_keys:
+            eq_keys.append(key)
+    sort_keys = (
+        [Key(col, None, desc) for col, desc in access.order_by if col is not None]
+        if access.order_by and all(c is not None for c, _d in access.order_by)
+        else []
+    )
+    # Directions as the query sorts (an index also reads backwards; covered_by knows that).
+    sort_keys = [k for k in sort_keys if Key(k.column) not in eq_keys]
+    range_keys = []
+    for cond in ranges:
+        key = Key(cond.column, cond.expression)
+        if key not in eq_keys and key not in range_keys:
+            range_keys.append(key)
+
+    # Only what the statistics can say (equalities, null tests, flags): a range's share depends
+    # on its bounds (histograms the planner reads and we do not), so it never rules a table out.
+    selective = 0.0 if ranges else math.prod(s for s, _c in eq)
+    for pred in partial:
+        selective *= selectivity(
+            Condition(
+                table.name,
+                {"IS NULL": "null", "IS NOT NULL": "notnull"}.get(pred.op, "eq"),
+                pred.column,
+                value=pred.value,
+                constant=True,
+            ),
+            table,
+        )
+    stops_early = bool(sort_keys) and access.limit
+    if selective >= rules.no_help_fraction and not stops_early:
+        return result  # e.g. a predicate that keeps half the table: a seq scan is right
+
+    where = tuple(sorted(set(partial), key=lambda p: (p.column, p.op)))
+    variants: list[tuple[Key, ...]] = []
+    if sort_keys:
+        variants.append(tuple(eq_keys + sort_keys))
+    if range_keys:
+        variants.append(tuple(eq_keys + range_keys[:1]))
+    if eq_keys:
+        variants.append(tuple(eq_keys))
+    if not variants and where:
+        # Only the constant predicate: index it on its own column, partial.
+        variants.append((Key(where[0].column),))
+    for keys in variants:
+        keys = tuple(keys[: rules.max_columns])
+        if keys and all(
+            Candidate(table.name, keys, "btree", where).identity != c.identity for c in result
+        ):
+            result.append(Candidate(table.name, keys, "btree", where, ids, equality=len(eq_keys)))
+    return result
