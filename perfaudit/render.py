@@ -79,13 +79,24 @@ def header(report: Report, title: str) -> str:
     )
 
 
+def block(label: str, text: str, indent: str = "    ") -> str:
+    """A fix, wrapped but never reflowed across its own lines: SQL and Python keep their line
+    breaks, so what is printed can be pasted and runs."""
+    lines = text.splitlines() or [""]
+    if len(lines) == 1 and len(indent + label + lines[0]) <= WIDTH:
+        return indent + label + lines[0]
+    return "\n".join([indent + label.rstrip(), *(indent + "  " + line for line in lines)])
+
+
 def findings_block(findings: list[Finding]) -> str:
     if not findings:
         return "No findings."
     counts = {}
     for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        key = "acknowledged" if f.acknowledged else f.severity
+        counts[key] = counts.get(key, 0) + 1
+    order = {"error": 0, "warning": 1, "info": 2, "acknowledged": 3}
+    summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=order.get))
     out = [f"Findings ({summary}):"]
     wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="    ", subsequent_indent="    ")
     for f in findings:
@@ -97,11 +108,17 @@ def findings_block(findings: list[Finding]) -> str:
         if len(line) > WIDTH:  # long qualified index names go on their own line
             line = f"  {f.severity.upper():<8}{f.kind}\n    {where}"
         out.append(line)
+        if f.acknowledged:
+            out.append(wrap.fill("acknowledged: " + f.acknowledged))
         out.append(wrap.fill(f.message))
         if f.fix.sql:
-            out.append(wrap.fill("fix: " + f.fix.sql))
+            out.append(block("fix: ", f.fix.sql))
+        if f.fix.command:
+            # Always on its own line, never wrapped: a shell command must paste whole.
+            out.append("    run:\n      " + f.fix.command)
         if f.fix.migration:
-            out.append(wrap.fill("migration: " + f.fix.migration))
+            label = f"migration ({f.fix.app_label}): " if f.fix.app_label else "migration: "
+            out.append(block(label, f.fix.migration))
     return "\n".join(out)
 
 

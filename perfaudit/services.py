@@ -16,12 +16,28 @@ from django.db.utils import ConnectionDoesNotExist
 from django.utils import timezone
 
 from perfaudit import declared, sqltext
-from perfaudit.catalog import activity, indexes, server, statements, tables
+from perfaudit.catalog import (
+    activity,
+    constraints,
+    indexes,
+    locks,
+    sequences,
+    server,
+    statements,
+    tables,
+    wraparound,
+)
+from perfaudit.conf import acknowledgements as conf_acknowledgements
 from perfaudit.conf import get_settings
-from perfaudit.findings import Finding, Fix, Report
+from perfaudit.findings import Finding, Fix, Report, acknowledge
+from perfaudit.rules import constraints as constraint_rules
 from perfaudit.rules import drift, plans
 from perfaudit.rules import indexes as index_rules
+from perfaudit.rules import locks as lock_rules
+from perfaudit.rules import sequences as sequence_rules
+from perfaudit.rules import statements as statement_rules
 from perfaudit.rules import tables as table_rules
+from perfaudit.rules import wraparound as wraparound_rules
 
 #: Statements EXPLAIN accepts. Without ANALYZE none of them executes.
 EXPLAINABLE = {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"}
@@ -32,6 +48,10 @@ SELECT_ONLY = READ_ONLY | {"WITH"}
 
 class ServiceError(Exception):
     """A problem the user must fix (bad input, unreachable database): one line, no traceback."""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _one_line(exc: BaseException) -> str:
@@ -61,6 +81,7 @@ def _report(connection, findings: list[Finding], *, info=None, **data) -> Report
     order = {"error": 0, "warning": 1, "info": 2}
     # Stable sort: within one kind and table, the rule's own order (e.g. by cost) is kept.
     findings = sorted(findings, key=lambda f: (order[f.severity], f.kind, f.table or ""))
+    findings = acknowledge(findings, conf_acknowledgements())
     return Report(
         generated_at=timezone.now(),
         database={
@@ -412,7 +433,11 @@ def slow_queries(
     order: str = "total",
     limit: int = 20,
     reset: bool = False,
+    probe_generic_plans: bool = True,
 ) -> Report:
+    """``probe_generic_plans``: check that each flagged $n statement's printed explain command
+    runs (costs 3 queries per statement, at most GENERIC_PLAN_PROBES); the overview, which
+    prints no fixes, turns it off."""
     connection = get_connection(using)
     conf = get_settings()
     status = statements.statements_status(connection)
@@ -443,30 +468,21 @@ def slow_queries(
     rows = statements.list_statements(
         connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
     )
-    findings = []
-    for row in rows:
-        # Utility statements (CREATE INDEX, COPY, VACUUM) are listed but not flagged: they
-        # are maintenance, and EXPLAIN cannot say anything about them.
-        if (
-            conf.SLOW_QUERY_MS
-            and row.mean_ms >= conf.SLOW_QUERY_MS
-            and sqltext.first_keyword(row.query) in EXPLAINABLE
-        ):
-            text = " ".join(row.query.split())
-            findings.append(
-                Finding(
-                    kind="slow_query",
-                    severity="warning",
-                    table=None,
-                    object=f"queryid {row.queryid}",
-                    message=f"mean {row.mean_ms:,.1f} ms (max {row.max_ms:,.1f}) over "
-                    f"{row.calls:,} calls: {text[:150]}",
-                    evidence=asdict(row) | {"hit_ratio": row.hit_ratio},
-                    fix=Fix(
-                        sql=f"-- manage.py explain {'' if '$' in text else '--analyze '}{text!r}"
-                    ),
-                )
-            )
+    candidates = statements.candidate_statements(
+        connection,
+        slow_ms=conf.SLOW_QUERY_MS,
+        min_calls=conf.SLOW_QUERY_MIN_CALLS,
+        min_share=conf.TIME_SHARE_RATIO,
+    )
+    snapshot = statements.StatementsSnapshot(
+        status=status,
+        candidates=tuple(candidates),
+        server_version_num=connection.pg_version,
+        generic_plan_errors=_generic_plan_probe(connection, candidates, conf=conf)
+        if probe_generic_plans
+        else {},
+    )
+    findings = statement_rules.evaluate(snapshot, conf)
     if status.deallocations:
         findings.append(
             Finding(
@@ -480,7 +496,41 @@ def slow_queries(
             )
         )
     queries = [asdict(r) | {"hit_ratio": r.hit_ratio} for r in rows]
+    status_doc["slow_query_min_calls"] = conf.SLOW_QUERY_MIN_CALLS
     return _report(connection, findings, pg_stat_statements=status_doc, queries=queries)
+
+
+#: At most this many statements are probed with EXPLAIN (GENERIC_PLAN) per report.
+GENERIC_PLAN_PROBES = 5
+
+
+def _generic_plan_probe(connection, candidates, *, conf) -> dict[int, str]:
+    """The error, if any, EXPLAIN (GENERIC_PLAN) gives on each flagged $n statement's text.
+
+    Only on PostgreSQL 16+ (GENERIC_PLAN), for at most GENERIC_PLAN_PROBES statements, in one
+    rolled-back read-only transaction with a savepoint per statement: EXPLAIN without ANALYZE
+    executes nothing.
+    """
+    if connection.pg_version < 160000:
+        return {}
+    probes = [
+        row
+        for row in candidates
+        if sqltext.has_positional_params(row.query)
+        and len(sqltext.statements(row.query)) == 1
+        and sqltext.first_keyword(row.query) in EXPLAINABLE
+    ][:GENERIC_PLAN_PROBES]
+    if not probes:
+        return {}
+    result = {}
+    with rolled_back(connection, timeout_ms=conf.STATEMENT_TIMEOUT_MS, read_only=True) as cursor:
+        for row in probes:
+            try:
+                with transaction.atomic(using=connection.alias):
+                    execute_one(cursor, f"EXPLAIN (GENERIC_PLAN) {row.query}", simple=True)
+            except DatabaseError as exc:
+                result[row.queryid] = _one_line(exc)
+    return result
 
 
 # --- tablestats -----------------------------------------------------------------------------
@@ -581,7 +631,14 @@ def db_connections(*, using: str = "default") -> Report:
                     f"a transaction (oldest {group.oldest_xact_seconds or 0:.0f} s): they hold "
                     "locks and block vacuum",
                     evidence=asdict(group),
-                    fix=Fix(sql="SET idle_in_transaction_session_timeout = '60s';"),
+                    # A session-level SET would only change the auditing session: the setting
+                    # must reach the application's new sessions.
+                    fix=Fix(
+                        sql=f"ALTER DATABASE {_quote(group.database or '')} SET "
+                        "idle_in_transaction_session_timeout = '60s'; -- new sessions; "
+                        "or ALTER ROLE <app role> SET ... for one role. Then find the code "
+                        "that leaves transactions open"
+                    ),
                 )
             )
         if (group.oldest_query_seconds or 0) >= conf.LONG_RUNNING_SECONDS:
@@ -596,6 +653,7 @@ def db_connections(*, using: str = "default") -> Report:
                     evidence=asdict(group),
                 )
             )
+    findings += lock_rules.evaluate(locks.collect(connection), conf)
     if not pool_options and not settings_dict.get("CONN_MAX_AGE"):
         findings.append(
             Finding(
@@ -613,6 +671,47 @@ def db_connections(*, using: str = "default") -> Report:
         setup=setup,
         activity=[asdict(g) for g in groups],
         headroom=headroom,
+    )
+
+
+# --- dbhealth ---------------------------------------------------------------------------
+
+
+def db_health(*, using: str = "default", table: str | None = None) -> Report:
+    """PgHero's cheap checks: NOT VALID constraints, sequences near their maximum,
+    transaction-ID wraparound. Each is one set-based catalog query."""
+    connection = get_connection(using)
+    conf = get_settings()
+    models = declared.model_tables(using)
+    constraint_snapshot = constraints.collect(connection, table=table)
+    sequence_snapshot = sequences.collect(connection, table=table)
+    wrap_snapshot = wraparound.collect(
+        connection, min_age=wraparound_rules.min_age(conf), table=table
+    )
+    findings = [
+        *constraint_rules.evaluate(constraint_snapshot, conf, models=models),
+        *sequence_rules.evaluate(sequence_snapshot, conf),
+        *wraparound_rules.evaluate(wrap_snapshot, conf),
+    ]
+    if table:
+        findings = [f for f in findings if f.table == table]
+    return _report(
+        connection,
+        findings,
+        not_valid_constraints=[asdict(c) for c in constraint_snapshot.not_valid],
+        sequences=[
+            asdict(q) | {"limit": q.limit, "used_ratio": q.used_ratio}
+            for q in sequence_snapshot.sequences
+        ],
+        wraparound={
+            "database": wrap_snapshot.database,
+            "database_xid_age": wrap_snapshot.database_xid_age,
+            "database_mxid_age": wrap_snapshot.database_mxid_age,
+            "database_xids_left": wrap_snapshot.database_xids_left,
+            "autovacuum_freeze_max_age": wrap_snapshot.freeze_max_age,
+            "autovacuum": wrap_snapshot.autovacuum_on,
+            "xmin_holders": [asdict(h) for h in wrap_snapshot.xmin_holders],
+        },
     )
 
 
@@ -681,7 +780,7 @@ def overview(*, using: str = "default") -> Report:
         "indexes": audit_indexes(using=using),
         "tables": table_stats(using=using),
         "connections": db_connections(using=using),
-        "queries": slow_queries(using=using),
+        "queries": slow_queries(using=using, probe_generic_plans=False),
     }
     sections = []
     for name in OVERVIEW_SECTIONS:

@@ -29,6 +29,9 @@ class ConnectionLimits:
 
 def activity_groups(connection) -> list[ActivityGroup]:
     with connection.cursor() as cursor:
+        # pg_stat_activity is a per-transaction snapshot: without this, a caller inside a
+        # transaction would see the sessions as they were at its first read.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             """
             SELECT datname, coalesce(nullif(application_name, ''), '(none)'),

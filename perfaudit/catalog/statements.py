@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Statement:
     rows: int
     shared_hit: int
     shared_read: int
+    #: This statement's share of the total execution time of every statement of the database.
+    time_share: float | None = None
 
     @property
     def hit_ratio(self) -> float | None:
@@ -74,25 +76,67 @@ def statements_status(connection) -> StatementsStatus:
 
 _ORDER = {"total": "total_exec_time", "mean": "mean_exec_time", "calls": "calls"}
 
+# The share is computed over every statement of the database before any filter, so a
+# statement's share does not depend on what the listing shows.
+_SQL = """
+WITH s AS (
+    SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
+           shared_blks_hit, shared_blks_read,
+           total_exec_time / nullif(sum(total_exec_time) OVER (), 0) AS share
+    FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
+       shared_blks_hit, shared_blks_read, share
+FROM s
+WHERE {where}
+ORDER BY {order} DESC
+LIMIT %(limit)s
+"""
+
 
 def list_statements(
     connection, *, min_mean_ms: float, min_calls: int, order: str, limit: int
 ) -> list[Statement]:
-    order_column = _ORDER[order]  # a fixed whitelist, never user text
+    sql = _SQL.format(  # fixed fragments only, never user text
+        where="mean_exec_time >= %(mean)s AND calls >= %(calls)s", order=_ORDER[order]
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
-                   shared_blks_hit, shared_blks_read
-            FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND mean_exec_time >= %s AND calls >= %s
-            ORDER BY {order_column} DESC
-            LIMIT %s
-            """,
-            [min_mean_ms, min_calls, limit],
-        )
+        cursor.execute(sql, {"mean": min_mean_ms, "calls": min_calls, "limit": limit})
         return [Statement(*row) for row in cursor.fetchall()]
+
+
+def candidate_statements(
+    connection, *, slow_ms: float | None, min_calls: int, min_share: float | None, limit: int = 50
+) -> list[Statement]:
+    """Statements a slow-query rule may flag, whatever the listing's order and limit: slow
+    over enough calls, or a large share of the total time."""
+    sql = _SQL.format(
+        where="(calls >= %(calls)s AND mean_exec_time >= %(mean)s) OR share >= %(share)s",
+        order="total_exec_time",
+    )
+    params = {
+        # None turns a condition off: no mean and no share reach these.
+        "mean": slow_ms if slow_ms else float("inf"),
+        "calls": min_calls,
+        "share": min_share if min_share else 2.0,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Statement(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class StatementsSnapshot:
+    status: StatementsStatus
+    candidates: tuple[Statement, ...]
+    server_version_num: int
+    #: queryid -> the error EXPLAIN (GENERIC_PLAN) gave on the normalized text as printed
+    #: (PostgreSQL 16+, statements with $n only; absent = it worked). pg_stat_statements turns
+    #: a typed literal such as ``interval '1 day'`` into ``interval $3``, which does not parse,
+    #: and some parameters have no type the planner can infer.
+    generic_plan_errors: dict[int, str] = field(default_factory=dict)
 
 
 def reset_statements(connection) -> None:

@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from perfaudit import services
+
 from .conftest import run_sql, statements_usable
 
 pytestmark = pytest.mark.django_db
@@ -16,17 +18,21 @@ ADMIN = 4
 MAX_QUERIES = {
     # database_stats 1 + server_info 1, then the four reports it summarizes (set-based, so the
     # count is the same for 10 tables or 10,000): audit_indexes 6 + table_stats 2 +
-    # db_connections 3 + slow_queries 5.
-    "overview": ADMIN + 18,
+    # db_connections 6 + slow_queries 6.
+    "overview": ADMIN + 22,
     # statements status 3 (available/installed/preloaded, has _info, reset time) + top
-    # statements 1 + server_info 1
-    "queries": ADMIN + 5,
+    # statements 1 + flag candidates 1 (slow over enough calls, or a large share of the time)
+    # + server_info 1; then, for the flagged statements with $n (earlier tests' catalog
+    # queries may be), the generic-plan probe: savepoint + timeout + read-only, then savepoint,
+    # EXPLAIN, release per statement (at most GENERIC_PLAN_PROBES), rollback.
+    "queries": ADMIN + 6 + 4 + 3 * services.GENERIC_PLAN_PROBES,
     # server_info, indexes, foreign keys, tables, btree bloat estimate, django_migrations
     "indexes": ADMIN + 6,
     # table stats + server_info
     "tables": ADMIN + 2,
-    # activity groups + limits + server_info
-    "connections": ADMIN + 3,
+    # activity groups + limits + blocked queries (pg_blocking_pids) + server_info, and
+    # pg_stat_clear_snapshot() before each pg_stat_activity read (fresh inside a transaction)
+    "connections": ADMIN + 6,
     # the empty form: no catalog query at all
     "explain": ADMIN,
 }

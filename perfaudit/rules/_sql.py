@@ -1,0 +1,18 @@
+"""Quoting for the SQL text that fixes print (never for queries perfaudit runs itself)."""
+
+from __future__ import annotations
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_table(schema: str | None, table: str) -> str:
+    """``"table"`` on the search path's first schemas (public), ``"schema"."table"`` else."""
+    if schema in (None, "", "public"):
+        return quote_ident(table)
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
