@@ -37,8 +37,11 @@ def cell(value) -> str:
     return " ".join(str(value).split())
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDTH) -> str:
-    """Aligned columns; the last column is cut to keep lines within ``width``."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDTH, wrap_last: bool = False
+) -> str:
+    """Aligned columns within ``width``. The last column is cut, or with ``wrap_last`` wrapped
+    onto continuation lines (index definitions: a cut loses the predicate and opclasses)."""
     text_rows = [[cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in text_rows:
@@ -64,8 +67,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDT
             parts.append(value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i]))
         return "  ".join(parts).rstrip()
 
+    def wrapped(values):
+        last = values[-1]
+        if len(last) <= widths[-1]:
+            return [line(values)]
+        pieces = textwrap.wrap(last, widths[-1], break_long_words=True, break_on_hyphens=False) or [
+            ""
+        ]
+        lines = [line([*values[:-1], pieces[0]])]
+        lines += [" " * (fixed) + piece for piece in pieces[1:]]
+        return lines
+
     out = [line(list(headers)), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in text_rows]
+    for r in text_rows:
+        out += wrapped(r) if wrap_last else [line(r)]
     return "\n".join(out)
 
 

@@ -139,10 +139,17 @@ def audit_indexes(
     )
     findings = _soften_unactionable(findings, declared.unactionable_tables(using))
     findings = _runsql_for_undeclared(findings, known_names | {d.name for d in declared_indexes})
+    findings = one_per_object(findings)
     min_bytes = (min_size_mb or 0) * 1024 * 1024
     if min_bytes:
+        # An error (an invalid index, a failed build) is never hidden by its size: a failed
+        # unique build is often tiny, and exactly what CI must not miss.
         sizes = {(i.table, i.name): i.size_bytes for i in all_indexes}
-        findings = [f for f in findings if sizes.get((f.table, f.object), min_bytes) >= min_bytes]
+        findings = [
+            f
+            for f in findings
+            if f.severity == "error" or sizes.get((f.table, f.object), min_bytes) >= min_bytes
+        ]
     listing: dict[str, dict] = {}
     for index in all_indexes:
         if index.size_bytes < min_bytes:
@@ -157,10 +164,56 @@ def audit_indexes(
                 "scans": index.scans,
                 "last_scan": index.last_scan,
                 "valid": index.is_valid,
+                "ready": index.is_ready,
+                "unique": index.is_unique,
+                "primary": index.is_primary,
+                "constraint": index.constraint,
                 "definition": index.definition,
             }
         )
     return _report(connection, findings, info=info, tables=list(listing.values()))
+
+
+#: When one index draws several findings, the one reported first; the others become evidence.
+KIND_PRIORITY = (
+    "invalid",
+    "build_in_progress",
+    "duplicate",
+    "redundant",
+    "unused",
+    "missing_fk_index",
+    "drift",
+    "bloat",
+)
+
+
+def one_per_object(findings: list[Finding]) -> list[Finding]:
+    """One finding per (table, object): the most severe, then by KIND_PRIORITY; the others are
+    kept in its evidence (``also``) and named in its message, so nothing is lost and one
+    index never shows up twice with two different fixes."""
+    sev = {"error": 0, "warning": 1, "info": 2}
+    rank = {k: i for i, k in enumerate(KIND_PRIORITY)}
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.table, f.object), []).append(f)
+    result = []
+    for group in groups.values():
+        group.sort(key=lambda f: (sev[f.severity], rank.get(f.kind, len(rank))))
+        first, *rest = group
+        if rest:
+            first = replace(
+                first,
+                message=first.message
+                + "".join(f" [also {f.kind} ({f.severity}): {f.message}]" for f in rest),
+                evidence={
+                    **first.evidence,
+                    "also": [
+                        {"kind": f.kind, "severity": f.severity, "message": f.message} for f in rest
+                    ],
+                },
+            )
+        result.append(first)
+    return result
 
 
 def _soften_unactionable(findings: list[Finding], tables: set[str]) -> list[Finding]:

@@ -12,7 +12,14 @@ pytestmark = pytest.mark.django_db
 
 
 def findings_for(report, obj):
-    return [(f.kind, f.severity) for f in report.findings if f.object == obj]
+    """(kind, severity) of every finding on ``obj``, including those folded into another
+    finding on the same index (one finding per object, the rest in evidence["also"])."""
+    result = []
+    for f in report.findings:
+        if f.object == obj:
+            result.append((f.kind, f.severity))
+            result += [(a["kind"], a["severity"]) for a in f.evidence.get("also", [])]
+    return result
 
 
 def test_clean_schema_has_no_warnings(settings):
@@ -134,3 +141,22 @@ def test_invalid_index_from_a_failed_concurrent_build():
         assert ("invalid", "error") in findings_for(report, "pa_inv_v")
     finally:
         run_sql("DROP TABLE IF EXISTS pa_inv")
+
+
+def test_one_finding_per_index(parent_child):
+    # Redundant (a prefix of the composite) and never scanned: one finding, not two.
+    run_sql(
+        "CREATE INDEX pa_child_parent_created ON pa_child (parent_id, created_at DESC)",
+        "CREATE INDEX pa_child_parent ON pa_child (parent_id)",
+    )
+    report = services.audit_indexes(table="pa_child")
+    on_it = [f for f in report.findings if f.object == "pa_child_parent"]
+    assert len(on_it) == 1
+    assert {"redundant", "unused"} <= set(dict(findings_for(report, "pa_child_parent")))
+
+
+def test_min_size_never_hides_errors(parent_child):
+    run_sql("INSERT INTO pa_parent (id, name) VALUES (1, 'a'), (2, 'b')")
+    run_sql("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'pa_parent_pkey'::regclass")
+    report = services.audit_indexes(table="pa_parent", min_size_mb=10_000)
+    assert [(f.kind, f.severity) for f in report.findings] == [("invalid", "error")]

@@ -15,19 +15,29 @@ class Command(PerfauditCommand):
         )
 
     def render_text(self, report, options):
-        out = [render.header(report, "Index audit"), ""]
+        # Findings first: CI logs show what matters without scrolling past every index.
+        out = [render.header(report, "Index audit"), "", render.findings_block(report.findings)]
         for entry in report.data["tables"]:
-            out.append(f"{entry['table']}  (~{entry['rows']:,} rows)")
+            out += ["", f"{entry['table']}  (~{entry['rows']:,} rows)"]
             rows = [
                 (
                     i["name"] + ("" if i["valid"] else " (INVALID)"),
                     render.human_bytes(i["size_bytes"]),
                     i["scans"],
-                    i["definition"].split(" USING ", 1)[-1],
+                    _definition(i),
                 )
                 for i in entry["indexes"]
             ]
-            out.append(render.table(("index", "size", "scans", "definition"), rows))
-            out.append("")
-        out.append(render.findings_block(report.findings))
+            out.append(render.table(("index", "size", "scans", "definition"), rows, wrap_last=True))
         return "\n".join(out)
+
+
+def _definition(index) -> str:
+    """The whole definition after USING (method, keys, opclasses, INCLUDE, WHERE), and what
+    it enforces: pg_get_indexdef's "CREATE UNIQUE INDEX" prefix is dropped with the name."""
+    body = index["definition"].split(" USING ", 1)[-1]
+    if index.get("primary"):
+        return "PRIMARY KEY " + body
+    if index.get("unique"):
+        return "UNIQUE " + body
+    return body
