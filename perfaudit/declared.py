@@ -12,7 +12,7 @@ from django.apps import apps
 from django.db import models, router
 from django.db.models.expressions import OrderBy
 
-from perfaudit.rules.indexes import ModelRef
+from perfaudit.rules.indexes import IndexOrigin, ModelRef
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,68 @@ def _managed_models(using: str):
             yield model
 
 
+def _ref(model) -> ModelRef:
+    return ModelRef(model._meta.app_label, model._meta.model_name, model._meta.object_name)
+
+
 def model_tables(using: str) -> dict[str, ModelRef]:
-    return {
-        m._meta.db_table: ModelRef(m._meta.app_label, m._meta.model_name)
-        for m in _managed_models(using)
-    }
+    return {m._meta.db_table: _ref(m) for m in _managed_models(using)}
+
+
+def _state_index_names(connection) -> dict[tuple[str, str], set[str]]:
+    """(app_label, model_name) -> index and constraint names in the migration state."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
+    names: dict[tuple[str, str], set[str]] = {}
+    for key, model_state in loader.project_state().models.items():
+        for item in (
+            *model_state.options.get("indexes", []),
+            *model_state.options.get("constraints", []),
+        ):
+            names.setdefault(key, set()).add(item.name)
+    return names
+
+
+def index_origins(connection) -> dict[tuple[str, str], IndexOrigin]:
+    """(table, index name) -> who made it: a field (and its _like twin), a Meta.indexes entry
+    (in the migration state or not), a constraint. Indexes absent here are strays."""
+    editor = connection.schema_editor()
+    state = _state_index_names(connection)
+    origins: dict[tuple[str, str], IndexOrigin] = {}
+    for model in _managed_models(connection.alias):
+        ref = _ref(model)
+        table = model._meta.db_table
+        in_state = state.get((ref.app_label, ref.model_name), set())
+        for f in model._meta.local_concrete_fields:
+            if f.db_index and not f.unique:
+                name = editor._create_index_name(table, [f.column], suffix="")
+                origins[(table, name)] = IndexOrigin("field", ref, f.name)
+            if (f.db_index or f.unique) and editor._create_like_index_sql(model, f) is not None:
+                name = editor._create_index_name(table, [f.column], suffix="_like")
+                origins[(table, name)] = IndexOrigin("like", ref, f.name)
+        for index in model._meta.indexes:
+            origins[(table, index.name)] = IndexOrigin(
+                "declared", ref, in_state=index.name in in_state
+            )
+        # Indexes a migration created that the model no longer declares: still in the state.
+        for name in in_state:
+            origins.setdefault((table, name), IndexOrigin("declared", ref, in_state=True))
+    return origins
+
+
+def fk_index_names(connection) -> dict[tuple, tuple]:
+    """(table, FK column names) -> (field names, the name Django gives
+    models.Index(fields=[field]) on that model), for missing-FK-index fixes: Django's own
+    naming, so the name passes its 30-character check (models.E034)."""
+    result = {}
+    for model in _managed_models(connection.alias):
+        for f in model._meta.local_concrete_fields:
+            if f.is_relation and f.many_to_one and f.concrete:
+                index = models.Index(fields=[f.name])
+                index.set_name_with_model(model)
+                result[(model._meta.db_table, (f.column,))] = ((f.name,), index.name)
+    return result
 
 
 def unactionable_tables(using: str) -> set[str]:

@@ -30,6 +30,9 @@ class Fix:
     app_label: str | None = None
     #: A shell command (quoted to run as printed), e.g. ``python manage.py explain '...'``.
     command: str | None = None
+    #: The edit to the model that must accompany ``migration`` (or replace it), so that
+    #: makemigrations agrees with the database afterwards.
+    model_change: str | None = None
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,8 @@ def findings_block(findings: list[Finding]) -> str:
         if f.fix.migration:
             label = f"migration ({f.fix.app_label}): " if f.fix.app_label else "migration: "
             out.append(block(label, f.fix.migration))
+        if f.fix.model_change:
+            out.append(wrap.fill("model: " + f.fix.model_change))
     return "\n".join(out)
 
 

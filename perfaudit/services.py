@@ -109,15 +109,40 @@ def audit_indexes(
     if table and not indexes.table_exists(connection, table):
         raise ServiceError(f"no table {table!r} on the search path")
     models = declared.model_tables(using)
-    fks = indexes.list_foreign_keys(connection, table=table)
+    origins = declared.index_origins(connection)
+    all_fks = indexes.list_foreign_keys(connection, table=table)
+    child_fks = [fk for fk in all_fks if table is None or fk.table == table]
+    times = server.evidence_times(connection)
+    window = index_rules.EvidenceWindow.from_evidence(
+        now=times.now,
+        stats_reset=times.stats_reset,
+        postmaster_start=times.postmaster_start,
+        first_migration=times.first_migration,
+        server_version_num=times.version_num,
+    )
+    # Duplicates and redundant pairs first: the indexes they keep are never also "unused".
+    pairs = [
+        *index_rules.duplicate_indexes(all_indexes, models, origins),
+        *index_rules.redundant_indexes(all_indexes, models, origins),
+    ]
     findings = [
         *index_rules.unused_indexes(
-            all_indexes, stats_reset=info.stats_reset, now=info.now, conf=conf, models=models
+            all_indexes,
+            now=info.now,
+            conf=conf,
+            models=models,
+            window=window,
+            foreign_keys=all_fks,
+            origins=origins,
+            kept=index_rules.kept_by(pairs),
         ),
-        *index_rules.duplicate_indexes(all_indexes, models),
-        *index_rules.redundant_indexes(all_indexes, models),
-        *index_rules.missing_fk_indexes(fks, all_indexes, models),
-        *index_rules.invalid_indexes(all_indexes, models),
+        *pairs,
+        *index_rules.missing_fk_indexes(
+            child_fks, all_indexes, models, index_names=declared.fk_index_names(connection)
+        ),
+        *index_rules.invalid_indexes(
+            all_indexes, models, building=indexes.building_indexes(connection), origins=origins
+        ),
         *index_rules.bloated_indexes(all_indexes, conf=conf, models=models),
     ]
     declared_indexes = [
@@ -138,7 +163,6 @@ def audit_indexes(
         existing_tables=existing,
     )
     findings = _soften_unactionable(findings, declared.unactionable_tables(using))
-    findings = _runsql_for_undeclared(findings, known_names | {d.name for d in declared_indexes})
     findings = one_per_object(findings)
     min_bytes = (min_size_mb or 0) * 1024 * 1024
     if min_bytes:
@@ -171,7 +195,18 @@ def audit_indexes(
                 "definition": index.definition,
             }
         )
-    return _report(connection, findings, info=info, tables=list(listing.values()))
+    return _report(
+        connection,
+        findings,
+        info=info,
+        tables=list(listing.values()),
+        evidence_window={
+            "start": window.start,
+            "days": window.days,
+            "sources": window.sources,
+            "postmaster_start": times.postmaster_start,
+        },
+    )
 
 
 #: When one index draws several findings, the one reported first; the others become evidence.
@@ -226,25 +261,7 @@ def _soften_unactionable(findings: list[Finding], tables: set[str]) -> list[Find
                 severity="info",
                 message=f.message + " (index created by Django or an installed package for this "
                 "table, not by a project migration)",
-                fix=replace(f.fix, migration=None),
-            )
-        result.append(f)
-    return result
-
-
-def _runsql_for_undeclared(findings: list[Finding], declared_names: set[str]) -> list[Finding]:
-    """RemoveIndexConcurrently only works on indexes in the migration state; others need SQL."""
-    result = []
-    for f in findings:
-        migration = f.fix.migration or ""
-        if migration.startswith("RemoveIndexConcurrently") and f.object not in declared_names:
-            f = replace(
-                f,
-                fix=replace(
-                    f.fix,
-                    migration=f"RunSQL({f.fix.sql!r}) in a migration with atomic = False "
-                    "(no migration state knows this index)",
-                ),
+                fix=replace(f.fix, migration=None, app_label=None, model_change=None),
             )
         result.append(f)
     return result

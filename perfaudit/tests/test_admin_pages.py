@@ -19,15 +19,18 @@ MAX_QUERIES = {
     # database_stats 1 + server_info 1, then the four reports it summarizes (set-based, so the
     # count is the same for 10 tables or 10,000): audit_indexes 6 + table_stats 2 +
     # db_connections 6 + slow_queries 6.
-    "overview": ADMIN + 22,
+    "overview": ADMIN + 27,
     # statements status 3 (available/installed/preloaded, has _info, reset time) + top
     # statements 1 + flag candidates 1 (slow over enough calls, or a large share of the time)
     # + server_info 1; then, for the flagged statements with $n (earlier tests' catalog
     # queries may be), the generic-plan probe: savepoint + timeout + read-only, then savepoint,
     # EXPLAIN, release per statement (at most GENERIC_PLAN_PROBES), rollback.
     "queries": ADMIN + 6 + 4 + 3 * services.GENERIC_PLAN_PROBES,
-    # server_info, indexes, foreign keys, tables, btree bloat estimate, django_migrations
-    "indexes": ADMIN + 6,
+    # server_info, indexes, foreign keys, tables, btree bloat estimate, django_migrations;
+    # then the evidence window (stats reset / server start, first applied migration), builds
+    # in progress (pg_stat_progress_create_index), and the migration state again for index
+    # origins, +2 more for the pg_stat_* snapshot
+    "indexes": ADMIN + 11,
     # table stats + server_info
     "tables": ADMIN + 2,
     # activity groups + limits + blocked queries (pg_blocking_pids) + server_info, and

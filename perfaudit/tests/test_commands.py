@@ -43,7 +43,7 @@ def validate_contract(document):
         assert finding["severity"] in {"info", "warning", "error"}
         assert isinstance(finding["kind"], str) and isinstance(finding["message"], str)
         assert isinstance(finding["evidence"], dict)
-        assert set(finding["fix"]) == {"sql", "migration", "app_label", "command"}
+        assert set(finding["fix"]) == {"sql", "migration", "app_label", "command", "model_change"}
 
 
 @pytest.mark.parametrize(
