@@ -11,18 +11,10 @@ from functools import partial, update_wrapper
 from django.contrib import admin
 from django.urls import path
 
-from perfaudit import admin_views
+from perfaudit.admin_views import PAGES
 from perfaudit.models import Dashboard
 
-#: (url, view, url name suffix, tab title). The first is the admin index's link.
-PAGES = (
-    ("", admin_views.overview, "overview", "Overview"),
-    ("queries/", admin_views.queries, "queries", "Queries"),
-    ("indexes/", admin_views.indexes, "indexes", "Indexes"),
-    ("tables/", admin_views.tables, "tables", "Tables"),
-    ("connections/", admin_views.connections, "connections", "Connections"),
-    ("explain/", admin_views.explain, "explain", "Explain"),
-)
+__all__ = ["PAGES", "DashboardAdmin"]
 
 
 @admin.register(Dashboard)

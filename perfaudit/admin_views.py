@@ -2,11 +2,13 @@
 
 No SQL here: the service layer is what the commands and the JSON output use too, so the three
 never disagree. A ServiceError (bad input, database unreachable) is shown on the page, not a 500.
+``PAGES`` (at the end) lists the pages; perfaudit.admin mounts them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from django import forms
 from django.template.response import TemplateResponse
@@ -14,14 +16,13 @@ from django.urls import reverse
 
 from perfaudit import render, services, sqltext
 from perfaudit.conf import get_settings
+from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, json_default
 
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # error, warning, info
 
 
 def _page(model_admin, request, name: str, title: str, context: dict) -> TemplateResponse:
-    from perfaudit.admin import PAGES
-
     tabs = [
         {
             "title": tab_title,
@@ -47,7 +48,7 @@ def _run(service, **kwargs):
     """(report, error): the page shows a service's one-line error instead of failing."""
     try:
         return service(**kwargs), None
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         return None, str(exc)
 
 
@@ -77,14 +78,14 @@ def overview(model_admin, request):
     if report:
         titles = {"indexes": "Indexes", "tables": "Tables", "connections": "Connections"}
         titles["queries"] = "Queries"
-        for section in report.data["sections"]:
-            url = reverse(f"{model_admin.admin_site.name}:perfaudit_{section['name']}")
+        for section in report.sections:
+            url = reverse(f"{model_admin.admin_site.name}:perfaudit_{section.name}")
             sections.append(
                 {
-                    "title": titles[section["name"]],
+                    "title": titles[section.name],
                     "url": url,
                     "counts": [
-                        (severity, section["counts"][severity], f"{url}?severity={severity}")
+                        (severity, section.counts[severity], f"{url}?severity={severity}")
                         for severity in SEVERITY_ORDER
                     ],
                 }
@@ -108,13 +109,14 @@ def queries(model_admin, request):
     report, error = _run(services.slow_queries, order=order, limit=50)
     rows = []
     if report:
-        for query in report.data["queries"]:
+        for query in report.queries:
             rows.append(
-                query
+                asdict(query)
                 | {
-                    "display": " ".join(query["query"].split()),
+                    "hit_ratio": query.hit_ratio,
+                    "display": " ".join(query.query.split()),
                     # Only queries get an EXPLAIN button: the form refuses anything else.
-                    "explainable": sqltext.first_keyword(query["query"]) in services.SELECT_ONLY,
+                    "explainable": sqltext.first_keyword(query.query) in sqltext.SELECT_ONLY,
                 }
             )
     orders = [
@@ -200,8 +202,8 @@ def explain(model_admin, request):
             if error:
                 form.add_error("sql", error)
             else:
-                item = report.data["plans"][0]
-                rows = render.plan_rows(item["plan"], item["findings"])
+                item = report.plans[0]
+                rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
     status = 200 if request.method == "GET" or form.is_valid() else 400
@@ -220,3 +222,14 @@ def explain(model_admin, request):
     )
     response.status_code = status
     return response
+
+
+#: (url, view, url name suffix, tab title). The first is the admin index's link.
+PAGES = (
+    ("", overview, "overview", "Overview"),
+    ("queries/", queries, "queries", "Queries"),
+    ("indexes/", indexes, "indexes", "Indexes"),
+    ("tables/", tables, "tables", "Tables"),
+    ("connections/", connections, "connections", "Connections"),
+    ("explain/", explain, "explain", "Explain"),
+)

@@ -1,7 +1,7 @@
 """The one shape every perfaudit result takes: a Finding inside a Report.
 
-The CLI tables, the JSON documents and (later) the admin pages all render these objects, so
-they can never disagree about what was found.
+The CLI tables, the JSON documents and the admin pages all render these objects, so they can
+never disagree about what was found.
 """
 
 from __future__ import annotations
@@ -53,13 +53,48 @@ class Finding:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
 
 
-@dataclass
+@dataclass(frozen=True)
+class DatabaseRef:
+    """Which database a report describes: the envelope every JSON document starts with."""
+
+    vendor: str
+    version: str
+    stats_reset: dt.datetime | None
+    alias: str
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Worst first, then by kind and table. Stable: within one kind and table, the rule's own
+    order (e.g. by cost) is kept."""
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.kind, f.table or ""))
+
+
+@dataclass(kw_only=True)
 class Report:
+    """The base of every report (perfaudit.services.<topic>): envelope + findings.
+
+    Subclasses add typed fields and say in ``payload()`` how they appear in the JSON document,
+    after the envelope keys: ``to_dict()`` is the JSON contract.
+    """
+
     generated_at: dt.datetime
-    database: dict[str, Any]
+    database: DatabaseRef
     findings: list[Finding] = field(default_factory=list)
-    #: Command-specific keys, merged into the top level of the JSON document.
-    data: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The report-specific keys of the JSON document (as plain dicts and lists)."""
+        return self.payload()
 
     def worst_at_least(self, severity: str) -> list[Finding]:
         rank = severity_rank(severity)
@@ -80,10 +115,10 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         document = {
             "generated_at": self.generated_at,
-            "database": self.database,
+            "database": self.database.to_dict(),
             "findings": [asdict(f) for f in self.findings],
         }
-        for key, value in self.data.items():
+        for key, value in self.payload().items():
             document.setdefault(key, value)
         return document
 

@@ -86,10 +86,10 @@ def table(
 
 def header(report: Report, title: str) -> str:
     db = report.database
-    reset = cell(db.get("stats_reset")) if db.get("stats_reset") else "never"
+    reset = cell(db.stats_reset) if db.stats_reset else "never"
     return (
-        f"{title} — {db.get('name')} ({db.get('alias')}), "
-        f"PostgreSQL {str(db.get('version')).split()[0]}, "
+        f"{title} — {db.name} ({db.alias}), "
+        f"PostgreSQL {str(db.version).split()[0]}, "
         f"stats reset: {reset}"
     )
 

@@ -1,18 +1,15 @@
 """Runtime detectors: slow-query log, repeated-query (N+1) detection, Server-Timing header.
 
-``PerfauditMiddleware`` installs a ``connection.execute_wrapper`` for the duration of each
-request. The wrapper costs one ``perf_counter`` pair and a dict update per query; stack walking
-(to name the caller) happens only for queries that are reported.
+``PerfauditMiddleware`` records each request's queries with perfaudit.recording's
+``QueryRecorder`` (counts and time only, nothing kept) and two listeners: the slow-query log and
+the repeated-query detector. Stack walking (to name the caller) happens only for queries that
+are reported.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import time
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -20,111 +17,85 @@ from django.db import connections
 
 from perfaudit import sqltext
 from perfaudit.conf import get_settings
+from perfaudit.recording import PLUMBING_KEYWORDS, QueryRecorder, RecordedQuery, find_caller
 
 slow_logger = logging.getLogger("perfaudit.slow_queries")
 repeated_logger = logging.getLogger("perfaudit.repeated_queries")
 
-# Frames from these directories are plumbing, not "the caller" a developer wants to see.
-_SKIP_DIRS = tuple(
-    os.path.dirname(m.__file__) + os.sep
-    for m in (sys.modules.get("django"), sys.modules.get("perfaudit"))
-    if m is not None and getattr(m, "__file__", None)
-)
-_SKIP_PARTS = ("site-packages", "dist-packages", f"{os.sep}lib{os.sep}python")
-_PERFAUDIT_TESTS = os.path.join("perfaudit", "tests")
-
-
-def find_caller() -> str:
-    """The innermost project frame on the stack: ``path:line in function``."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        plumbing = filename.startswith(_SKIP_DIRS) or any(p in filename for p in _SKIP_PARTS)
-        if not plumbing or _PERFAUDIT_TESTS in filename:
-            return f"{os.path.relpath(filename)}:{frame.f_lineno} in {frame.f_code.co_name}"
-        frame = frame.f_back
-    return "unknown"
+__all__ = ["PerfauditMiddleware", "RepeatedQueriesError", "find_caller", "recorder_from_settings"]
 
 
 class RepeatedQueriesError(AssertionError):
     """Raised (REPEATED_QUERY_MODE = "raise") when one SQL fingerprint repeats too often."""
 
 
-# Transaction plumbing repeats legitimately.
-_IGNORED_KEYWORDS = {"SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET"}
+@dataclass
+class SlowQueryLog:
+    path: str | None
+    slow_ms: float
+
+    def __call__(self, query: RecordedQuery, recorder: QueryRecorder) -> None:
+        if query.duration_ms < self.slow_ms:
+            return
+        caller = find_caller()
+        slow_logger.warning(
+            "slow query (%.1f ms, %s) on %s from %s: %s",
+            query.duration_ms,
+            query.alias,
+            self.path or "-",
+            caller,
+            " ".join(query.sql.split())[:500],
+            extra={
+                "duration_ms": query.duration_ms,
+                "path": self.path,
+                "caller": caller,
+                "sql": query.sql,
+                "alias": query.alias,
+            },
+        )
 
 
 @dataclass
-class QueryRecorder:
-    """An execute_wrapper that times queries, logs slow ones and counts repeated ones."""
+class RepeatedQueryDetector:
+    """Counts statements by fingerprint; reports one the ``threshold``-th time it runs."""
 
-    path: str | None = None
-    slow_ms: float | None = None
-    repeated_threshold: int | None = None
-    repeated_mode: str = "off"
-    count: int = 0
-    total_ms: float = 0.0
+    path: str | None
+    threshold: int
+    mode: str
     fingerprints: Counter = field(default_factory=Counter)
     reported: list[dict] = field(default_factory=list)
 
-    def __call__(self, execute, sql, params, many, context):
-        start = time.perf_counter()
-        result = execute(sql, params, many, context)
-        elapsed = (time.perf_counter() - start) * 1000
-        self.count += 1
-        self.total_ms += elapsed
-        alias = context["connection"].alias
-        if self.slow_ms is not None and self.slow_ms > 0 and elapsed >= self.slow_ms:
-            caller = find_caller()
-            slow_logger.warning(
-                "slow query (%.1f ms, %s) on %s from %s: %s",
-                elapsed,
-                alias,
-                self.path or "-",
-                caller,
-                " ".join(sql.split())[:500],
-                extra={
-                    "duration_ms": elapsed,
-                    "path": self.path,
-                    "caller": caller,
-                    "sql": sql,
-                    "alias": alias,
-                },
-            )
-        if (
-            self.repeated_mode != "off"
-            and self.repeated_threshold
-            and sqltext.first_keyword(sql) not in _IGNORED_KEYWORDS
-        ):
-            key = sqltext.fingerprint(sql)
-            self.fingerprints[key] += 1
-            if self.fingerprints[key] == self.repeated_threshold:
-                self._report_repeated(key)
-        return result
+    def __call__(self, query: RecordedQuery, recorder: QueryRecorder) -> None:
+        if query.keyword in PLUMBING_KEYWORDS:
+            return
+        key = sqltext.fingerprint(query.sql)
+        self.fingerprints[key] += 1
+        if self.fingerprints[key] == self.threshold:
+            self._report(" ".join(query.sql.split()))
 
-    def _report_repeated(self, key: str) -> None:
+    def _report(self, sql: str) -> None:
         caller = find_caller()
         message = (
-            f"{self.repeated_threshold} identical queries on {self.path or '-'} from {caller} "
-            f"(N+1? use select_related/prefetch_related or one aggregate): {key[:300]}"
+            f"{self.threshold} identical queries on {self.path or '-'} from {caller} "
+            f"(N+1? use select_related/prefetch_related or one aggregate): {sql[:300]}"
         )
-        self.reported.append({"sql": key, "caller": caller, "path": self.path})
-        if self.repeated_mode == "raise":
+        self.reported.append({"sql": sql, "caller": caller, "path": self.path})
+        if self.mode == "raise":
             raise RepeatedQueriesError(message)
-        repeated_logger.warning(message, extra={"path": self.path, "caller": caller, "sql": key})
-
-    def server_timing(self) -> str:
-        return f'db;dur={self.total_ms:.1f};desc="{self.count} queries"'
+        repeated_logger.warning(message, extra={"path": self.path, "caller": caller, "sql": sql})
 
 
 def recorder_from_settings(path: str | None = None) -> QueryRecorder:
+    """A recorder keeping nothing, with the listeners settings.PERFAUDIT turns on."""
     conf = get_settings()
-    return QueryRecorder(
-        path=path,
-        slow_ms=conf.SLOW_QUERY_MS,
-        repeated_threshold=conf.REPEATED_QUERY_THRESHOLD,
-        repeated_mode=conf.REPEATED_QUERY_MODE,
-    )
+    recorder = QueryRecorder(keep=False)
+    if conf.SLOW_QUERY_MS is not None and conf.SLOW_QUERY_MS > 0:
+        recorder.listeners.append(SlowQueryLog(path, conf.SLOW_QUERY_MS))
+    if conf.REPEATED_QUERY_MODE != "off" and conf.REPEATED_QUERY_THRESHOLD:
+        recorder.listeners.append(
+            RepeatedQueryDetector(path, conf.REPEATED_QUERY_THRESHOLD, conf.REPEATED_QUERY_MODE)
+        )
+    return recorder
 
 
 class PerfauditMiddleware:
@@ -150,9 +121,7 @@ class PerfauditMiddleware:
         if self.is_async:
             return self.get_response(request)
         recorder = recorder_from_settings(request.path)
-        with ExitStack() as stack:
-            for connection in connections.all():
-                stack.enter_context(connection.execute_wrapper(recorder))
+        with recorder.installed(connection.alias for connection in connections.all()):
             response = self.get_response(request)
         if get_settings().SERVER_TIMING:
             existing = response.get("Server-Timing")

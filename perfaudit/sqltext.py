@@ -1,83 +1,104 @@
-"""Lexical checks on SQL given on the command line: count statements, find the first keyword.
+"""SQL text through PostgreSQL's own lexer and parser (pglast wraps libpg_query).
 
-A small scanner that knows quotes, dollar quotes and comments, so a ';' inside a string literal
-is not mistaken for a statement separator. It never rewrites the SQL.
+Statement counting, the first keyword and ``$1`` detection use the scanner (PostgreSQL's lexer:
+quotes, ``E'...'`` escapes, dollar quotes, nested comments exactly as the server reads them);
+fingerprints use libpg_query's fingerprint of the parse tree, so different literals, whitespace,
+case and IN-list lengths compare equal. Nothing here rewrites the SQL that runs.
+
+The server stays the last word on safety: the sandbox sends one statement through the extended
+query protocol, which refuses a string holding two (perfaudit.sandbox.execute_one).
 """
 
 from __future__ import annotations
 
 import re
 
-_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
-_PARAM = re.compile(r"\$\d+")
+from pglast import parser
+
+#: Statements EXPLAIN accepts. Without ANALYZE none of them executes.
+EXPLAINABLE = frozenset(
+    {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"}
+)
+READ_ONLY = frozenset({"SELECT", "VALUES", "TABLE"})
+#: What the admin's EXPLAIN form accepts: queries only (WITH runs in a read-only transaction).
+SELECT_ONLY = READ_ONLY | {"WITH"}
+
+# Django and psycopg placeholders (%s, %(name)s) and the %% escape: not PostgreSQL syntax, so
+# they become $n parameters before parsing; a literal '%' in the SQL text is always doubled.
+_PLACEHOLDER = re.compile(r"%\((?:[^)]*)\)s|%s|%%")
 
 
-def _ident_before(sql: str, i: int) -> bool:
-    """Whether sql[i] continues an identifier or number (letters, digits, _ and $)."""
-    return i > 0 and (sql[i - 1].isalnum() or sql[i - 1] in "_$")
+# Comments, and "(" as in "(SELECT ...) UNION ...", come before the first keyword.
+_SKIPPED = {"C_COMMENT", "SQL_COMMENT", "ASCII_40"}
 
 
-def _code_spans(sql: str) -> list[str]:
-    """The SQL with string literals, quoted identifiers and comments replaced by spaces."""
-    out, i, n = [], 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch == "-" and sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end
-            out.append(" ")
-        elif ch == "/" and sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            out.append(" ")
-        elif ch in ("'", '"'):
-            # E'...' strings take backslash escapes (E'\'' is one quote): without this, the
-            # scanner would think the literal runs on and hide the statements after it.
-            escapes = ch == "'" and i > 0 and sql[i - 1] in "eE" and not _ident_before(sql, i - 1)
-            j = i + 1
-            while j < n:
-                if escapes and sql[j] == "\\":
-                    j += 2
-                    continue
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:  # doubled quote escapes itself
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
-            out.append(" ")
-        elif ch == "$" and not _ident_before(sql, i) and (m := _DOLLAR.match(sql, i)):
-            # Only where PostgreSQL starts a dollar quote: "a$x$" is an identifier there, and
-            # reading it as a quote would hide the statements up to the next "$x$".
-            end = sql.find(m.group(0), m.end())
-            i = n if end < 0 else end + len(m.group(0))
-            out.append(" ")
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+def _tokens(sql: str) -> list | None:
+    try:
+        return parser.scan(sql)
+    except parser.ParseError:
+        return None  # lexically broken (e.g. an unterminated quote): the server will say so
 
 
 def statements(sql: str) -> list[str]:
-    """Non-empty statement skeletons (literals blanked) separated by top-level semicolons."""
-    return [part for part in _code_spans(sql).split(";") if part.strip()]
+    """The non-empty statements of ``sql``, split on top-level semicolons by the lexer.
+
+    SQL the lexer cannot read counts as one statement: running it fails on the server with
+    PostgreSQL's own error, under the extended protocol that runs one statement at most.
+    """
+    try:
+        return [part for part in parser.split(sql, with_parser=False) if part.strip()]
+    except parser.ParseError:
+        return [sql] if sql.strip() else []
 
 
 def first_keyword(sql: str) -> str:
-    code = _code_spans(sql).strip().lstrip("(").strip()
-    match = re.match(r"[A-Za-z]+", code)
-    return match.group(0).upper() if match else ""
+    """The first keyword, upper case (``SELECT``, ``WITH``, ...): '' when there is none."""
+    tokens = _tokens(sql)
+    if tokens is None:
+        match = re.match(r"[\s(]*([A-Za-z]+)", sql)
+        return match.group(1).upper() if match else ""
+    for token in tokens:
+        if token.name in _SKIPPED:
+            continue
+        if token.kind != "NO_KEYWORD" or token.name == "IDENT":
+            return sql[token.start : token.end + 1].upper()
+        return ""
+    return ""
 
 
 def has_positional_params(sql: str) -> bool:
     """``$1``-style placeholders outside literals (pg_stat_statements' normalized text)."""
-    return bool(_PARAM.search(_code_spans(sql)))
+    tokens = _tokens(sql)
+    return bool(tokens) and any(t.name == "PARAM" for t in tokens)
+
+
+def as_postgres(sql: str) -> str:
+    """Django/psycopg SQL with ``%s`` placeholders as PostgreSQL text with ``$n`` parameters."""
+    counter = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal counter
+        if match.group(0) == "%%":
+            return "%"
+        counter += 1
+        return f"${counter}"
+
+    return _PLACEHOLDER.sub(replace, sql)
 
 
 def fingerprint(sql: str) -> str:
-    """Literal values collapsed, so the same query with other values compares equal."""
-    text = re.sub(r"'(?:[^']|'')*'", "?", sql)
-    text = re.sub(r"\b\d+(?:\.\d+)?\b", "?", text)
-    text = re.sub(r"\(\s*(?:\?|%s)(?:\s*,\s*(?:\?|%s))*\s*\)", "(...)", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """One key for every run of "the same query": libpg_query's parse-tree fingerprint.
+
+    ``IN (1, 2, 3)`` and ``IN (4, 5)``, other literals, placeholders, whitespace and case all
+    fingerprint alike. Text the parser refuses falls back to its whitespace-collapsed self.
+    """
+    text = as_postgres(sql) if "%" in sql else sql
+    try:
+        return parser.fingerprint(text)
+    except parser.ParseError:
+        return " ".join(sql.split())
+
+
+def quote_ident(name: str) -> str:
+    """A double-quoted identifier, embedded quotes doubled: valid for any name."""
+    return '"' + name.replace('"', '""') + '"'

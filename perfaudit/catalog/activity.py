@@ -1,8 +1,12 @@
-"""pg_stat_activity and the server's connection limits."""
+"""pg_stat_activity, the server's connection limits and Django's connection setup."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfaudit.catalog import locks, server
+from perfaudit.catalog.locks import LocksSnapshot
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,58 @@ def connection_limits(connection) -> ConnectionLimits:
             """
         )
         return ConnectionLimits(*cursor.fetchone())
+
+
+@dataclass(frozen=True)
+class ConnectionSetup:
+    """How Django connects (settings.DATABASES[alias]), and this process's pool, if any."""
+
+    alias: str
+    conn_max_age: Any
+    conn_health_checks: Any
+    #: The OPTIONS["pool"] value: a dict of pool options, True, or False/None.
+    pool_options: Any
+    #: Stats of this process's pool only: each worker process has its own.
+    pool_stats: dict | None
+
+    @property
+    def pool(self) -> dict | bool:
+        """The pool's options, or whether a pool is on (OPTIONS["pool"] = True)."""
+        return self.pool_options if isinstance(self.pool_options, dict) else bool(self.pool_options)
+
+
+@dataclass(frozen=True)
+class ConnectionsSnapshot:
+    server: server.ServerInfo
+    setup: ConnectionSetup
+    groups: list[ActivityGroup]
+    limits: ConnectionLimits
+    #: Sessions waiting for a lock and who holds it (perfaudit.catalog.locks).
+    locks: LocksSnapshot = field(default_factory=lambda: LocksSnapshot(()))
+
+
+def _setup(connection) -> ConnectionSetup:
+    settings_dict = connection.settings_dict
+    pool_options = (settings_dict.get("OPTIONS") or {}).get("pool")
+    pool_stats = None
+    if pool_options:
+        pool = connection.pool
+        pool_stats = pool.get_stats() if pool is not None else None
+    return ConnectionSetup(
+        alias=connection.alias,
+        conn_max_age=settings_dict.get("CONN_MAX_AGE"),
+        conn_health_checks=settings_dict.get("CONN_HEALTH_CHECKS"),
+        pool_options=pool_options,
+        pool_stats=pool_stats,
+    )
+
+
+def collect(connection) -> ConnectionsSnapshot:
+    setup = _setup(connection)
+    return ConnectionsSnapshot(
+        server=server.server_info(connection),
+        setup=setup,
+        groups=activity_groups(connection),
+        limits=connection_limits(connection),
+        locks=locks.collect(connection),
+    )

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from perfaudit.catalog import declared, server
+
 # pg_index.indoption bits (src/include/catalog/pg_index.h).
 INDOPTION_DESC = 0x0001
 INDOPTION_NULLS_FIRST = 0x0002
@@ -65,10 +67,6 @@ class IndexInfo:
     table_rows: int = 0
     table_scans: int = 0
     oid: int = 0
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.table}.{self.name}"
 
     @property
     def key_signature(self) -> tuple:
@@ -277,6 +275,15 @@ def building_indexes(connection) -> dict[int, dict]:
         }
 
 
+def _existing_tables(connection) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(current_schemas(false)) AND c.relkind IN ('r', 'p')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def table_exists(connection, table: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -287,3 +294,44 @@ def table_exists(connection, table: str) -> bool:
             [table],
         )
         return cursor.fetchone() is not None
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """Everything ``auditindexes`` judges, read before any rule runs."""
+
+    server: server.ServerInfo
+    table: str | None
+    #: False when ``table`` was given and no such relation is on the search path.
+    table_exists: bool
+    indexes: list[IndexInfo]
+    foreign_keys: list[ForeignKey]
+    #: Tables (relkind r, p) on the search path: a declared index on a missing table is
+    #: ``migrate``'s business, not drift.
+    existing_tables: set[str]
+    declared: declared.DeclaredSchema
+    #: When the scan counters could have started counting (the "unused" evidence window).
+    evidence: server.EvidenceTimes | None = None
+    #: Index builds running now, by index oid (pg_stat_progress_create_index).
+    building: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def child_foreign_keys(self) -> list[ForeignKey]:
+        """Foreign keys from the audited table(s); ``foreign_keys`` also has those pointing
+        at them (their referenced index's scans are RI checks)."""
+        return [fk for fk in self.foreign_keys if self.table is None or fk.table == self.table]
+
+
+def collect(connection, *, table: str | None = None) -> IndexSnapshot:
+    exists = table is None or table_exists(connection, table)
+    return IndexSnapshot(
+        server=server.server_info(connection),
+        table=table,
+        table_exists=exists,
+        indexes=list_indexes(connection, table=table) if exists else [],
+        foreign_keys=list_foreign_keys(connection, table=table) if exists else [],
+        existing_tables=_existing_tables(connection) if exists else set(),
+        declared=declared.collect(connection, table=table) if exists else declared.DeclaredSchema(),
+        evidence=server.evidence_times(connection) if exists else None,
+        building=building_indexes(connection) if exists else {},
+    )

@@ -1,3 +1,5 @@
+"""Server identity, database-wide counters and planner row estimates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,12 +29,6 @@ def server_info(connection) -> ServerInfo:
         )
         version, num, database, stats_reset, now = cursor.fetchone()
     return ServerInfo(connection.vendor, version, num, database, stats_reset, now)
-
-
-def setting(connection, name: str) -> str | None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true)", [name])
-        return cursor.fetchone()[0]
 
 
 def table_rows(connection, tables: list[str]) -> dict[str, int]:

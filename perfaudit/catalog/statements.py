@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from perfaudit.catalog import server
+
 
 @dataclass(frozen=True)
 class StatementsStatus:
@@ -127,16 +129,45 @@ def candidate_statements(
         return [Statement(*row) for row in cursor.fetchall()]
 
 
-@dataclass(frozen=True)
-class StatementsSnapshot:
-    status: StatementsStatus
-    candidates: tuple[Statement, ...]
-    server_version_num: int
-    #: queryid -> the error EXPLAIN (GENERIC_PLAN) gave on the normalized text as printed
-    #: (PostgreSQL 16+, statements with $n only; absent = it worked). pg_stat_statements turns
-    #: a typed literal such as ``interval '1 day'`` into ``interval $3``, which does not parse,
-    #: and some parameters have no type the planner can infer.
-    generic_plan_errors: dict[int, str] = field(default_factory=dict)
+#: At most this many statements are probed with EXPLAIN (GENERIC_PLAN) per report.
+GENERIC_PLAN_PROBES = 5
+
+
+def generic_plan_errors(connection, candidates, *, timeout_ms: int) -> dict[int, str]:
+    """The error, if any, EXPLAIN (GENERIC_PLAN) gives on each candidate $n statement's text,
+    so its printed explain command is known to run (or said not to).
+
+    Only on PostgreSQL 16+ (GENERIC_PLAN), for at most GENERIC_PLAN_PROBES statements, in one
+    rolled-back read-only transaction with a savepoint per statement: EXPLAIN without ANALYZE
+    executes nothing. pg_stat_statements turns a typed literal such as ``interval '1 day'``
+    into ``interval $3``, which does not parse.
+    """
+    from django.db import DatabaseError, transaction
+
+    from perfaudit import sqltext
+    from perfaudit.errors import one_line
+    from perfaudit.sandbox import execute_one, rolled_back
+
+    if connection.pg_version < 160000:
+        return {}
+    probes = [
+        row
+        for row in candidates
+        if sqltext.has_positional_params(row.query)
+        and len(sqltext.statements(row.query)) == 1
+        and sqltext.first_keyword(row.query) in sqltext.EXPLAINABLE
+    ][:GENERIC_PLAN_PROBES]
+    if not probes:
+        return {}
+    result = {}
+    with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
+        for row in probes:
+            try:
+                with transaction.atomic(using=connection.alias):
+                    execute_one(cursor, f"EXPLAIN (GENERIC_PLAN) {row.query}", simple=True)
+            except DatabaseError as exc:
+                result[row.queryid] = one_line(exc)
+    return result
 
 
 def reset_statements(connection) -> None:
@@ -145,3 +176,53 @@ def reset_statements(connection) -> None:
             "SELECT pg_stat_statements_reset(0, "
             "(SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
         )
+
+
+@dataclass(frozen=True)
+class StatementsSnapshot:
+    server: server.ServerInfo
+    status: StatementsStatus
+    #: Empty when the extension is not usable (nothing to read).
+    statements: list[Statement] = field(default_factory=list)
+    #: What the slow-query rules judge, whatever the listing shows (candidate_statements).
+    candidates: list[Statement] = field(default_factory=list)
+    #: queryid -> the error EXPLAIN (GENERIC_PLAN) gave on its normalized text (absent: fine).
+    generic_plan_errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def server_version_num(self) -> int:
+        return self.server.version_num
+
+
+def collect(
+    connection,
+    *,
+    min_mean_ms: float = 0.0,
+    min_calls: int = 1,
+    order: str = "total",
+    limit: int = 20,
+    slow_ms: float | None = None,
+    flag_min_calls: int = 1,
+    min_share: float | None = None,
+    probe_timeout_ms: int | None = None,
+) -> StatementsSnapshot:
+    """``slow_ms``/``flag_min_calls``/``min_share``: which statements the rules may flag (read
+    apart from the listing). ``probe_timeout_ms``: probe their generic plans (None: don't)."""
+    status = statements_status(connection)
+    rows, candidates, errors = [], [], {}
+    if status.usable:
+        rows = list_statements(
+            connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
+        )
+        candidates = candidate_statements(
+            connection, slow_ms=slow_ms, min_calls=flag_min_calls, min_share=min_share
+        )
+        if probe_timeout_ms:
+            errors = generic_plan_errors(connection, candidates, timeout_ms=probe_timeout_ms)
+    return StatementsSnapshot(
+        server=server.server_info(connection),
+        status=status,
+        statements=rows,
+        candidates=candidates,
+        generic_plan_errors=errors,
+    )

@@ -1,7 +1,11 @@
+"""pg_stat_user_tables: writes, tuples, vacuum/analyze times, sizes and the scan mix."""
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+
+from perfaudit.catalog import server
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,18 @@ def list_table_stats(connection, *, table: str | None = None) -> list[TableStats
             {"table": table},
         )
         return [TableStats(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    server: server.ServerInfo
+    table: str | None
+    tables: list[TableStats]
+
+
+def collect(connection, *, table: str | None = None) -> TableSnapshot:
+    return TableSnapshot(
+        server=server.server_info(connection),
+        table=table,
+        tables=list_table_stats(connection, table=table),
+    )

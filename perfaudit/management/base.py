@@ -10,8 +10,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from perfaudit.errors import ServiceError
 from perfaudit.findings import SEVERITIES, Report
-from perfaudit.services import ServiceError
 
 
 class PerfauditCommand(BaseCommand):

@@ -16,3 +16,9 @@ def quote_table(schema: str | None, table: str) -> str:
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def run_sql_operation(sql: str | list[str], reverse: str | list[str] | None, reason: str) -> str:
+    """A ``migrations.RunSQL(...)`` expression, with the reason as a comment in it."""
+    reverse_text = "migrations.RunSQL.noop" if reverse is None else repr(reverse)
+    return f"migrations.RunSQL(  # {reason}\n    sql={sql!r},\n    reverse_sql={reverse_text},\n)"

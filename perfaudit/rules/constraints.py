@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from perfaudit.catalog.constraints import ConstraintsSnapshot, NotValidConstraint
+from perfaudit.catalog.declared import ModelRef
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
 from perfaudit.rules._sql import quote_ident, quote_table
-from perfaudit.rules.indexes import ModelRef
 
 TYPES = {"c": "CHECK", "f": "FOREIGN KEY", "n": "NOT NULL"}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from perfaudit.catalog.declared import DeclaredIndex, ModelRef
 from perfaudit.catalog.indexes import IndexInfo
-from perfaudit.declared import DeclaredIndex
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules.indexes import ModelRef, run_sql_operation
+from perfaudit.rules._sql import run_sql_operation
+from perfaudit.sqltext import quote_ident
 
 
 def _if_not_exists(want: DeclaredIndex) -> str:
@@ -117,10 +118,10 @@ def drift_findings(
                     fix=_repair(
                         want,
                         [
-                            f'DROP INDEX CONCURRENTLY IF EXISTS "{have.name}";'
+                            f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(have.name)};"
                             if not have.constraint
-                            else f'ALTER TABLE "{have.table}" DROP CONSTRAINT IF EXISTS '
-                            f'"{have.constraint}";',
+                            else f"ALTER TABLE {quote_ident(have.table)} DROP CONSTRAINT IF "
+                            f"EXISTS {quote_ident(have.constraint)};",
                             _if_not_exists(want),
                         ],
                         f"rebuild {want.name} as its model declares it; on a fresh install "

@@ -11,52 +11,35 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from perfaudit.catalog.indexes import ForeignKey, IndexInfo
+from perfaudit.catalog.declared import STRAY, IndexOrigin, ModelRef
+from perfaudit.catalog.indexes import ForeignKey, IndexInfo, IndexSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.rules import drift
+from perfaudit.rules._sql import run_sql_operation
+
+__all__ = [
+    "STRAY",
+    "EvidenceWindow",
+    "Fix",
+    "IndexOrigin",
+    "ModelRef",
+    "bloated_indexes",
+    "duplicate_indexes",
+    "estimated_btree_bytes",
+    "evaluate",
+    "invalid_indexes",
+    "missing_fk_indexes",
+    "redundant_indexes",
+    "unused_indexes",
+]
 
 REPLICA_NOTE = (
     "scan counters are per server: a replica keeps its own, check them before dropping an "
     "index that may serve read traffic there"
 )
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """How a table maps to a Django model, so fixes can name the migration operation."""
-
-    app_label: str
-    model_name: str
-    #: The model's class name, for messages ("Item.Meta.indexes").
-    object_name: str = ""
-
-
-@dataclass(frozen=True)
-class IndexOrigin:
-    """Who made an index, which decides the migration that can change it.
-
-    * ``field``: Django's own index for a field (ForeignKey, ``db_index=True``); ``like``: the
-      ``_like`` pattern-ops index Django adds for a CharField/TextField with db_index or
-      unique. No migration state names them: RemoveIndex* would fail ("No index named").
-    * ``declared``: an entry of ``Meta.indexes`` (or a migration's AddIndex): in the app's
-      migration state, so RemoveIndexConcurrently applies.
-    * ``stray``: created by hand or by RunSQL; no model or state knows it.
-    """
-
-    kind: str
-    model: ModelRef | None = None
-    field: str | None = None  # the model field, for field / like
-    in_state: bool = False  # the app's migration state has an index of this name
-
-    @property
-    def rank(self) -> int:
-        """Between duplicates, the one to keep has the highest rank."""
-        return {"declared": 3, "field": 2, "like": 2}.get(self.kind, 0)
-
-
-STRAY = IndexOrigin("stray")
 
 
 @dataclass(frozen=True)
@@ -99,6 +82,122 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    """The whole index audit, pure: everything judged was read by catalog.indexes.collect."""
+    indexes, declared = snapshot.indexes, snapshot.declared
+    models = declared.models
+    # Meta.indexes entries are in the migration state (the catalog refines this per name).
+    origins = {
+        (d.table, d.name): IndexOrigin("declared", d.model, in_state=True) for d in declared.indexes
+    } | dict(declared.origins)
+    window = evidence_window(snapshot) or EvidenceWindow.from_evidence(
+        now=snapshot.server.now, stats_reset=snapshot.server.stats_reset
+    )
+    # Duplicates and redundant pairs first: the indexes they keep are never also "unused".
+    pairs = [
+        *duplicate_indexes(indexes, models, origins),
+        *redundant_indexes(indexes, models, origins),
+    ]
+    findings = [
+        *unused_indexes(
+            indexes,
+            now=snapshot.server.now,
+            conf=conf,
+            models=models,
+            window=window,
+            foreign_keys=snapshot.foreign_keys,
+            origins=origins,
+            kept=kept_by(pairs),
+        ),
+        *pairs,
+        *missing_fk_indexes(
+            snapshot.child_foreign_keys, indexes, models, index_names=declared.fk_index_names
+        ),
+        *invalid_indexes(indexes, models, building=snapshot.building, origins=origins),
+        *bloated_indexes(indexes, conf=conf, models=models),
+    ]
+    findings += drift.drift_findings(
+        list(declared.indexes),
+        indexes,
+        known_names=set(declared.known_names),
+        models=models,
+        existing_tables=snapshot.existing_tables,
+    )
+    findings = soften_unactionable(findings, declared.unactionable)
+    return one_per_object(findings)
+
+
+def evidence_window(snapshot: IndexSnapshot) -> EvidenceWindow | None:
+    times = snapshot.evidence
+    if times is None:
+        return None
+    return EvidenceWindow.from_evidence(
+        now=times.now,
+        stats_reset=times.stats_reset,
+        postmaster_start=times.postmaster_start,
+        first_migration=times.first_migration,
+        server_version_num=times.version_num,
+    )
+
+
+def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
+    """Framework-made indexes: still reported, as info, without a migration that cannot exist."""
+    result = []
+    for f in findings:
+        if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
+            f = replace(
+                f,
+                severity="info",
+                message=f.message + " (index created by Django or an installed package for this "
+                "table, not by a project migration)",
+                fix=replace(f.fix, migration=None, app_label=None, model_change=None),
+            )
+        result.append(f)
+    return result
+
+
+#: When one index draws several findings, the one reported first; the others become evidence.
+KIND_PRIORITY = (
+    "invalid",
+    "build_in_progress",
+    "duplicate",
+    "redundant",
+    "unused",
+    "missing_fk_index",
+    "drift",
+    "bloat",
+)
+
+
+def one_per_object(findings: list[Finding]) -> list[Finding]:
+    """One finding per (table, object): the most severe, then by KIND_PRIORITY; the others are
+    kept in its evidence (``also``) and named in its message, so nothing is lost and one
+    index never shows up twice with two different fixes."""
+    sev = {"error": 0, "warning": 1, "info": 2}
+    rank = {k: i for i, k in enumerate(KIND_PRIORITY)}
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.table, f.object), []).append(f)
+    result = []
+    for group in groups.values():
+        group.sort(key=lambda f: (sev[f.severity], rank.get(f.kind, len(rank))))
+        first, *rest = group
+        if rest:
+            first = replace(
+                first,
+                message=first.message
+                + "".join(f" [also {f.kind} ({f.severity}): {f.message}]" for f in rest),
+                evidence={
+                    **first.evidence,
+                    "also": [
+                        {"kind": f.kind, "severity": f.severity, "message": f.message} for f in rest
+                    ],
+                },
+            )
+        result.append(first)
+    return result
+
+
 def create_concurrently(index: IndexInfo) -> str:
     """The index's own definition as ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, so it can be
     re-run (a migration's reverse, a re-create after fixing data)."""
@@ -107,12 +206,6 @@ def create_concurrently(index: IndexInfo) -> str:
         if definition.startswith(head):
             return head + "CONCURRENTLY IF NOT EXISTS " + definition[len(head) :] + ";"
     return definition + ";"  # pragma: no cover - pg_get_indexdef always starts so
-
-
-def run_sql_operation(sql: str | list[str], reverse: str | list[str] | None, reason: str) -> str:
-    """A ``migrations.RunSQL(...)`` expression, with the reason as a comment in it."""
-    reverse_text = "migrations.RunSQL.noop" if reverse is None else repr(reverse)
-    return f"migrations.RunSQL(  # {reason}\n    sql={sql!r},\n    reverse_sql={reverse_text},\n)"
 
 
 def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | None = None) -> Fix:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from perfaudit.catalog.plans import PlanSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
 
@@ -54,6 +55,12 @@ def walk(plan: dict) -> Iterator[PlanNode]:
 
 def estimated_rows(n: PlanNode) -> float:
     return n.node.get("Plan Rows", 0) * max(n.node.get("Actual Loops", 1), 1)
+
+
+def evaluate(snapshot: PlanSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    return diagnose(
+        snapshot.document["Plan"], table_rows=snapshot.table_rows, conf=conf, statement=snapshot.sql
+    )
 
 
 def diagnose(

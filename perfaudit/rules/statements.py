@@ -1,5 +1,6 @@
-"""Slow-query findings from pg_stat_statements: slow over enough calls, or a large share of
-the database's time. Each fix is a command that runs as printed."""
+"""pg_stat_statements rules: the extension not collecting, slow statements (over enough calls),
+statements taking a large share of the database's time, evicted entries. Each fix is a command
+that runs as printed."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from perfaudit import sqltext
 from perfaudit.catalog.statements import Statement, StatementsSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-
-#: Statements EXPLAIN accepts (utility statements are listed, never flagged).
-EXPLAINABLE = {"SELECT", "WITH", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE"}
+from perfaudit.sqltext import EXPLAINABLE
 
 
 def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
@@ -40,6 +39,42 @@ def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
 
 
 def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    status = snapshot.status
+    if not status.usable:
+        return [
+            Finding(
+                kind="pg_stat_statements_missing",
+                severity="warning",
+                table=None,
+                object="pg_stat_statements",
+                message="pg_stat_statements is not collecting: " + status.how_to_enable(),
+                evidence=asdict(status),
+                fix=Fix(
+                    sql="CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+                    if status.preloaded
+                    else "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; -- "
+                    "then restart PostgreSQL and CREATE EXTENSION IF NOT EXISTS "
+                    "pg_stat_statements;"
+                ),
+            )
+        ]
+    findings = statement_findings(snapshot, conf)
+    if status.deallocations:
+        findings.append(
+            Finding(
+                kind="statements_evicted",
+                severity="info",
+                table=None,
+                object="pg_stat_statements",
+                message=f"{status.deallocations:,} entries were evicted since the reset: raise "
+                "pg_stat_statements.max so rare statements are kept",
+                evidence={"deallocations": status.deallocations},
+            )
+        )
+    return findings
+
+
+def statement_findings(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
     findings = []
     for row in snapshot.candidates:
         if sqltext.first_keyword(row.query) not in EXPLAINABLE:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.tables import TableStats
+from perfaudit.catalog.tables import TableSnapshot, TableStats
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.sqltext import quote_ident as _q
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def evaluate(snapshot: TableSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    return table_findings(snapshot.tables, conf=conf)
 
 
 def table_findings(stats: list[TableStats], *, conf: PerfauditSettings) -> list[Finding]:

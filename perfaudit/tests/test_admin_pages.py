@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from perfaudit import services
+from perfaudit.catalog.statements import GENERIC_PLAN_PROBES
 
 from .conftest import run_sql, statements_usable
 
@@ -25,7 +25,7 @@ MAX_QUERIES = {
     # + server_info 1; then, for the flagged statements with $n (earlier tests' catalog
     # queries may be), the generic-plan probe: savepoint + timeout + read-only, then savepoint,
     # EXPLAIN, release per statement (at most GENERIC_PLAN_PROBES), rollback.
-    "queries": ADMIN + 6 + 4 + 3 * services.GENERIC_PLAN_PROBES,
+    "queries": ADMIN + 6 + 4 + 3 * GENERIC_PLAN_PROBES,
     # server_info, indexes, foreign keys, tables, btree bloat estimate, django_migrations;
     # then the evidence window (stats reset / server start, first applied migration), builds
     # in progress (pg_stat_progress_create_index), and the migration state again for index

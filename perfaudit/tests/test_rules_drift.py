@@ -1,8 +1,7 @@
 """Drift rule on hand-built declarations and catalog rows."""
 
-from perfaudit.declared import DeclaredIndex
+from perfaudit.catalog.declared import DeclaredIndex, ModelRef
 from perfaudit.rules.drift import drift_findings
-from perfaudit.rules.indexes import ModelRef
 
 from .factories import col, index
 

@@ -2,12 +2,12 @@
 blocked queries."""
 
 from perfaudit.catalog.constraints import ConstraintsSnapshot, NotValidConstraint
+from perfaudit.catalog.declared import ModelRef
 from perfaudit.catalog.locks import BlockedQuery, LocksSnapshot, Session
 from perfaudit.catalog.sequences import SequenceInfo, SequencesSnapshot
 from perfaudit.catalog.wraparound import XID_STOP_AGE, TableAge, WraparoundSnapshot, XminHolder
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import constraints, locks, sequences, wraparound
-from perfaudit.rules.indexes import ModelRef
 
 CONF = PerfauditSettings()
 BIGINT_MAX = 9223372036854775807

@@ -6,6 +6,8 @@ from perfaudit.catalog.statements import Statement, StatementsSnapshot, Statemen
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import statements
 
+from .factories import server_info
+
 CONF = PerfauditSettings()
 STATUS = StatementsStatus(True, True, True)
 
@@ -15,7 +17,12 @@ def stmt(queryid, query, *, calls, mean, share):
 
 
 def evaluate(*rows, version=180000, generic_errors=None):
-    snapshot = StatementsSnapshot(STATUS, tuple(rows), version, generic_errors or {})
+    snapshot = StatementsSnapshot(
+        server=server_info(version_num=version),
+        status=STATUS,
+        candidates=list(rows),
+        generic_plan_errors=generic_errors or {},
+    )
     return statements.evaluate(snapshot, CONF)
 
 

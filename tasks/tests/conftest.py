@@ -4,11 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from perfaudit.testing import capture_queries
 from tasks.models import Task
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -63,19 +62,9 @@ def make_tasks(owner, count: int, **fields) -> list[Task]:
     )
 
 
-class Queries(CaptureQueriesContext):
-    """SQL statements run inside the block, minus the savepoints that tests' outer transaction
-    adds around each @transaction.atomic (they do not exist in production requests)."""
-
-    @property
-    def statements(self) -> list[str]:
-        return [
-            q["sql"]
-            for q in self.captured_queries
-            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO"))
-        ]
-
-
 @pytest.fixture
 def queries():
-    return lambda: Queries(connection)
+    """``with queries() as captured:``; ``captured.statements`` is the SQL the block ran, minus
+    the savepoints a test's outer transaction adds (perfaudit.testing: the project uses its own
+    reusable app's recorder, the one the runtime middleware uses)."""
+    return capture_queries

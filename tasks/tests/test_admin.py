@@ -2,12 +2,12 @@
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from perfaudit.paginator import EstimatedCountPaginator
 from perfaudit.rules.plans import walk
 from perfaudit.services import explain_url
+from perfaudit.testing import capture_queries
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +35,10 @@ def tasks(owner):
 def test_task_changelist_joins_owner_and_counts_nothing_big(staff_client, tasks, monkeypatch):
     # Pretend every estimate is "big" so the paginator must not fall back to COUNT(*).
     monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as ctx:
         response = staff_client.get("/admin/tasks/task/")
     assert response.status_code == 200
-    sqls = [q["sql"] for q in ctx.captured_queries]
+    sqls = [q.sql for q in ctx.queries]
     assert not [s for s in sqls if "COUNT(*)" in s.upper() and "tasks_task" in s]
     assert any(s.startswith("EXPLAIN (FORMAT JSON)") for s in sqls)
     page = [s for s in sqls if s.startswith("SELECT") and 'INNER JOIN "tasks_user"' in s]
@@ -52,13 +52,11 @@ def test_small_result_sets_are_counted_exactly(staff_client, tasks):
 
 
 def test_task_search_uses_the_trigram_expression(staff_client, tasks):
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as ctx:
         response = staff_client.get("/admin/tasks/task/", {"q": "numbers"})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 30
-    assert any(
-        "UPPER((COALESCE" in q["sql"] and "LIKE UPPER" in q["sql"] for q in ctx.captured_queries
-    )
+    assert any("UPPER((COALESCE" in q.sql and "LIKE UPPER" in q.sql for q in ctx.queries)
 
 
 def test_task_search_by_id(staff_client, tasks):
@@ -127,18 +125,18 @@ def test_task_filters_read_an_index_in_page_order(staff_client, tasks, filters):
 
 def test_task_facets_are_never_counted(staff_client, tasks, monkeypatch):
     monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)  # the paginator counts not
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as ctx:
         response = staff_client.get("/admin/tasks/task/", {"_facets": "1"})
     assert response.status_code == 200
     # Facets are COUNT(...) FILTER (WHERE ...) per filter value; none may run.
-    assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [q for q in ctx.queries if "COUNT(" in q.sql.upper()]
 
 
 def _user_changelist(client):
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as ctx:
         response = client.get("/admin/tasks/user/")
     assert response.status_code == 200
-    return response, [q["sql"] for q in ctx.captured_queries]
+    return response, [q.sql for q in ctx.queries]
 
 
 def test_user_list_task_counts_from_counters_without_n_plus_1(

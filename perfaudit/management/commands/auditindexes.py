@@ -17,16 +17,16 @@ class Command(PerfauditCommand):
     def render_text(self, report, options):
         # Findings first: CI logs show what matters without scrolling past every index.
         out = [render.header(report, "Index audit"), "", render.findings_block(report.findings)]
-        for entry in report.data["tables"]:
-            out += ["", f"{entry['table']}  (~{entry['rows']:,} rows)"]
+        for entry in report.tables:
+            out += ["", f"{entry.table}  (~{entry.rows:,} rows)"]
             rows = [
                 (
-                    i["name"] + ("" if i["valid"] else " (INVALID)"),
-                    render.human_bytes(i["size_bytes"]),
-                    i["scans"],
+                    i.name + ("" if i.valid else " (INVALID)"),
+                    render.human_bytes(i.size_bytes),
+                    i.scans,
                     _definition(i),
                 )
-                for i in entry["indexes"]
+                for i in entry.indexes
             ]
             out.append(render.table(("index", "size", "scans", "definition"), rows, wrap_last=True))
         return "\n".join(out)
@@ -35,9 +35,9 @@ class Command(PerfauditCommand):
 def _definition(index) -> str:
     """The whole definition after USING (method, keys, opclasses, INCLUDE, WHERE), and what
     it enforces: pg_get_indexdef's "CREATE UNIQUE INDEX" prefix is dropped with the name."""
-    body = index["definition"].split(" USING ", 1)[-1]
-    if index.get("primary"):
+    body = index.definition.split(" USING ", 1)[-1]
+    if index.primary:
         return "PRIMARY KEY " + body
-    if index.get("unique"):
+    if index.unique:
         return "UNIQUE " + body
     return body

@@ -1,6 +1,7 @@
 import textwrap
 
 from perfaudit import render, services
+from perfaudit.errors import ServiceError
 from perfaudit.management.base import PerfauditCommand
 from perfaudit.rules.plans import walk
 
@@ -22,7 +23,7 @@ class Command(PerfauditCommand):
     def build(self, options):
         sources = [k for k in ("sql", "url", "queryset") if options[k]]
         if len(sources) != 1:
-            raise services.ServiceError("give exactly one of: SQL, --url, --queryset")
+            raise ServiceError("give exactly one of: SQL, --url, --queryset")
         common = {
             "using": options["database"],
             "analyze": options["analyze"],
@@ -36,26 +37,24 @@ class Command(PerfauditCommand):
 
     def render_text(self, report, options):
         out = [render.header(report, "EXPLAIN")]
-        request = report.data.get("request")
+        request = report.request
         if request:
             out.append(
-                f"GET {request['url']} as {request['user'] or 'anonymous'}: status "
-                f"{request['status']}, {request['queries']} queries"
+                f"GET {request.url} as {request.user or 'anonymous'}: status "
+                f"{request.status}, {request.queries} queries"
             )
-        for number, item in enumerate(report.data["plans"], 1):
+        for number, item in enumerate(report.plans, 1):
             out.append("")
-            sql = textwrap.shorten(" ".join(item["sql"].split()), 380, placeholder=" …")
+            sql = textwrap.shorten(" ".join(item.sql.split()), 380, placeholder=" …")
             out.append(
                 textwrap.fill(
                     sql, render.WIDTH, initial_indent=f"[{number}] ", subsequent_indent="    "
                 )
             )
-            if item["params"]:
-                params = ", ".join(
-                    repr(p) if isinstance(p, str) else str(p) for p in item["params"]
-                )
+            if item.params:
+                params = ", ".join(repr(p) if isinstance(p, str) else str(p) for p in item.params)
                 out.append(f"    params: {params}"[: render.WIDTH])
-            out.extend(plan_lines(item["plan"]))
+            out.extend(plan_lines(item.plan))
         out += ["", render.findings_block(report.findings)]
         return "\n".join(out)
 

@@ -15,11 +15,11 @@ class Command(PerfauditCommand):
         )
 
     def render_text(self, report, options):
-        p = report.data["profile"]
+        p = report.profile.summary()
         return "\n".join(
             [
                 render.header(report, "Profile"),
-                " ".join(report.data["sql"].split())[:300],
+                " ".join(report.sql.split())[:300],
                 "",
                 render.table(
                     ("iterations", "rows", "min ms", "median ms", "p95 ms", "max ms", "mean ms"),

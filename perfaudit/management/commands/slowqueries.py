@@ -1,4 +1,5 @@
 from perfaudit import render, services
+from perfaudit.errors import ServiceError
 from perfaudit.management.base import PerfauditCommand
 
 
@@ -14,7 +15,7 @@ class Command(PerfauditCommand):
 
     def build(self, options):
         if options["limit"] < 1:
-            raise services.ServiceError("--limit must be at least 1")
+            raise ServiceError("--limit must be at least 1")
         return services.slow_queries(
             using=options["database"],
             min_mean_ms=options["min_mean_ms"],
@@ -25,24 +26,24 @@ class Command(PerfauditCommand):
         )
 
     def render_text(self, report, options):
-        status = report.data["pg_stat_statements"]
+        status = report.status
         out = [render.header(report, "Slow queries")]
-        if status["usable"]:
+        if status.usable:
             out.append(
-                f"pg_stat_statements since {render.cell(status['stats_reset'])}, "
-                f"deallocations: {render.cell(status['deallocations'])}"
+                f"pg_stat_statements since {render.cell(status.stats_reset)}, "
+                f"deallocations: {render.cell(status.deallocations)}"
             )
             rows = [
                 (
-                    q["calls"],
-                    q["total_ms"],
-                    q["mean_ms"],
-                    q["max_ms"],
-                    q["rows"],
-                    "-" if q["hit_ratio"] is None else f"{q['hit_ratio']:.1%}",
-                    q["query"],
+                    q.calls,
+                    q.total_ms,
+                    q.mean_ms,
+                    q.max_ms,
+                    q.rows,
+                    "-" if q.hit_ratio is None else f"{q.hit_ratio:.1%}",
+                    q.query,
                 )
-                for q in report.data["queries"]
+                for q in report.queries
             ]
             out += [
                 "",

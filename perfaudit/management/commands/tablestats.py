@@ -12,28 +12,28 @@ class Command(PerfauditCommand):
         return services.table_stats(using=options["database"], table=options["table"])
 
     def render_text(self, report, options):
-        t = report.data["tables"]
+        t = report.tables
         sizes = [
             (
-                r["table"],
-                render.human_bytes(r["total_bytes"]),
-                r["live_tuples"],
-                r["dead_tuples"],
-                f"{r['dead_ratio']:.1%}",
-                r["seq_scans"],
-                r["index_scans"],
+                r.table,
+                render.human_bytes(r.total_bytes),
+                r.live_tuples,
+                r.dead_tuples,
+                f"{round(r.dead_ratio, 4):.1%}",
+                r.seq_scans,
+                r.index_scans,
             )
             for r in t
         ]
         writes = [
             (
-                r["table"],
-                r["inserts"],
-                r["updates"],
-                r["deletes"],
-                _short(r["last_vacuumed"]),
-                _short(r["last_analyzed"]),
-                r["modified_since_analyze"],
+                r.table,
+                r.inserts,
+                r.updates,
+                r.deletes,
+                _short(r.last_vacuumed),
+                _short(r.last_analyzed),
+                r.modified_since_analyze,
             )
             for r in t
         ]

@@ -1,0 +1,294 @@
+"""What the project's models (and migrations) declare, read through the app registry.
+
+perfaudit knows no app by name: it walks ``apps.get_models()`` for whichever project it is
+installed in, so drift detection works for any project. ``collect`` walks the models once and
+returns everything the index rules need about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import models, router
+from django.db.models.expressions import OrderBy
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """How a table maps to a Django model, so fixes can name the migration operation."""
+
+    app_label: str
+    model_name: str
+    #: The model's class name, for messages ("Item.Meta.indexes").
+    object_name: str = ""
+
+
+@dataclass(frozen=True)
+class IndexOrigin:
+    """Who made an index, which decides the migration that can change it.
+
+    * ``field``: Django's own index for a field (ForeignKey, ``db_index=True``); ``like``: the
+      ``_like`` pattern-ops index Django adds for a CharField/TextField with db_index or
+      unique. No migration state names them: RemoveIndex* would fail ("No index named").
+    * ``declared``: an entry of ``Meta.indexes`` (or a migration's AddIndex): in the app's
+      migration state, so RemoveIndexConcurrently applies.
+    * ``stray``: created by hand or by RunSQL; no model or state knows it.
+    """
+
+    kind: str
+    model: ModelRef | None = None
+    field: str | None = None  # the model field, for field / like
+    in_state: bool = False  # the app's migration state has an index of this name
+
+    @property
+    def rank(self) -> int:
+        """Between duplicates, the one to keep has the highest rank."""
+        return {"declared": 3, "field": 2, "like": 2}.get(self.kind, 0)
+
+
+STRAY = IndexOrigin("stray")
+
+
+@dataclass(frozen=True)
+class DeclaredIndex:
+    table: str
+    name: str
+    model: ModelRef
+    method: str
+    unique: bool
+    #: One entry per key position: the column name, or None for an expression.
+    columns: tuple[str | None, ...]
+    descending: tuple[bool, ...]
+    partial: bool
+    include: tuple[str, ...]
+    create_sql: str
+    operation: str
+
+
+def _method(index) -> str:
+    from django.contrib.postgres.indexes import PostgresIndex
+
+    return index.suffix if isinstance(index, PostgresIndex) else "btree"
+
+
+def _expression_column(model, expression) -> tuple[str | None, bool]:
+    descending = False
+    if isinstance(expression, OrderBy):
+        descending = expression.descending
+        expression = expression.expression
+    if isinstance(expression, models.F):
+        # PostgreSQL stores a bare column reference as a plain key column, not an expression.
+        try:
+            return model._meta.get_field(expression.name).column, descending
+        except Exception:
+            return None, descending
+    return None, descending
+
+
+def _index_shape(model, index: models.Index) -> tuple:
+    if index.fields:
+        cols = tuple(model._meta.get_field(f.lstrip("-")).column for f in index.fields)
+        desc = tuple(f.startswith("-") for f in index.fields)
+    else:
+        pairs = [_expression_column(model, e) for e in index.expressions]
+        cols, desc = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    include = tuple(model._meta.get_field(f).column for f in index.include or ())
+    return cols, desc, include
+
+
+def _constraint_shape(model, constraint) -> tuple | None:
+    if isinstance(constraint, models.UniqueConstraint):
+        if constraint.fields:
+            cols = tuple(model._meta.get_field(f).column for f in constraint.fields)
+            desc = (False,) * len(cols)
+        else:
+            pairs = [_expression_column(model, e) for e in constraint.expressions]
+            cols, desc = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        include = tuple(model._meta.get_field(f).column for f in constraint.include or ())
+        return "btree", True, cols, desc, constraint.condition is not None, include
+    try:
+        from django.contrib.postgres.constraints import ExclusionConstraint
+    except ImportError:  # pragma: no cover - psycopg missing
+        return None
+    if isinstance(constraint, ExclusionConstraint):
+        cols = tuple(None for _ in constraint.expressions)
+        return (
+            constraint.index_type.lower(),
+            False,
+            cols,
+            (False,) * len(cols),
+            constraint.condition is not None,
+            (),
+        )
+    return None  # CHECK constraints have no index
+
+
+def _managed_models(using: str):
+    for model in apps.get_models(include_auto_created=True):
+        opts = model._meta
+        if opts.managed and not opts.proxy and router.allow_migrate_model(using, model):
+            yield model
+
+
+@dataclass(frozen=True)
+class DeclaredSchema:
+    """The models' side of an index audit, read in one walk of the app registry."""
+
+    #: db_table -> model, for every managed model migrated on this database.
+    models: dict[str, ModelRef] = field(default_factory=dict)
+    #: Tables whose indexes the project cannot change through its own migrations:
+    #: auto-created many-to-many tables and the models of apps installed as packages (Django's
+    #: contrib, third-party apps) get their indexes from Django or the package; flagging them
+    #: as warnings would fail CI on something no project migration can fix.
+    unactionable: frozenset[str] = frozenset()
+    #: Meta.indexes and index-backed Meta.constraints.
+    indexes: tuple[DeclaredIndex, ...] = ()
+    #: Every index name Django itself would create (field-level db_index, unique, FK get
+    #: generated names) or that a migration declares (the migration state keeps indexes a
+    #: migration created but a model no longer mentions).
+    known_names: frozenset[str] = frozenset()
+    #: (table, index name) -> who made it (absent: a stray).
+    origins: dict[tuple[str, str], IndexOrigin] = field(default_factory=dict)
+    #: (table, FK column names) -> (field names, the name Django gives
+    #: models.Index(fields=[...]) on that model): missing-FK-index fixes use Django's own
+    #: naming, so the name passes its 30-character check (models.E034).
+    fk_index_names: dict[tuple, tuple] = field(default_factory=dict)
+
+
+def _declared_index(model, ref, index, editor) -> DeclaredIndex:
+    cols, desc, include = _index_shape(model, index)
+    sql = str(index.create_sql(model, editor, concurrently=True))
+    return DeclaredIndex(
+        model._meta.db_table,
+        index.name,
+        ref,
+        _method(index),
+        False,
+        cols,
+        desc,
+        index.condition is not None,
+        include,
+        sql + ";",
+        f"AddIndexConcurrently(model_name={ref.model_name!r}, index=...)  "
+        f"# the {index.name!r} entry of {model.__name__}.Meta.indexes",
+    )
+
+
+def _declared_constraint(model, ref, constraint, editor) -> DeclaredIndex | None:
+    shape = _constraint_shape(model, constraint)
+    if shape is None:
+        return None
+    method, unique, cols, desc, partial, include = shape
+    sql = str(constraint.create_sql(model, editor))
+    return DeclaredIndex(
+        model._meta.db_table,
+        constraint.name,
+        ref,
+        method,
+        unique,
+        cols,
+        desc,
+        partial,
+        include,
+        sql + ";",
+        f"AddConstraint(model_name={ref.model_name!r}, constraint=...)  "
+        f"# the {constraint.name!r} entry of {model.__name__}.Meta.constraints",
+    )
+
+
+def _field_index_names(model, editor) -> set[str]:
+    table = model._meta.db_table
+    names = set()
+    for f in model._meta.local_concrete_fields:
+        if f.db_index or f.unique or f.primary_key:
+            for suffix in ("", "_like", "_uniq"):
+                names.add(editor._create_index_name(table, [f.column], suffix=suffix))
+    for fields in model._meta.unique_together:
+        columns = [model._meta.get_field(f).column for f in fields]
+        names.add(editor._create_index_name(table, columns, suffix="_uniq"))
+    return names
+
+
+def _state_index_names(connection) -> dict[tuple[str, str], set[str]]:
+    """(app_label, model_name) -> index and constraint names in the migration state (which
+    keeps indexes a migration created but a model no longer mentions)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
+    names: dict[tuple[str, str], set[str]] = {}
+    for key, model_state in loader.project_state().models.items():
+        for item in (
+            *model_state.options.get("indexes", []),
+            *model_state.options.get("constraints", []),
+        ):
+            names.setdefault(key, set()).add(item.name)
+    return names
+
+
+def _origins(model, ref, editor, in_state: set[str]) -> dict[tuple[str, str], IndexOrigin]:
+    table = model._meta.db_table
+    origins = {}
+    for f in model._meta.local_concrete_fields:
+        if f.db_index and not f.unique:
+            name = editor._create_index_name(table, [f.column], suffix="")
+            origins[(table, name)] = IndexOrigin("field", ref, f.name)
+        if (f.db_index or f.unique) and editor._create_like_index_sql(model, f) is not None:
+            name = editor._create_index_name(table, [f.column], suffix="_like")
+            origins[(table, name)] = IndexOrigin("like", ref, f.name)
+    for index in model._meta.indexes:
+        origins[(table, index.name)] = IndexOrigin("declared", ref, in_state=index.name in in_state)
+    for name in in_state:
+        origins.setdefault((table, name), IndexOrigin("declared", ref, in_state=True))
+    return origins
+
+
+def _fk_index_names(model) -> dict[tuple, tuple]:
+    result = {}
+    for f in model._meta.local_concrete_fields:
+        if f.is_relation and f.many_to_one:
+            index = models.Index(fields=[f.name])
+            index.set_name_with_model(model)
+            result[(model._meta.db_table, (f.column,))] = ((f.name,), index.name)
+    return result
+
+
+def collect(connection, *, table: str | None = None) -> DeclaredSchema:
+    """One walk of the models migrated on ``connection``; ``table`` limits the declarations."""
+    editor = connection.schema_editor()
+    tables: dict[str, ModelRef] = {}
+    unactionable = set()
+    declared: list[DeclaredIndex] = []
+    known = set()
+    state = _state_index_names(connection)
+    origins: dict[tuple[str, str], IndexOrigin] = {}
+    fk_names: dict[tuple, tuple] = {}
+    for model in _managed_models(connection.alias):
+        opts = model._meta
+        ref = ModelRef(opts.app_label, opts.model_name, opts.object_name)
+        in_state = state.get((opts.app_label, opts.model_name), set())
+        known |= in_state
+        origins |= _origins(model, ref, editor, in_state)
+        fk_names |= _fk_index_names(model)
+        tables[opts.db_table] = ref
+        path = getattr(opts.app_config, "path", "") or ""
+        if opts.auto_created or "site-packages" in path or "dist-packages" in path:
+            unactionable.add(opts.db_table)
+        known |= _field_index_names(model, editor)
+        if table is not None and opts.db_table != table:
+            continue
+        declared += [_declared_index(model, ref, index, editor) for index in opts.indexes]
+        for constraint in opts.constraints:
+            item = _declared_constraint(model, ref, constraint, editor)
+            if item is not None:
+                declared.append(item)
+    for names in state.values():  # models that no longer exist keep their state names
+        known |= names
+    return DeclaredSchema(
+        models=tables,
+        unactionable=frozenset(unactionable),
+        indexes=tuple(declared),
+        known_names=frozenset(known),
+        origins=origins,
+        fk_index_names=fk_names,
+    )

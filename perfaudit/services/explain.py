@@ -1,0 +1,204 @@
+"""explain: EXPLAIN one statement, a QuerySet, or every query of a request; diagnose each plan.
+
+Every EXPLAIN runs in the sandbox (perfaudit.sandbox): rolled back, with a statement timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from perfaudit import recording, sandbox, sqltext
+from perfaudit.catalog import plans as catalog
+from perfaudit.catalog import server
+from perfaudit.conf import get_settings
+from perfaudit.errors import ServiceError, one_line
+from perfaudit.findings import Finding, Report
+from perfaudit.rules import plans as rules
+from perfaudit.services.base import envelope, get_connection
+
+
+@dataclass(frozen=True)
+class ExplainedPlan:
+    sql: str
+    params: list[Any]
+    generic_plan: bool
+    analyze: bool
+    #: EXPLAIN (FORMAT JSON)'s document.
+    plan: dict
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sql": self.sql,
+            "params": self.params,
+            "generic_plan": self.generic_plan,
+            "analyze": self.analyze,
+            "plan": self.plan,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class ExplainedRequest:
+    url: str
+    user: str | None
+    status: int
+    #: Every statement the request ran (transaction plumbing included).
+    queries: int
+
+
+@dataclass(kw_only=True)
+class ExplainReport(Report):
+    plans: list[ExplainedPlan] = field(default_factory=list)
+    request: ExplainedRequest | None = None
+
+    def payload(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"plans": [p.to_dict() for p in self.plans]}
+        if self.request is not None:
+            document["request"] = asdict(self.request)
+        return document
+
+
+def _explain_one(connection, sql, params, **options) -> ExplainedPlan:
+    snapshot = catalog.collect(connection, sql, params, **options)
+    return ExplainedPlan(
+        sql=snapshot.sql,
+        params=snapshot.params,
+        generic_plan=snapshot.generic_plan,
+        analyze=snapshot.analyze,
+        plan=snapshot.document,
+        findings=rules.evaluate(snapshot, get_settings()),
+    )
+
+
+def _report(connection, plans: list[ExplainedPlan], request=None) -> ExplainReport:
+    findings = [f for item in plans for f in item.findings]
+    return ExplainReport(
+        **envelope(connection, server.server_info(connection), findings),
+        plans=plans,
+        request=request,
+    )
+
+
+def explain_sql(
+    *,
+    using: str = "default",
+    sql: str,
+    analyze: bool = False,
+    buffers: bool = False,
+    select_only: bool = False,
+    timeout_ms: int | None = None,
+) -> ExplainReport:
+    """EXPLAIN one statement. ``select_only`` (the admin's form): only queries, and even with
+    ANALYZE they run in a read-only transaction, so a data-modifying CTE fails instead of writing.
+    ``timeout_ms`` overrides STATEMENT_TIMEOUT_MS.
+    """
+    connection = get_connection(using)
+    sandbox.check_statement(
+        sql, allowed=sandbox.SELECT_ONLY if select_only else sandbox.EXPLAINABLE
+    )
+    item = _explain_one(
+        connection,
+        sql,
+        None,
+        analyze=analyze,
+        buffers=buffers,
+        read_only=select_only,
+        timeout_ms=timeout_ms or get_settings().STATEMENT_TIMEOUT_MS,
+    )
+    return _report(connection, [item])
+
+
+def explain_queryset(
+    *, using: str = "default", path: str, analyze: bool = False, buffers: bool = False
+) -> ExplainReport:
+    from django.db.models import QuerySet
+    from django.utils.module_loading import import_string
+
+    connection = get_connection(using)
+    try:
+        factory = import_string(path)
+    except ImportError as exc:
+        raise ServiceError(f"cannot import {path!r}: {one_line(exc)}") from None
+    queryset = factory()
+    if not isinstance(queryset, QuerySet):
+        raise ServiceError(f"{path} returned {type(queryset).__name__}, not a QuerySet")
+    sql, params = queryset.query.get_compiler(using=using).as_sql()
+    item = _explain_one(
+        connection,
+        sql,
+        tuple(params),
+        analyze=analyze,
+        buffers=buffers,
+        timeout_ms=get_settings().STATEMENT_TIMEOUT_MS,
+    )
+    return _report(connection, [item])
+
+
+def _client_for(username: str | None):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    if username:
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.get_by_natural_key(username)
+        except user_model.DoesNotExist:
+            raise ServiceError(f"no user {username!r}") from None
+        client.force_login(user)
+    return client
+
+
+def explain_url(
+    *,
+    using: str = "default",
+    url: str,
+    username: str | None = None,
+    analyze: bool = False,
+    buffers: bool = False,
+) -> ExplainReport:
+    """Run GET ``url`` through the test client, then explain every query it made.
+
+    The request and the explains share one transaction that is rolled back, so whatever the
+    view writes (sessions, last_login, ...) disappears, and EXPLAIN sees the rows it saw.
+    """
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    connection = get_connection(using)
+    if not url.startswith("/"):
+        raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
+    timeout_ms = get_settings().STATEMENT_TIMEOUT_MS
+    recorder = recording.QueryRecorder()
+    explained = []
+    with sandbox.rolled_back(connection, timeout_ms=timeout_ms) as cursor:
+        client = _client_for(username)
+        with (
+            override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
+            recorder.installed([connection.alias]),
+        ):
+            # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
+            response = client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
+        for query in recorder.queries:
+            if query.many or sqltext.first_keyword(query.sql) not in sandbox.EXPLAINABLE:
+                continue
+            with transaction.atomic(using=connection.alias):
+                explained.append(
+                    _explain_one(
+                        connection,
+                        query.sql,
+                        query.params,
+                        analyze=analyze,
+                        buffers=buffers,
+                        timeout_ms=timeout_ms,
+                        cursor=cursor,
+                    )
+                )
+    request = ExplainedRequest(
+        url=url, user=username, status=response.status_code, queries=recorder.count
+    )
+    return _report(connection, explained, request)

@@ -1,0 +1,40 @@
+"""profilequery: time one read-only statement in the sandbox, evaluate, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from perfaudit import sandbox
+from perfaudit.catalog import profile as catalog
+from perfaudit.catalog.profile import QueryProfile
+from perfaudit.conf import get_settings
+from perfaudit.errors import ServiceError
+from perfaudit.findings import Report
+from perfaudit.rules import profile as rules
+from perfaudit.services.base import envelope, get_connection
+
+
+@dataclass(kw_only=True)
+class ProfileReport(Report):
+    sql: str
+    profile: QueryProfile
+
+    def payload(self) -> dict[str, Any]:
+        return {"sql": self.sql, "profile": self.profile.summary()}
+
+
+def profile_query(*, using: str = "default", sql: str, iterations: int = 10) -> ProfileReport:
+    if iterations < 1:
+        raise ServiceError("--iterations must be at least 1")
+    connection = get_connection(using)
+    sandbox.check_statement(sql, allowed=sandbox.SELECT_ONLY)
+    conf = get_settings()
+    snapshot = catalog.collect(
+        connection, sql, iterations=iterations, timeout_ms=conf.STATEMENT_TIMEOUT_MS
+    )
+    return ProfileReport(
+        **envelope(connection, snapshot.server, rules.evaluate(snapshot, conf)),
+        sql=sql,
+        profile=snapshot.profile,
+    )
