@@ -7,12 +7,32 @@ class Command(PerfauditCommand):
 
     def add_command_arguments(self, parser):
         parser.add_argument("--table", help="only this table")
-        parser.add_argument("--min-size-mb", type=float, help="only indexes at least this big")
+        parser.add_argument(
+            "--min-size-mb",
+            type=float,
+            help="only indexes at least this big (errors are always shown)",
+        )
+        parser.add_argument(
+            "--write-migration",
+            metavar="APP",
+            help="write every applicable fix for this app as one non-atomic migration file",
+        )
 
     def build(self, options):
-        return services.audit_indexes(
+        report = services.audit_indexes(
             using=options["database"], table=options["table"], min_size_mb=options["min_size_mb"]
         )
+        if options["write_migration"]:
+            written = services.write_fix_migration(
+                services.get_connection(options["database"]),
+                report.findings,
+                options["write_migration"],
+            )
+            # stderr: stdout stays the report (JSON with --format json).
+            self.stderr.write(f"wrote {written.path} ({written.operations} operation(s))")
+            for change in written.model_changes:
+                self.stderr.write(f"  model change needed: {change}")
+        return report
 
     def render_text(self, report, options):
         # Findings first: CI logs show what matters without scrolling past every index.
