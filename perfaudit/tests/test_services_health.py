@@ -147,3 +147,77 @@ def test_blocked_query_names_who_blocks_whom(settings):
         holder.execute("DROP TABLE IF EXISTS pa_lockdemo")
         holder.close()
         waiter.close()
+
+
+def _wait_for(cursor, sql, params, predicate):
+    # Proceed once the server shows the state the test asserts on (no time threshold).
+    for _ in range(1000):
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(sql, params)
+        if predicate(cursor.fetchall()):
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"never reached: {sql}")
+
+
+# transaction=True: the audit's own reads (pg_relation_size) take AccessShareLock on the index,
+# which the test transaction would hold until its end, and DROP INDEX CONCURRENTLY waits for it.
+@pytest.mark.django_db(transaction=True)
+def test_failed_unique_build_and_a_build_in_progress():
+    owner, builder = _raw_connection(), _raw_connection()
+    owner.autocommit = builder.autocommit = True
+    try:
+        owner.execute("CREATE TABLE pa_uniq (id int, email text)")
+        owner.execute("INSERT INTO pa_uniq VALUES (1, 'a@x'), (2, 'a@x'), (3, 'b@x'), (4, NULL)")
+        # A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index behind.
+        with pytest.raises(Exception, match="could not create unique index"):
+            builder.execute("CREATE UNIQUE INDEX CONCURRENTLY pa_uniq_email ON pa_uniq (email)")
+        report = services.audit_indexes(table="pa_uniq", min_size_mb=10_000)  # never hidden
+        [f] = [g for g in report.findings if g.object == "pa_uniq_email"]
+        assert (f.kind, f.severity) == ("invalid", "error")
+        assert "REINDEX would fail" in f.message
+        with connection.cursor() as cursor:
+            cursor.execute(f.evidence["duplicate_rows_query"])
+            assert cursor.fetchall() == [("a@x", 2)]  # the duplicate, not the NULL
+        # The fix as printed: drop, fix the data, re-create.
+        drop, *_, create = f.fix.sql.splitlines()
+        owner.execute(drop)
+        owner.execute("DELETE FROM pa_uniq WHERE id = 2")
+        owner.execute(create)
+        assert not [
+            g for g in services.audit_indexes(table="pa_uniq").findings if g.kind == "invalid"
+        ]
+
+        # In progress: a build waiting for an older transaction is invalid but not failed.
+        owner.autocommit = False
+        # An open writer on the table: the build waits for it ("waiting for writers").
+        owner.execute("UPDATE pa_uniq SET email = email WHERE id = 1")
+        done = threading.Event()
+
+        def build():
+            builder.execute("CREATE INDEX CONCURRENTLY pa_uniq_id ON pa_uniq (id)")
+            done.set()
+
+        thread = threading.Thread(target=build, daemon=True)
+        thread.start()
+        with connection.cursor() as cursor:
+            _wait_for(
+                cursor,
+                "SELECT 1 FROM pg_stat_progress_create_index p JOIN pg_class c "
+                "ON c.oid = p.index_relid WHERE c.relname = %s",
+                ["pa_uniq_id"],
+                bool,
+            )
+        report = services.audit_indexes(table="pa_uniq")
+        [f] = [g for g in report.findings if g.object == "pa_uniq_id"]
+        assert (f.kind, f.severity) == ("build_in_progress", "info")
+        assert f.fix.sql is None and f.evidence["progress"]["command"].startswith("CREATE INDEX")
+        owner.rollback()
+        thread.join(timeout=60)
+        assert done.is_set()
+    finally:
+        owner.rollback()
+        owner.autocommit = True
+        owner.execute("DROP TABLE IF EXISTS pa_uniq")
+        owner.close()
+        builder.close()
