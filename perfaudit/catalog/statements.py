@@ -111,10 +111,11 @@ def list_statements(
 def candidate_statements(
     connection, *, slow_ms: float | None, min_calls: int, min_share: float | None, limit: int = 50
 ) -> list[Statement]:
-    """Statements a slow-query rule may flag, whatever the listing's order and limit: slow
-    over enough calls, or a large share of the total time."""
+    """Statements a slow-query rule may flag, whatever the listing's order and limit: called
+    enough times, and slow or taking a large share of the total time (one slow call of a
+    report, a migration or pg_sleep says nothing about the application's hot path)."""
     sql = _SQL.format(
-        where="(calls >= %(calls)s AND mean_exec_time >= %(mean)s) OR share >= %(share)s",
+        where="calls >= %(calls)s AND (mean_exec_time >= %(mean)s OR share >= %(share)s)",
         order="total_exec_time",
     )
     params = {

@@ -85,7 +85,8 @@ def statement_findings(snapshot: StatementsSnapshot, conf: PerfauditSettings) ->
             and row.calls >= conf.SLOW_QUERY_MIN_CALLS
         )
         heavy = (
-            bool(conf.TIME_SHARE_RATIO)
+            row.calls >= conf.SLOW_QUERY_MIN_CALLS
+            and bool(conf.TIME_SHARE_RATIO)
             and row.time_share is not None
             and row.time_share >= conf.TIME_SHARE_RATIO
         )

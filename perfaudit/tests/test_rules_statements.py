@@ -73,3 +73,7 @@ def test_typed_literal_placeholders_that_do_not_parse_say_so():
     [f] = evaluate(stmt(7, query, calls=20, mean=500.0, share=0.2), generic_errors={7: error})
     assert f.fix.command.startswith("# EXPLAIN (GENERIC_PLAN) refuses this normalized text")
     assert error in f.fix.command
+
+
+def test_a_one_off_is_not_a_time_share_finding_either():
+    assert evaluate(stmt(8, "SELECT pg_sleep($1)", calls=1, mean=300.0, share=0.35)) == []

@@ -135,3 +135,14 @@ def test_profile_flags_a_slow_median(timings, slow):
     if slow:
         assert found[0].evidence["median_ms"] == 200.0
         assert "timings_ms" not in found[0].evidence
+
+
+def test_dead_tuples_on_a_table_with_autovacuum_disabled_say_so():
+    rows = [table(live_tuples=10_000, dead_tuples=5_000, autovacuum_disabled=True)]
+    [found] = [
+        f
+        for f in tables.evaluate(TableSnapshot(server_info(), None, rows), CONF)
+        if f.kind == "needs_vacuum"
+    ]
+    assert "autovacuum is disabled for this table" in found.message
+    assert "not keeping up" not in found.message

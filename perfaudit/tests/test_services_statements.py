@@ -60,12 +60,19 @@ def test_one_call_is_not_slow_but_enough_calls_are(fresh_statements, settings):
 
 
 def test_share_of_total_time(fresh_statements, settings):
-    settings.PERFAUDIT = {**settings.PERFAUDIT, "SLOW_QUERY_MS": None, "TIME_SHARE_RATIO": 0.5}
+    settings.PERFAUDIT = {
+        **settings.PERFAUDIT,
+        "SLOW_QUERY_MS": None,
+        "TIME_SHARE_RATIO": 0.5,
+        "SLOW_QUERY_MIN_CALLS": 3,
+    }
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.02) AS pa_once")  # a share, but one call
         # One statement doing far more work than anything else since the reset.
         for _ in range(3):
             cursor.execute("SELECT count(*) AS pa_heavy FROM generate_series(1, 300000)")
     report = services.slow_queries(limit=500)
+    assert mine(report, "pa_once") == []
     [heavy] = mine(report, "pa_heavy")
     assert heavy.kind == "top_time_share" and heavy.severity == "info"
     assert heavy.evidence["time_share"] >= 0.5
