@@ -94,13 +94,45 @@ def header(report: Report, title: str) -> str:
     )
 
 
-def block(label: str, text: str, indent: str = "    ") -> str:
-    """A fix, wrapped but never reflowed across its own lines: SQL and Python keep their line
-    breaks, so what is printed can be pasted and runs."""
-    lines = text.splitlines() or [""]
-    if len(lines) == 1 and len(indent + label + lines[0]) <= WIDTH:
-        return indent + label + lines[0]
-    return "\n".join([indent + label.rstrip(), *(indent + "  " + line for line in lines)])
+def _sql_words(line: str) -> list[str]:
+    """Split at spaces outside single-quoted literals: a line break inside 'a b' would change
+    the literal, anywhere else SQL does not care."""
+    words, current, quoted = [], "", False
+    for part in line.split(" "):
+        current = f"{current} {part}" if current else part
+        quoted ^= part.count("'") % 2 == 1
+        if not quoted:
+            words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+def block(label: str, text: str, indent: str = "    ", *, wrap: bool = True) -> str:
+    """A fix, wrapped without changing what it means: lines keep their breaks, and a long line
+    breaks only between words outside quotes, so what is printed can be pasted and runs.
+    ``wrap=False`` (Python, whose ``# comments`` end at the line's end): lines as they are."""
+    out, first = [], True
+    width = WIDTH - len(indent) - 2 if wrap else 10**6
+    for line in text.splitlines() or [""]:
+        pieces, current = [], ""
+        for word in _sql_words(line):
+            if current and len(current) + 1 + len(word) > width:
+                pieces.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+        pieces.append(current)
+        for piece in pieces:
+            if first and len(indent + label + piece) <= WIDTH:
+                out.append(indent + label + piece)
+            else:
+                if first:
+                    out.append(indent + label.rstrip())
+                out.append(indent + "  " + piece)
+            first = False
+    return "\n".join(out)
 
 
 def findings_block(findings: list[Finding]) -> str:
@@ -133,7 +165,7 @@ def findings_block(findings: list[Finding]) -> str:
             out.append("    run:\n      " + f.fix.command)
         if f.fix.migration:
             label = f"migration ({f.fix.app_label}): " if f.fix.app_label else "migration: "
-            out.append(block(label, f.fix.migration))
+            out.append(block(label, f.fix.migration, wrap=False))
         if f.fix.model_change:
             out.append(wrap.fill("model: " + f.fix.model_change))
     return "\n".join(out)
