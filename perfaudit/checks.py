@@ -7,7 +7,12 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError, connections
 
-from perfaudit.conf import REPEATED_QUERY_MODES, get_settings, unknown_keys
+from perfaudit.conf import (
+    REPEATED_QUERY_MODES,
+    acknowledgement_error,
+    get_settings,
+    unknown_keys,
+)
 
 MIDDLEWARE_PATH = "perfaudit.runtime.PerfauditMiddleware"
 
@@ -77,6 +82,16 @@ def check_settings(app_configs=None, **kwargs):
                 id="perfaudit.W003",
             )
         )
+    for entry in conf.ACKNOWLEDGED or ():
+        error = acknowledgement_error(entry)
+        if error:
+            messages.append(
+                Warning(
+                    f"PERFAUDIT['ACKNOWLEDGED']: {error}; the entry is ignored.",
+                    hint='Each entry is {"kind": ..., "object": ..., "reason": ...}.',
+                    id="perfaudit.W005",
+                )
+            )
     runtime_keys = {"SLOW_QUERY_MS", "REPEATED_QUERY_MODE", "SERVER_TIMING"}
     configured = runtime_keys & set(getattr(settings, "PERFAUDIT", None) or {})
     if configured and MIDDLEWARE_PATH not in settings.MIDDLEWARE:

@@ -93,12 +93,76 @@ class PerfauditSettings:
     #: A standby further behind than either is a warning.
     REPLICATION_LAG_WARNING_SECONDS: float = 10.0
     REPLICATION_LAG_WARNING_BYTES: int = 64 * 1024 * 1024
+    #: A query waiting this long for a lock another session holds is a warning (info below).
+    BLOCKED_WARNING_SECONDS: float = 5.0
+
+    # --- slowqueries ---
+    #: A statement is judged slow only after this many calls: one slow call of a report or a
+    #: migration says nothing about the application's hot path.
+    SLOW_QUERY_MIN_CALLS: int = 10
+    #: A statement using at least this share of the database's total execution time is
+    #: reported (info), however fast each call is.
+    TIME_SHARE_RATIO: float = 0.1
+
+    # --- dbhealth ---
+    #: A sequence (or the column it feeds) this far towards its maximum: warning / error.
+    SEQUENCE_WARNING_RATIO: float = 0.75
+    SEQUENCE_ERROR_RATIO: float = 0.9
+    #: Transaction IDs (and multixact IDs) left before PostgreSQL stops accepting writes to
+    #: avoid wraparound (~2.1 billion at most): below these, warning / error. Anti-wraparound
+    #: autovacuum starts at autovacuum_freeze_max_age (200 million by default), so a table
+    #: this close means something keeps vacuum from freezing it.
+    WRAPAROUND_WARNING_LEFT: int = 1_000_000_000
+    WRAPAROUND_ERROR_LEFT: int = 100_000_000
+
+    # --- every command ---
+    #: Findings a team has looked at and accepted: ``{"kind": ..., "object": ..., "reason":
+    #: ...}`` (``object`` is the finding's object, or ``table.object``). They are still shown,
+    #: marked acknowledged, and never count for ``--fail-on``.
+    ACKNOWLEDGED: tuple = ()
 
 
 def get_settings() -> PerfauditSettings:
     overrides = getattr(settings, "PERFAUDIT", None) or {}
     known = {f.name for f in fields(PerfauditSettings)}
     return replace(PerfauditSettings(), **{k: v for k, v in overrides.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    kind: str
+    object: str
+    reason: str
+
+    def matches(self, finding) -> bool:
+        if self.kind != finding.kind:
+            return False
+        names = {finding.object}
+        if finding.table and finding.object:
+            names.add(f"{finding.table}.{finding.object}")
+        return self.object in names
+
+
+def acknowledgements(conf: PerfauditSettings | None = None) -> list[Acknowledgement]:
+    """The ACKNOWLEDGED entries that are well formed (checks.py reports the others, W005)."""
+    conf = conf or get_settings()
+    result = []
+    for entry in conf.ACKNOWLEDGED or ():
+        if acknowledgement_error(entry) is None:
+            result.append(Acknowledgement(entry["kind"], entry["object"], entry["reason"]))
+    return result
+
+
+def acknowledgement_error(entry) -> str | None:
+    if not isinstance(entry, dict):
+        return f"{entry!r} is not a dict"
+    missing = [k for k in ("kind", "object", "reason") if not entry.get(k)]
+    if missing:
+        return f"{entry!r} lacks {', '.join(missing)}"
+    extra = set(entry) - {"kind", "object", "reason"}
+    if extra:
+        return f"{entry!r} has unknown keys {', '.join(sorted(extra))}"
+    return None
 
 
 def unknown_keys() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,17 @@ def severity_rank(severity: str) -> int:
 @dataclass(frozen=True)
 class Fix:
     sql: str | None = None
-    #: The Django migration operation that applies the fix (indexes only).
+    #: The Django migration operation(s) that apply the fix: one Python expression (an
+    #: operation, or a list of them) over the names ``migrations``, ``models`` and those of
+    #: ``django.contrib.postgres.operations``, valid in the migration state of ``app_label``.
     migration: str | None = None
+    #: The app whose migrations the operation belongs in.
+    app_label: str | None = None
+    #: A shell command (quoted to run as printed), e.g. ``python manage.py explain '...'``.
+    command: str | None = None
+    #: The edit to the model that must accompany ``migration`` (or replace it), so that
+    #: makemigrations agrees with the database afterwards.
+    model_change: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ class Finding:
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: Fix = field(default_factory=Fix)
+    #: Set from settings.PERFAUDIT["ACKNOWLEDGED"]: the reason the team accepted this finding.
+    #: An acknowledged finding is still reported, and never counts for ``--fail-on``.
+    acknowledged: str | None = None
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -86,7 +98,19 @@ class Report:
 
     def worst_at_least(self, severity: str) -> list[Finding]:
         rank = severity_rank(severity)
-        return [f for f in self.findings if severity_rank(f.severity) >= rank]
+        return [
+            f for f in self.findings if severity_rank(f.severity) >= rank and not f.acknowledged
+        ]
+
+    def filtered(self, *, kinds: set[str] | None = None, severity: str | None = None) -> Report:
+        """The same report with only the findings of these kinds / at or above ``severity``."""
+        rank = severity_rank(severity) if severity else 0
+        findings = [
+            f
+            for f in self.findings
+            if (not kinds or f.kind in kinds) and severity_rank(f.severity) >= rank
+        ]
+        return replace(self, findings=findings)
 
     def to_dict(self) -> dict[str, Any]:
         document = {
@@ -114,3 +138,12 @@ def json_default(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
     return str(value)
+
+
+def acknowledge(findings: list[Finding], acknowledgements) -> list[Finding]:
+    """Mark the findings an ``Acknowledgement`` matches (perfaudit.conf.acknowledgements())."""
+    result = []
+    for f in findings:
+        ack = next((a for a in acknowledgements if a.matches(f)), None)
+        result.append(replace(f, acknowledged=ack.reason) if ack else f)
+    return result

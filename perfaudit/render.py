@@ -37,8 +37,11 @@ def cell(value) -> str:
     return " ".join(str(value).split())
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDTH) -> str:
-    """Aligned columns; the last column is cut to keep lines within ``width``."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDTH, wrap_last: bool = False
+) -> str:
+    """Aligned columns within ``width``. The last column is cut, or with ``wrap_last`` wrapped
+    onto continuation lines (index definitions: a cut loses the predicate and opclasses)."""
     text_rows = [[cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in text_rows:
@@ -64,8 +67,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], *, width: int = WIDT
             parts.append(value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i]))
         return "  ".join(parts).rstrip()
 
+    def wrapped(values):
+        last = values[-1]
+        if len(last) <= widths[-1]:
+            return [line(values)]
+        pieces = textwrap.wrap(last, widths[-1], break_long_words=True, break_on_hyphens=False) or [
+            ""
+        ]
+        lines = [line([*values[:-1], pieces[0]])]
+        lines += [" " * (fixed) + piece for piece in pieces[1:]]
+        return lines
+
     out = [line(list(headers)), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in text_rows]
+    for r in text_rows:
+        out += wrapped(r) if wrap_last else [line(r)]
     return "\n".join(out)
 
 
@@ -79,13 +94,56 @@ def header(report: Report, title: str) -> str:
     )
 
 
+def _sql_words(line: str) -> list[str]:
+    """Split at spaces outside single-quoted literals: a line break inside 'a b' would change
+    the literal, anywhere else SQL does not care."""
+    words, current, quoted = [], "", False
+    for part in line.split(" "):
+        current = f"{current} {part}" if current else part
+        quoted ^= part.count("'") % 2 == 1
+        if not quoted:
+            words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+def block(label: str, text: str, indent: str = "    ", *, wrap: bool = True) -> str:
+    """A fix, wrapped without changing what it means: lines keep their breaks, and a long line
+    breaks only between words outside quotes, so what is printed can be pasted and runs.
+    ``wrap=False`` (Python, whose ``# comments`` end at the line's end): lines as they are."""
+    out, first = [], True
+    width = WIDTH - len(indent) - 2 if wrap else 10**6
+    for line in text.splitlines() or [""]:
+        pieces, current = [], ""
+        for word in _sql_words(line):
+            if current and len(current) + 1 + len(word) > width:
+                pieces.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+        pieces.append(current)
+        for piece in pieces:
+            if first and len(indent + label + piece) <= WIDTH:
+                out.append(indent + label + piece)
+            else:
+                if first:
+                    out.append(indent + label.rstrip())
+                out.append(indent + "  " + piece)
+            first = False
+    return "\n".join(out)
+
+
 def findings_block(findings: list[Finding]) -> str:
     if not findings:
         return "No findings."
     counts = {}
     for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        key = "acknowledged" if f.acknowledged else f.severity
+        counts[key] = counts.get(key, 0) + 1
+    order = {"error": 0, "warning": 1, "info": 2, "acknowledged": 3}
+    summary = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=order.get))
     out = [f"Findings ({summary}):"]
     wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="    ", subsequent_indent="    ")
     for f in findings:
@@ -97,11 +155,19 @@ def findings_block(findings: list[Finding]) -> str:
         if len(line) > WIDTH:  # long qualified index names go on their own line
             line = f"  {f.severity.upper():<8}{f.kind}\n    {where}"
         out.append(line)
+        if f.acknowledged:
+            out.append(wrap.fill("acknowledged: " + f.acknowledged))
         out.append(wrap.fill(f.message))
         if f.fix.sql:
-            out.append(wrap.fill("fix: " + f.fix.sql))
+            out.append(block("fix: ", f.fix.sql))
+        if f.fix.command:
+            # Always on its own line, never wrapped: a shell command must paste whole.
+            out.append("    run:\n      " + f.fix.command)
         if f.fix.migration:
-            out.append(wrap.fill("migration: " + f.fix.migration))
+            label = f"migration ({f.fix.app_label}): " if f.fix.app_label else "migration: "
+            out.append(block(label, f.fix.migration, wrap=False))
+        if f.fix.model_change:
+            out.append(wrap.fill("model: " + f.fix.model_change))
     return "\n".join(out)
 
 

@@ -53,7 +53,8 @@ def rolled_back(connection, *, timeout_ms: int, read_only: bool = False):
             transaction.set_rollback(True, using=connection.alias)
 
 
-def check_statement(sql: str, *, allowed: set[str]) -> str:
+def check_statement(sql: str, *, allowed: set[str], refusal: str | None = None) -> str:
+    """``refusal``: what to say when the statement kind is not allowed (default: EXPLAIN's)."""
     parts = sqltext.statements(sql)
     if not parts:
         raise ServiceError("empty SQL")
@@ -62,8 +63,9 @@ def check_statement(sql: str, *, allowed: set[str]) -> str:
     keyword = sqltext.first_keyword(sql)
     if keyword not in allowed:
         raise ServiceError(
-            f"{keyword or 'this statement'} cannot be explained here (allowed: "
-            f"{', '.join(sorted(allowed))})"
+            f"{keyword or 'this statement'} "
+            + (refusal or "cannot be explained here")
+            + f" (allowed: {', '.join(sorted(allowed))})"
         )
     return keyword
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from perfaudit.catalog import server
+from perfaudit.catalog import locks, server
+from perfaudit.catalog.locks import LocksSnapshot
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class ConnectionLimits:
 
 def activity_groups(connection) -> list[ActivityGroup]:
     with connection.cursor() as cursor:
+        # pg_stat_activity is a per-transaction snapshot: without this, a caller inside a
+        # transaction would see the sessions as they were at its first read.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             """
             SELECT datname, coalesce(nullif(application_name, ''), '(none)'),
@@ -85,6 +89,8 @@ class ConnectionsSnapshot:
     setup: ConnectionSetup
     groups: list[ActivityGroup]
     limits: ConnectionLimits
+    #: Sessions waiting for a lock and who holds it (perfaudit.catalog.locks).
+    locks: LocksSnapshot = field(default_factory=lambda: LocksSnapshot(()))
 
 
 def _setup(connection) -> ConnectionSetup:
@@ -110,4 +116,5 @@ def collect(connection) -> ConnectionsSnapshot:
         setup=setup,
         groups=activity_groups(connection),
         limits=connection_limits(connection),
+        locks=locks.collect(connection),
     )

@@ -20,6 +20,34 @@ class ModelRef:
 
     app_label: str
     model_name: str
+    #: The model's class name, for messages ("Item.Meta.indexes").
+    object_name: str = ""
+
+
+@dataclass(frozen=True)
+class IndexOrigin:
+    """Who made an index, which decides the migration that can change it.
+
+    * ``field``: Django's own index for a field (ForeignKey, ``db_index=True``); ``like``: the
+      ``_like`` pattern-ops index Django adds for a CharField/TextField with db_index or
+      unique. No migration state names them: RemoveIndex* would fail ("No index named").
+    * ``declared``: an entry of ``Meta.indexes`` (or a migration's AddIndex): in the app's
+      migration state, so RemoveIndexConcurrently applies.
+    * ``stray``: created by hand or by RunSQL; no model or state knows it.
+    """
+
+    kind: str
+    model: ModelRef | None = None
+    field: str | None = None  # the model field, for field / like
+    in_state: bool = False  # the app's migration state has an index of this name
+
+    @property
+    def rank(self) -> int:
+        """Between duplicates, the one to keep has the highest rank."""
+        return {"declared": 3, "field": 2, "like": 2}.get(self.kind, 0)
+
+
+STRAY = IndexOrigin("stray")
 
 
 @dataclass(frozen=True)
@@ -120,6 +148,12 @@ class DeclaredSchema:
     #: generated names) or that a migration declares (the migration state keeps indexes a
     #: migration created but a model no longer mentions).
     known_names: frozenset[str] = frozenset()
+    #: (table, index name) -> who made it (absent: a stray).
+    origins: dict[tuple[str, str], IndexOrigin] = field(default_factory=dict)
+    #: (table, FK column names) -> (field names, the name Django gives
+    #: models.Index(fields=[...]) on that model): missing-FK-index fixes use Django's own
+    #: naming, so the name passes its 30-character check (models.E034).
+    fk_index_names: dict[tuple, tuple] = field(default_factory=dict)
 
 
 def _declared_index(model, ref, index, editor) -> DeclaredIndex:
@@ -176,18 +210,47 @@ def _field_index_names(model, editor) -> set[str]:
     return names
 
 
-def _migration_index_names(connection) -> set[str]:
+def _state_index_names(connection) -> dict[tuple[str, str], set[str]]:
+    """(app_label, model_name) -> index and constraint names in the migration state (which
+    keeps indexes a migration created but a model no longer mentions)."""
     from django.db.migrations.loader import MigrationLoader
 
     loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
-    names = set()
-    for model_state in loader.project_state().models.values():
+    names: dict[tuple[str, str], set[str]] = {}
+    for key, model_state in loader.project_state().models.items():
         for item in (
             *model_state.options.get("indexes", []),
             *model_state.options.get("constraints", []),
         ):
-            names.add(item.name)
+            names.setdefault(key, set()).add(item.name)
     return names
+
+
+def _origins(model, ref, editor, in_state: set[str]) -> dict[tuple[str, str], IndexOrigin]:
+    table = model._meta.db_table
+    origins = {}
+    for f in model._meta.local_concrete_fields:
+        if f.db_index and not f.unique:
+            name = editor._create_index_name(table, [f.column], suffix="")
+            origins[(table, name)] = IndexOrigin("field", ref, f.name)
+        if (f.db_index or f.unique) and editor._create_like_index_sql(model, f) is not None:
+            name = editor._create_index_name(table, [f.column], suffix="_like")
+            origins[(table, name)] = IndexOrigin("like", ref, f.name)
+    for index in model._meta.indexes:
+        origins[(table, index.name)] = IndexOrigin("declared", ref, in_state=index.name in in_state)
+    for name in in_state:
+        origins.setdefault((table, name), IndexOrigin("declared", ref, in_state=True))
+    return origins
+
+
+def _fk_index_names(model) -> dict[tuple, tuple]:
+    result = {}
+    for f in model._meta.local_concrete_fields:
+        if f.is_relation and f.many_to_one:
+            index = models.Index(fields=[f.name])
+            index.set_name_with_model(model)
+            result[(model._meta.db_table, (f.column,))] = ((f.name,), index.name)
+    return result
 
 
 def collect(connection, *, table: str | None = None) -> DeclaredSchema:
@@ -197,9 +260,16 @@ def collect(connection, *, table: str | None = None) -> DeclaredSchema:
     unactionable = set()
     declared: list[DeclaredIndex] = []
     known = set()
+    state = _state_index_names(connection)
+    origins: dict[tuple[str, str], IndexOrigin] = {}
+    fk_names: dict[tuple, tuple] = {}
     for model in _managed_models(connection.alias):
         opts = model._meta
-        ref = ModelRef(opts.app_label, opts.model_name)
+        ref = ModelRef(opts.app_label, opts.model_name, opts.object_name)
+        in_state = state.get((opts.app_label, opts.model_name), set())
+        known |= in_state
+        origins |= _origins(model, ref, editor, in_state)
+        fk_names |= _fk_index_names(model)
         tables[opts.db_table] = ref
         path = getattr(opts.app_config, "path", "") or ""
         if opts.auto_created or "site-packages" in path or "dist-packages" in path:
@@ -212,10 +282,13 @@ def collect(connection, *, table: str | None = None) -> DeclaredSchema:
             item = _declared_constraint(model, ref, constraint, editor)
             if item is not None:
                 declared.append(item)
-    known |= _migration_index_names(connection)
+    for names in state.values():  # models that no longer exist keep their state names
+        known |= names
     return DeclaredSchema(
         models=tables,
         unactionable=frozenset(unactionable),
         indexes=tuple(declared),
         known_names=frozenset(known),
+        origins=origins,
+        fk_index_names=fk_names,
     )

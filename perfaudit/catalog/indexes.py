@@ -92,6 +92,8 @@ class ForeignKey:
     referenced_table: str
     table_rows: int = 0
     extra: dict = field(default_factory=dict)
+    #: The unique index on the referenced table that PostgreSQL's RI checks scan.
+    referenced_index: str | None = None
 
 
 _INDEX_SQL = """
@@ -213,6 +215,8 @@ def list_indexes(connection, *, table: str | None = None) -> list[IndexInfo]:
 
 
 def list_foreign_keys(connection, *, table: str | None = None) -> list[ForeignKey]:
+    """Foreign keys from ``table`` and those pointing at it (its referenced index's scans are
+    RI checks, which the unused rule discounts)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -220,21 +224,55 @@ def list_foreign_keys(connection, *, table: str | None = None) -> list[ForeignKe
                    ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
                          ORDER BY k.ord),
-                   r.relname, greatest(t.reltuples, 0)::bigint
+                   r.relname, greatest(t.reltuples, 0)::bigint, ri.relname
             FROM pg_constraint c
             JOIN pg_class t ON t.oid = c.conrelid
             JOIN pg_class r ON r.oid = c.confrelid
+            LEFT JOIN pg_class ri ON ri.oid = c.conindid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE c.contype = 'f' AND n.nspname = ANY(current_schemas(false))
-              AND (%(table)s::text IS NULL OR t.relname = %(table)s::text)
+              AND (%(table)s::text IS NULL OR t.relname = %(table)s::text
+                   OR r.relname = %(table)s::text)
             ORDER BY t.relname, c.conname
             """,
             {"table": table},
         )
         return [
-            ForeignKey(s, t, name, tuple(int(k) for k in conkey), tuple(names), ref, rows)
-            for s, t, name, conkey, names, ref, rows in cursor.fetchall()
+            ForeignKey(
+                s,
+                t,
+                name,
+                tuple(int(k) for k in conkey),
+                tuple(names),
+                ref,
+                rows,
+                referenced_index=ref_index,
+            )
+            for s, t, name, conkey, names, ref, rows, ref_index in cursor.fetchall()
         ]
+
+
+def building_indexes(connection) -> dict[int, dict]:
+    """CREATE INDEX / REINDEX builds running now, by index oid (pg_stat_progress_create_index,
+    PostgreSQL 12+): an invalid index being built is not a failed one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.index_relid, p.pid, p.command, p.phase, p.blocks_done, p.blocks_total
+            FROM pg_stat_progress_create_index p
+            WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """
+        )
+        return {
+            oid: {
+                "pid": pid,
+                "command": command,
+                "phase": phase,
+                "blocks_done": done,
+                "blocks_total": total,
+            }
+            for oid, pid, command, phase, done, total in cursor.fetchall()
+        }
 
 
 def _existing_tables(connection) -> set[str]:
@@ -272,6 +310,16 @@ class IndexSnapshot:
     #: ``migrate``'s business, not drift.
     existing_tables: set[str]
     declared: declared.DeclaredSchema
+    #: When the scan counters could have started counting (the "unused" evidence window).
+    evidence: server.EvidenceTimes | None = None
+    #: Index builds running now, by index oid (pg_stat_progress_create_index).
+    building: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def child_foreign_keys(self) -> list[ForeignKey]:
+        """Foreign keys from the audited table(s); ``foreign_keys`` also has those pointing
+        at them (their referenced index's scans are RI checks)."""
+        return [fk for fk in self.foreign_keys if self.table is None or fk.table == self.table]
 
 
 def collect(connection, *, table: str | None = None) -> IndexSnapshot:
@@ -284,4 +332,6 @@ def collect(connection, *, table: str | None = None) -> IndexSnapshot:
         foreign_keys=list_foreign_keys(connection, table=table) if exists else [],
         existing_tables=_existing_tables(connection) if exists else set(),
         declared=declared.collect(connection, table=table) if exists else declared.DeclaredSchema(),
+        evidence=server.evidence_times(connection) if exists else None,
+        building=building_indexes(connection) if exists else {},
     )

@@ -76,3 +76,34 @@ def database_stats(connection) -> DatabaseStats:
             """
         )
         return DatabaseStats(*cursor.fetchone())
+
+
+@dataclass(frozen=True)
+class EvidenceTimes:
+    """When the scan counters could have started counting (see rules.indexes.EvidenceWindow)."""
+
+    stats_reset: dt.datetime | None
+    postmaster_start: dt.datetime
+    first_migration: dt.datetime | None
+    now: dt.datetime
+    version_num: int
+
+
+def evidence_times(connection) -> EvidenceTimes:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+                   pg_postmaster_start_time(), now(),
+                   current_setting('server_version_num')::int,
+                   to_regclass('django_migrations') IS NOT NULL
+            """
+        )
+        stats_reset, started, now, version, has_migrations = cursor.fetchone()
+        first = None
+        if has_migrations:
+            # The database's own age: a freshly migrated database has no history, even when
+            # its statistics were "never reset".
+            cursor.execute("SELECT min(applied) FROM django_migrations")
+            first = cursor.fetchone()[0]
+    return EvidenceTimes(stats_reset, started, first, now, version)

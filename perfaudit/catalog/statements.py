@@ -45,6 +45,8 @@ class Statement:
     rows: int
     shared_hit: int
     shared_read: int
+    #: This statement's share of the total execution time of every statement of the database.
+    time_share: float | None = None
 
     @property
     def hit_ratio(self) -> float | None:
@@ -76,6 +78,24 @@ def statements_status(connection) -> StatementsStatus:
 
 _ORDER = {"total": "total_exec_time", "mean": "mean_exec_time", "calls": "calls"}
 
+# The share is computed over every statement of the database before any filter, so a
+# statement's share does not depend on what the listing shows.
+_SQL = """
+WITH s AS (
+    SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
+           shared_blks_hit, shared_blks_read,
+           total_exec_time / nullif(sum(total_exec_time) OVER (), 0) AS share
+    FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT queryid, query, calls, total_exec_time, mean_exec_time, max_exec_time, rows,
+       shared_blks_hit, shared_blks_read, share
+FROM s
+WHERE {where}
+ORDER BY {order} DESC
+LIMIT %(limit)s
+"""
+
 
 def list_statements(
     connection, *, min_mean_ms: float, min_calls: int, order: str, limit: int | None
@@ -97,7 +117,7 @@ def list_statements(
             )
             SELECT top.queryid, top.query, top.calls, top.total_exec_time, top.mean_exec_time,
                    top.max_exec_time, top.rows, top.shared_blks_hit, top.shared_blks_read,
-                   total.ms
+                   top.total_exec_time / nullif(total.ms, 0), total.ms
             FROM (SELECT coalesce(sum(total_exec_time), 0) AS ms FROM here) AS total
             LEFT JOIN LATERAL (
                 SELECT * FROM here
@@ -112,6 +132,69 @@ def list_statements(
         rows = cursor.fetchall()
     total_ms = float(rows[0][-1]) if rows else 0.0
     return [Statement(*row[:-1]) for row in rows if row[0] is not None], total_ms
+
+
+def candidate_statements(
+    connection, *, slow_ms: float | None, min_calls: int, min_share: float | None, limit: int = 50
+) -> list[Statement]:
+    """Statements a slow-query rule may flag, whatever the listing's order and limit: called
+    enough times, and slow or taking a large share of the total time (one slow call of a
+    report, a migration or pg_sleep says nothing about the application's hot path)."""
+    sql = _SQL.format(
+        where="calls >= %(calls)s AND (mean_exec_time >= %(mean)s OR share >= %(share)s)",
+        order="total_exec_time",
+    )
+    params = {
+        # None turns a condition off: no mean and no share reach these.
+        "mean": slow_ms if slow_ms else float("inf"),
+        "calls": min_calls,
+        "share": min_share if min_share else 2.0,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Statement(*row) for row in cursor.fetchall()]
+
+
+#: At most this many statements are probed with EXPLAIN (GENERIC_PLAN) per report.
+GENERIC_PLAN_PROBES = 5
+
+
+def generic_plan_errors(connection, candidates, *, timeout_ms: int) -> dict[int, str]:
+    """The error, if any, EXPLAIN (GENERIC_PLAN) gives on each candidate $n statement's text,
+    so its printed explain command is known to run (or said not to).
+
+    Only on PostgreSQL 16+ (GENERIC_PLAN), for at most GENERIC_PLAN_PROBES statements, in one
+    rolled-back read-only transaction with a savepoint per statement: EXPLAIN without ANALYZE
+    executes nothing. pg_stat_statements turns a typed literal such as ``interval '1 day'``
+    into ``interval $3``, which does not parse.
+    """
+    from django.db import DatabaseError, transaction
+
+    from perfaudit import sqltext
+    from perfaudit.errors import one_line
+    from perfaudit.sandbox import execute_one, rolled_back
+
+    if connection.pg_version < 160000:
+        return {}
+    probes = [
+        row
+        for row in candidates
+        if sqltext.has_positional_params(row.query)
+        and len(sqltext.statements(row.query)) == 1
+        and sqltext.first_keyword(row.query) in sqltext.EXPLAINABLE
+    ][:GENERIC_PLAN_PROBES]
+    if not probes:
+        return {}
+    result = {}
+    with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
+        for row in probes:
+            try:
+                with transaction.atomic(using=connection.alias):
+                    execute_one(cursor, f"EXPLAIN (GENERIC_PLAN) {row.query}", simple=True)
+            except DatabaseError as exc:
+                result[row.queryid] = one_line(exc)
+    return result
 
 
 def reset_statements(connection) -> None:
@@ -131,6 +214,14 @@ class StatementsSnapshot:
     statements: list[Statement] = field(default_factory=list)
     #: Execution time of every entry of this database (the base of "% of total time").
     total_ms: float = 0.0
+    #: What the slow-query rules judge, whatever the listing shows (candidate_statements).
+    candidates: list[Statement] = field(default_factory=list)
+    #: queryid -> the error EXPLAIN (GENERIC_PLAN) gave on its normalized text (absent: fine).
+    generic_plan_errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def server_version_num(self) -> int:
+        return self.server.version_num
 
 
 def collect(
@@ -140,13 +231,29 @@ def collect(
     min_calls: int = 1,
     order: str = "total",
     limit: int | None = 20,
+    slow_ms: float | None = None,
+    flag_min_calls: int = 1,
+    min_share: float | None = None,
+    probe_timeout_ms: int | None = None,
 ) -> StatementsSnapshot:
+    """``slow_ms``/``flag_min_calls``/``min_share``: which statements the rules may flag (read
+    apart from the listing). ``probe_timeout_ms``: probe their generic plans (None: don't)."""
     status = statements_status(connection)
-    rows, total_ms = [], 0.0
+    rows, total_ms, candidates, errors = [], 0.0, [], {}
     if status.usable:
         rows, total_ms = list_statements(
             connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
         )
+        candidates = candidate_statements(
+            connection, slow_ms=slow_ms, min_calls=flag_min_calls, min_share=min_share
+        )
+        if probe_timeout_ms:
+            errors = generic_plan_errors(connection, candidates, timeout_ms=probe_timeout_ms)
     return StatementsSnapshot(
-        server=server.server_info(connection), status=status, statements=rows, total_ms=total_ms
+        server=server.server_info(connection),
+        status=status,
+        statements=rows,
+        total_ms=total_ms,
+        candidates=candidates,
+        generic_plan_errors=errors,
     )

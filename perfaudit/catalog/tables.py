@@ -28,6 +28,8 @@ class TableStats:
     last_autovacuum: dt.datetime | None
     last_analyze: dt.datetime | None
     last_autoanalyze: dt.datetime | None
+    #: autovacuum off for this table (reloption) or for the whole server.
+    autovacuum_disabled: bool = False
 
     @property
     def dead_ratio(self) -> float:
@@ -52,8 +54,11 @@ def list_table_stats(connection, *, table: str | None = None) -> list[TableStats
                    coalesce(s.seq_scan, 0), coalesce(s.seq_tup_read, 0),
                    coalesce(s.idx_scan, 0),
                    pg_total_relation_size(s.relid), pg_relation_size(s.relid),
-                   s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze
+                   s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
+                   coalesce('autovacuum_enabled=false' = ANY(c.reloptions), false)
+                       OR NOT current_setting('autovacuum')::bool
             FROM pg_stat_user_tables s
+            JOIN pg_class c ON c.oid = s.relid
             WHERE s.schemaname = ANY(current_schemas(false))
               AND (%(table)s::text IS NULL OR s.relname = %(table)s::text)
             ORDER BY pg_total_relation_size(s.relid) DESC, s.relname

@@ -80,7 +80,19 @@ class PerfauditCommand(ShowDefaultsMixin, BaseCommand):
             "--format", choices=("text", "json"), default="text", help="human tables or JSON"
         )
         parser.add_argument(
-            "--fail-on", choices=SEVERITIES, help="exit 1 if a finding at or above this exists"
+            "--fail-on",
+            choices=SEVERITIES,
+            help="exit 1 if a finding at or above this exists (acknowledged findings and "
+            "those hidden by --kind/--severity do not count)",
+        )
+        parser.add_argument(
+            "--kind",
+            action="append",
+            metavar="KIND",
+            help="only findings of this kind (repeat, or comma-separate, for several)",
+        )
+        parser.add_argument(
+            "--severity", choices=SEVERITIES, help="only findings at or above this severity"
         )
         self.add_command_arguments(parser)
 
@@ -98,6 +110,9 @@ class PerfauditCommand(ShowDefaultsMixin, BaseCommand):
             report = self.build(options)
         except ServiceError as exc:
             raise CommandError(str(exc), returncode=2) from None
+        kinds = {k.strip() for arg in options.get("kind") or () for k in arg.split(",") if k}
+        if kinds or options.get("severity"):
+            report = report.filtered(kinds=kinds, severity=options.get("severity"))
         if options["format"] == "json":
             self.stdout.write(report.to_json())
         else:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from perfaudit.catalog.activity import ConnectionsSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.rules import locks
+from perfaudit.sqltext import quote_ident
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ def headroom(
 def evaluate(
     snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
 ) -> list[Finding]:
+    return [
+        *connection_findings(snapshot, conf, server_demand=server_demand),
+        *locks.evaluate(snapshot.locks, conf),
+    ]
+
+
+def connection_findings(
+    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
+) -> list[Finding]:
     room = headroom(snapshot, conf, server_demand=server_demand)
     alias = snapshot.setup.alias
     findings = []
@@ -97,7 +108,14 @@ def evaluate(
                     f"a transaction (oldest {group.oldest_xact_seconds or 0:.0f} s): they hold "
                     "locks and block vacuum",
                     evidence=asdict(group),
-                    fix=Fix(sql="SET idle_in_transaction_session_timeout = '60s';"),
+                    # A session-level SET would only change the auditing session: the setting
+                    # must reach the application's new sessions.
+                    fix=Fix(
+                        sql=f"ALTER DATABASE {quote_ident(group.database or '')} SET "
+                        "idle_in_transaction_session_timeout = '60s'; -- new sessions; "
+                        "or ALTER ROLE <app role> SET ... for one role. Then find the code "
+                        "that leaves transactions open"
+                    ),
                 )
             )
         if (group.oldest_query_seconds or 0) >= conf.LONG_RUNNING_SECONDS:

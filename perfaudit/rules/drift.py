@@ -5,7 +5,39 @@ from __future__ import annotations
 from perfaudit.catalog.declared import DeclaredIndex, ModelRef
 from perfaudit.catalog.indexes import IndexInfo
 from perfaudit.findings import Finding, Fix
+from perfaudit.rules._sql import run_sql_operation
 from perfaudit.sqltext import quote_ident
+
+
+def _if_not_exists(want: DeclaredIndex) -> str:
+    """The declared CREATE, safe to run where the object already exists (a fresh install,
+    where the app's own migration created it)."""
+    sql = want.create_sql
+    for head in (
+        "CREATE UNIQUE INDEX CONCURRENTLY ",
+        "CREATE INDEX CONCURRENTLY ",
+        "CREATE UNIQUE INDEX ",
+        "CREATE INDEX ",
+    ):
+        if sql.startswith(head):
+            return head + "IF NOT EXISTS " + sql[len(head) :]
+    # A constraint (ALTER TABLE ... ADD CONSTRAINT) has no IF NOT EXISTS: guard it.
+    body = sql.rstrip(";").replace("$perfaudit$", "")
+    literal = "'" + want.name.replace("'", "''") + "'"
+    return (
+        "DO $perfaudit$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
+        f"{literal}) THEN {body}; END IF; END $perfaudit$;"
+    )
+
+
+def _repair(want: DeclaredIndex, sql, reason: str) -> Fix:
+    # The migration state already has this index: only the database needs repairing, so
+    # RunSQL (state unchanged) with IF [NOT] EXISTS, which a fresh install runs harmlessly.
+    return Fix(
+        sql="\n".join(sql) if isinstance(sql, list) else sql,
+        migration=run_sql_operation(sql, None, reason),
+        app_label=want.model.app_label,
+    )
 
 
 def _differences(declared: DeclaredIndex, actual: IndexInfo) -> list[str]:
@@ -63,7 +95,13 @@ def drift_findings(
                     message=f"declared on {want.model.app_label}.{want.model.model_name} but "
                     "absent from the database",
                     evidence={"declared": want.create_sql},
-                    fix=Fix(sql=want.create_sql, migration=want.operation),
+                    fix=_repair(
+                        want,
+                        _if_not_exists(want),
+                        f"{want.name} is declared and in the migration state but missing from "
+                        "this database; IF NOT EXISTS keeps fresh installs (where the app's "
+                        "migration created it) working",
+                    ),
                 )
             )
             continue
@@ -77,9 +115,17 @@ def drift_findings(
                     object=want.name,
                     message="differs from its model declaration: " + "; ".join(diffs),
                     evidence={"declared": want.create_sql, "actual": have.definition},
-                    fix=Fix(
-                        sql=f"DROP INDEX CONCURRENTLY {quote_ident(have.name)}; {want.create_sql}",
-                        migration=want.operation,
+                    fix=_repair(
+                        want,
+                        [
+                            f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(have.name)};"
+                            if not have.constraint
+                            else f"ALTER TABLE {quote_ident(have.table)} DROP CONSTRAINT IF "
+                            f"EXISTS {quote_ident(have.constraint)};",
+                            _if_not_exists(want),
+                        ],
+                        f"rebuild {want.name} as its model declares it; on a fresh install "
+                        "it is dropped and re-created, harmlessly",
                     ),
                 )
             )
@@ -98,9 +144,10 @@ def drift_findings(
                     table=have.table,
                     object=have.name,
                     message="in the database but declared by no model or migration (created "
-                    "by hand or by RunSQL?)",
+                    "by hand or by RunSQL?): declare it in Meta.indexes (adopting it with "
+                    "SeparateDatabaseAndState(state_operations=[AddIndex(...)])), or drop it "
+                    "if nothing needs it",
                     evidence={"actual": have.definition, "scans": have.scans},
-                    fix=Fix(sql=None, migration="declare it in Meta.indexes, or drop it"),
                 )
             )
     return findings

@@ -63,6 +63,21 @@ def evaluate(snapshot: PlanSnapshot, conf: PerfauditSettings) -> list[Finding]:
     )
 
 
+def _seq_scan_advice(filter_text: str) -> str:
+    # A LIKE/ILIKE whose pattern starts with a wildcard ('%x%') cannot use a B-tree at all,
+    # so the usual "index the filtered columns" advice would be wrong for it.
+    if "~~" in filter_text and "'%" in filter_text:
+        return (
+            "-- a LIKE/ILIKE pattern starting with % cannot use a B-tree index; a trigram GIN "
+            "index can: CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY ... "
+            "USING gin (<column> gin_trgm_ops); or full-text search"
+        )
+    return (
+        "-- an index on the filtered/joined columns, leading with the equality columns, lets "
+        "this become an index scan"
+    )
+
+
 def diagnose(
     plan: dict, *, table_rows: dict[str, int], conf: PerfauditSettings, statement: str = ""
 ) -> list[Finding]:
@@ -99,10 +114,7 @@ def diagnose(
                         "filter": node.get("Filter"),
                         "rows_removed_by_filter": node.get("Rows Removed by Filter"),
                     },
-                    Fix(
-                        sql="-- an index on the filtered/joined columns, leading with the "
-                        "equality columns, lets this become an index scan"
-                    ),
+                    Fix(sql=_seq_scan_advice(node.get("Filter") or "")),
                 )
         if actual is not None and not (n.limited and actual < estimated_rows(n)):
             estimated = node.get("Plan Rows", 0) * max(node.get("Actual Loops", 1), 1)

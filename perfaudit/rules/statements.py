@@ -1,13 +1,41 @@
-"""pg_stat_statements rules: the extension not collecting, slow statements, evicted entries."""
+"""pg_stat_statements rules: the extension not collecting, slow statements (over enough calls),
+statements taking a large share of the database's time, evicted entries. Each fix is a command
+that runs as printed."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict
 
-from perfaudit.catalog.statements import StatementsSnapshot
+from perfaudit import sqltext
+from perfaudit.catalog.statements import Statement, StatementsSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.sqltext import EXPLAINABLE, first_keyword
+from perfaudit.sqltext import EXPLAINABLE
+
+
+def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
+    """A shell command for the statement, quoted so that it runs as printed."""
+    text = " ".join(row.query.split())
+    quoted = shlex.quote(text)
+    if not sqltext.has_positional_params(text):
+        return f"python manage.py explain --analyze {quoted}"
+    substitute = "replace each $n with a real value, then: python manage.py explain --analyze"
+    if snapshot.server_version_num < 160000:
+        return (
+            f"# $n placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+: {substitute} {quoted}"
+        )
+    error = snapshot.generic_plan_errors.get(row.queryid)
+    if error is not None:
+        return (
+            f"# EXPLAIN (GENERIC_PLAN) refuses this normalized text ({error}; pg_stat_statements "
+            f"turns a typed literal such as interval '1 day' into interval $n): {substitute} "
+            f"{quoted}"
+        )
+    return (
+        f"python manage.py explain {quoted}  "
+        "# generic plan (no ANALYZE): for timings, substitute values and add --analyze"
+    )
 
 
 def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
@@ -30,30 +58,7 @@ def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Find
                 ),
             )
         ]
-    findings = []
-    for row in snapshot.statements:
-        # Utility statements (CREATE INDEX, COPY, VACUUM) are listed but not flagged: they
-        # are maintenance, and EXPLAIN cannot say anything about them.
-        if (
-            conf.SLOW_QUERY_MS
-            and row.mean_ms >= conf.SLOW_QUERY_MS
-            and first_keyword(row.query) in EXPLAINABLE
-        ):
-            text = " ".join(row.query.split())
-            findings.append(
-                Finding(
-                    kind="slow_query",
-                    severity="warning",
-                    table=None,
-                    object=f"queryid {row.queryid}",
-                    message=f"mean {row.mean_ms:,.1f} ms (max {row.max_ms:,.1f}) over "
-                    f"{row.calls:,} calls: {text[:150]}",
-                    evidence=asdict(row) | {"hit_ratio": row.hit_ratio},
-                    fix=Fix(
-                        sql=f"-- manage.py explain {'' if '$' in text else '--analyze '}{text!r}"
-                    ),
-                )
-            )
+    findings = statement_findings(snapshot, conf)
     if status.deallocations:
         findings.append(
             Finding(
@@ -64,6 +69,57 @@ def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Find
                 message=f"{status.deallocations:,} entries were evicted since the reset: raise "
                 "pg_stat_statements.max so rare statements are kept",
                 evidence={"deallocations": status.deallocations},
+            )
+        )
+    return findings
+
+
+def statement_findings(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    findings = []
+    for row in snapshot.candidates:
+        if sqltext.first_keyword(row.query) not in EXPLAINABLE:
+            continue
+        slow = (
+            bool(conf.SLOW_QUERY_MS)
+            and row.mean_ms >= conf.SLOW_QUERY_MS
+            and row.calls >= conf.SLOW_QUERY_MIN_CALLS
+        )
+        heavy = (
+            row.calls >= conf.SLOW_QUERY_MIN_CALLS
+            and bool(conf.TIME_SHARE_RATIO)
+            and row.time_share is not None
+            and row.time_share >= conf.TIME_SHARE_RATIO
+        )
+        if not (slow or heavy):
+            continue
+        text = " ".join(row.query.split())
+        share = f"{row.time_share:.1%}" if row.time_share is not None else "?"
+        if slow:
+            message = (
+                f"mean {row.mean_ms:,.1f} ms (max {row.max_ms:,.1f}) over {row.calls:,} calls, "
+                f"{share} of the database's execution time: {text[:150]}"
+            )
+        else:
+            message = (
+                f"{share} of the database's execution time ({row.calls:,} calls, mean "
+                f"{row.mean_ms:,.2f} ms): the first place to look even though each call is "
+                f"fast: {text[:150]}"
+            )
+        # One finding per statement: a slow statement that is also heavy is one slow_query.
+        findings.append(
+            Finding(
+                kind="slow_query" if slow else "top_time_share",
+                severity="warning" if slow else "info",
+                table=None,
+                object=f"queryid {row.queryid}",
+                message=message,
+                evidence=asdict(row)
+                | {
+                    "hit_ratio": row.hit_ratio,
+                    "min_calls": conf.SLOW_QUERY_MIN_CALLS,
+                    "slow_query_ms": conf.SLOW_QUERY_MS,
+                },
+                fix=Fix(command=explain_command(row, snapshot)),
             )
         )
     return findings

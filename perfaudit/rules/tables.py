@@ -23,7 +23,12 @@ def table_findings(stats: list[TableStats], *, conf: PerfauditSettings) -> list[
                     table=t.table,
                     object=t.table,
                     message=f"{t.dead_ratio:.0%} of tuples are dead ({t.dead_tuples:,}); "
-                    "autovacuum is not keeping up",
+                    + (
+                        "autovacuum is disabled for this table (autovacuum_enabled=false, or "
+                        "autovacuum off): nothing vacuums it unless you do"
+                        if t.autovacuum_disabled
+                        else "autovacuum is not keeping up"
+                    ),
                     evidence={
                         "dead_tuples": t.dead_tuples,
                         "live_tuples": t.live_tuples,

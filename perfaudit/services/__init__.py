@@ -12,7 +12,9 @@ from perfaudit.services.advisor import AdvisorReport, advise_indexes, advisor_pa
 from perfaudit.services.base import get_connection
 from perfaudit.services.connections import ConnectionsReport, db_connections
 from perfaudit.services.explain import ExplainReport, explain_queryset, explain_sql, explain_url
+from perfaudit.services.health import HealthReport, db_health
 from perfaudit.services.indexes import IndexReport, audit_indexes
+from perfaudit.services.migration_writer import write_fix_migration
 from perfaudit.services.overview import OVERVIEW_SECTIONS, OverviewReport, overview
 from perfaudit.services.profile import ProfileReport, profile_query
 from perfaudit.services.statements import SlowQueriesReport, reset_statistics, slow_queries
@@ -26,6 +28,7 @@ __all__ = [
     "AdvisorReport",
     "ConnectionsReport",
     "ExplainReport",
+    "HealthReport",
     "IndexReport",
     "OverviewReport",
     "ProfileReport",
@@ -36,6 +39,7 @@ __all__ = [
     "advisor_page",
     "audit_indexes",
     "db_connections",
+    "db_health",
     "explain_queryset",
     "explain_sql",
     "explain_url",
@@ -45,4 +49,5 @@ __all__ = [
     "reset_statistics",
     "slow_queries",
     "table_stats",
+    "write_fix_migration",
 ]

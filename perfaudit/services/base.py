@@ -7,8 +7,9 @@ from django.db.utils import ConnectionDoesNotExist
 from django.utils import timezone
 
 from perfaudit.catalog.server import ServerInfo
+from perfaudit.conf import acknowledgements
 from perfaudit.errors import ServiceError, one_line
-from perfaudit.findings import DatabaseRef, Finding, sort_findings
+from perfaudit.findings import DatabaseRef, Finding, acknowledge, sort_findings
 
 
 def get_connection(using: str):
@@ -39,5 +40,5 @@ def envelope(connection, info: ServerInfo, findings: list[Finding]) -> dict:
             alias=connection.alias,
             name=info.database,
         ),
-        "findings": sort_findings(findings),
+        "findings": acknowledge(sort_findings(findings), acknowledgements()),
     }

@@ -22,6 +22,10 @@ class IndexListing:
     last_scan: dt.datetime | None
     valid: bool
     definition: str
+    ready: bool = True
+    unique: bool = False
+    primary: bool = False
+    constraint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,11 @@ class TableIndexes:
 @dataclass(kw_only=True)
 class IndexReport(Report):
     tables: list[TableIndexes] = field(default_factory=list)
+    #: Since when the scan counters count (rules.indexes.EvidenceWindow), for "unused".
+    evidence_window: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        return {"tables": [asdict(t) for t in self.tables]}
+        return {"tables": [asdict(t) for t in self.tables], "evidence_window": self.evidence_window}
 
 
 def audit_indexes(
@@ -49,8 +55,14 @@ def audit_indexes(
     findings = rules.evaluate(snapshot, get_settings())
     min_bytes = (min_size_mb or 0) * 1024 * 1024
     if min_bytes:
+        # An error (an invalid index, a failed build) is never hidden by its size: a failed
+        # unique build is often tiny, and exactly what CI must not miss.
         sizes = {(i.table, i.name): i.size_bytes for i in snapshot.indexes}
-        findings = [f for f in findings if sizes.get((f.table, f.object), min_bytes) >= min_bytes]
+        findings = [
+            f
+            for f in findings
+            if f.severity == "error" or sizes.get((f.table, f.object), min_bytes) >= min_bytes
+        ]
     listing: dict[str, TableIndexes] = {}
     for index in snapshot.indexes:
         if index.size_bytes < min_bytes:
@@ -64,8 +76,20 @@ def audit_indexes(
                 last_scan=index.last_scan,
                 valid=index.is_valid,
                 definition=index.definition,
+                ready=index.is_ready,
+                unique=index.is_unique,
+                primary=index.is_primary,
+                constraint=index.constraint,
             )
         )
+    window = rules.evidence_window(snapshot)
     return IndexReport(
-        **envelope(connection, snapshot.server, findings), tables=list(listing.values())
+        **envelope(connection, snapshot.server, findings),
+        tables=list(listing.values()),
+        evidence_window={
+            "start": window.start if window else None,
+            "days": window.days if window else None,
+            "sources": window.sources if window else {},
+            "postmaster_start": snapshot.evidence.postmaster_start if snapshot.evidence else None,
+        },
     )

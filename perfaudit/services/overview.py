@@ -59,7 +59,7 @@ def overview(*, using: str = "default") -> OverviewReport:
         "indexes": audit_indexes(using=using),
         "tables": table_stats(using=using),
         "connections": db_connections(using=using),
-        "queries": slow_queries(using=using),
+        "queries": slow_queries(using=using, probe_generic_plans=False),
     }
     sections = []
     for name in OVERVIEW_SECTIONS:

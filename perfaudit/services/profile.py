@@ -31,7 +31,12 @@ def profile_query(
     if iterations < 1:
         raise ServiceError("--iterations must be at least 1")
     connection = get_connection(using)
-    sandbox.check_statement(sql, allowed=sandbox.SELECT_ONLY)
+    sandbox.check_statement(
+        sql,
+        allowed=sandbox.SELECT_ONLY,
+        refusal="is not profiled: profilequery runs the statement repeatedly in a read-only "
+        "transaction; for a write, use manage.py explain --analyze (rolled back)",
+    )
     conf = get_settings()
     snapshot = catalog.collect(
         connection,

@@ -46,6 +46,7 @@ class SlowQueriesReport(Report):
     def share(self, statement: Statement) -> float:
         """The statement's total time as a percentage of all statements' time."""
         return statement.total_ms * 100.0 / self.total_ms if self.total_ms > 0 else 0.0
+    slow_query_min_calls: int = 1
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,11 @@ class SlowQueriesReport(Report):
             ],
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        document = super().to_dict()
+        document["pg_stat_statements"]["slow_query_min_calls"] = self.slow_query_min_calls
+        return document
+
 
 def slow_queries(
     *,
@@ -74,7 +80,11 @@ def slow_queries(
     limit: int = 20,
     reset: bool = False,
     show_all: bool = False,
+    probe_generic_plans: bool = True,
 ) -> SlowQueriesReport:
+    """``probe_generic_plans``: check that each flagged $n statement's printed explain command
+    runs (3 queries per statement, at most catalog.GENERIC_PLAN_PROBES); the overview, which
+    prints no fixes, turns it off."""
     connection = get_connection(using)
     conf = get_settings()
     if reset and catalog.statements_status(connection).usable:
@@ -82,7 +92,15 @@ def slow_queries(
     # Every entry (at most pg_stat_statements.max): the tools' statements are filtered out
     # before the list is cut to ``limit``, so the default view still shows ``limit`` rows.
     snapshot = catalog.collect(
-        connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=None
+        connection,
+        min_mean_ms=min_mean_ms,
+        min_calls=min_calls,
+        order=order,
+        limit=None,
+        slow_ms=conf.SLOW_QUERY_MS,
+        flag_min_calls=conf.SLOW_QUERY_MIN_CALLS,
+        min_share=conf.TIME_SHARE_RATIO,
+        probe_timeout_ms=conf.STATEMENT_TIMEOUT_MS if probe_generic_plans else None,
     )
     shown, kinds, hidden = [], {}, {}
     for row in snapshot.statements:
@@ -108,6 +126,7 @@ def slow_queries(
             for kind in origins.ORIGINS
             if kind in hidden
         ],
+        slow_query_min_calls=conf.SLOW_QUERY_MIN_CALLS,
     )
 
 

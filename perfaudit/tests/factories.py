@@ -30,10 +30,10 @@ def index(name, *columns, table="t", **kw):
     )
 
 
-def server_info(*, stats_reset=None, now=None):
+def server_info(*, stats_reset=None, now=None, version_num=180001):
     import datetime as dt
 
     from perfaudit.catalog.server import ServerInfo
 
     now = now or dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
-    return ServerInfo("postgresql", "18.1", 180001, "db", stats_reset, now)
+    return ServerInfo("postgresql", "18.1", version_num, "db", stats_reset, now)

@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from perfaudit.catalog.statements import GENERIC_PLAN_PROBES
+
 from .conftest import run_sql, statements_usable
 
 pytestmark = pytest.mark.django_db
@@ -15,19 +17,26 @@ PAGES = ("overview", "queries", "indexes", "tables", "connections", "explain")
 ADMIN = 4
 MAX_QUERIES = {
     # database_stats 1 + server_info 1, then the four reports it summarizes (set-based, so the
-    # count is the same for 10 tables or 10,000): audit_indexes 6 + table_stats 2 +
-    # db_connections 5 + slow_queries 5.
-    "overview": ADMIN + 20,
+    # count is the same for 10 tables or 10,000): audit_indexes 9 + table_stats 2 +
+    # db_connections 8 + slow_queries 6 (no generic-plan probe: the overview prints no fixes).
+    "overview": ADMIN + 27,
     # statements status 3 (available/installed/preloaded, has _info, reset time) + top
-    # statements 1 + server_info 1
-    "queries": ADMIN + 5,
-    # server_info, indexes, foreign keys, tables, btree bloat estimate, django_migrations
-    "indexes": ADMIN + 6,
+    # statements 1 + flag candidates 1 (slow over enough calls, or a large share of the time)
+    # + server_info 1; then, for the flagged statements with $n (earlier tests' catalog
+    # queries may be), the generic-plan probe: savepoint + timeout + read-only, then savepoint,
+    # EXPLAIN, release per statement (at most GENERIC_PLAN_PROBES), rollback.
+    "queries": ADMIN + 6 + 4 + 3 * GENERIC_PLAN_PROBES,
+    # server_info, indexes, foreign keys, existing tables, the migration recorder's table
+    # check and django_migrations (migration state), the evidence window (stats reset and
+    # server start; first applied migration), builds in progress (pg_stat_progress_create_index):
+    "indexes": ADMIN + 9,
     # table stats + server_info
     "tables": ADMIN + 2,
-    # activity groups + limits + server_info + replication role/WAL position + standbys
-    # (pg_stat_replication); no replica aliases, no pooler in tests
-    "connections": ADMIN + 5,
+    # activity groups + limits + blocked queries (pg_blocking_pids) + server_info, and
+    # pg_stat_clear_snapshot() before each pg_stat_activity read (fresh inside a transaction),
+    # + replication role/WAL position + standbys (pg_stat_replication); no replica aliases, no
+    # pooler in tests
+    "connections": ADMIN + 8,
     # the empty form: no catalog query at all
     "explain": ADMIN,
 }

@@ -51,3 +51,14 @@ def test_w004_runtime_settings_without_middleware(settings):
 
 def test_project_settings_are_clean():
     assert checks.check_settings() == []
+
+
+def test_w005_malformed_acknowledgement(settings):
+    settings.PERFAUDIT = {
+        "ACKNOWLEDGED": [
+            {"kind": "unused", "object": "t.i", "reason": "kept for the nightly report"},
+            {"kind": "unused", "object": "t.j"},  # no reason: ignored, and said so
+        ]
+    }
+    messages = [m for m in checks.check_settings() if m.id == "perfaudit.W005"]
+    assert len(messages) == 1 and "reason" in messages[0].msg

@@ -30,11 +30,20 @@ def validate_contract(document):
     assert set(document["database"]) >= {"vendor", "version", "stats_reset"}
     assert document["database"]["vendor"] == "postgresql"
     for finding in document["findings"]:
-        assert set(finding) == {"kind", "severity", "table", "object", "message", "evidence", "fix"}
+        assert set(finding) == {
+            "kind",
+            "severity",
+            "table",
+            "object",
+            "message",
+            "evidence",
+            "fix",
+            "acknowledged",
+        }
         assert finding["severity"] in {"info", "warning", "error"}
         assert isinstance(finding["kind"], str) and isinstance(finding["message"], str)
         assert isinstance(finding["evidence"], dict)
-        assert set(finding["fix"]) == {"sql", "migration"}
+        assert set(finding["fix"]) == {"sql", "migration", "app_label", "command", "model_change"}
 
 
 @pytest.mark.parametrize(
@@ -69,7 +78,17 @@ def test_json_contract(args, key):
 def test_human_output_fits_100_columns(args):
     output = run(*args)
     assert output.strip()
-    too_wide = [line for line in output.splitlines() if len(line) > 100]
+    too_wide, in_command = [], False
+    for line in output.splitlines():
+        # A fix's shell command stays on its own line, whole, so it can be pasted and run.
+        if line.strip() == "run:":
+            in_command = True
+            continue
+        if in_command and line.startswith("      "):
+            continue
+        in_command = False
+        if len(line) > 100:
+            too_wide.append(line)
     # Only a single unbreakable token (a very long name) may exceed the width.
     assert all(" " not in line.strip() for line in too_wide), too_wide
 
@@ -149,3 +168,56 @@ def test_profilequery_shows_each_iteration_as_it_goes():
     assert lines.index(progress[-1]) < next(i for i, line in enumerate(lines) if "Profile" in line)
     # JSON stays one document.
     json.loads(run("profilequery", "SELECT 1", "--iterations", "2", "--format", "json"))
+
+
+def test_acknowledged_finding_is_shown_and_does_not_fail(parent_child, settings):
+    run_sql(
+        "CREATE INDEX pa_c1 ON pa_child (parent_id)", "CREATE INDEX pa_c2 ON pa_child (parent_id)"
+    )
+    with pytest.raises(CommandError):
+        run("auditindexes", "--table", "pa_child", "--fail-on", "warning")
+    dup = json.loads(run("auditindexes", "--table", "pa_child", "--format", "json"))
+    [finding] = [f for f in dup["findings"] if f["kind"] == "duplicate"]
+    settings.PERFAUDIT = {
+        **settings.PERFAUDIT,
+        "ACKNOWLEDGED": [
+            {
+                "kind": "duplicate",
+                "object": f"pa_child.{finding['object']}",
+                "reason": "dropped in the next release (TICKET-1)",
+            }
+        ],
+    }
+    output = run("auditindexes", "--table", "pa_child", "--fail-on", "warning")  # exit 0
+    assert "acknowledged: dropped in the next release (TICKET-1)" in output
+    assert "1 acknowledged" in output
+    document = json.loads(run("auditindexes", "--table", "pa_child", "--format", "json"))
+    [acked] = [f for f in document["findings"] if f["kind"] == "duplicate"]
+    assert acked["acknowledged"] == "dropped in the next release (TICKET-1)"
+
+
+def test_kind_and_severity_filters(parent_child):
+    run_sql(
+        "CREATE INDEX pa_c1 ON pa_child (parent_id)", "CREATE INDEX pa_c2 ON pa_child (parent_id)"
+    )
+    every = json.loads(run("auditindexes", "--table", "pa_child", "--format", "json"))
+    assert {f["kind"] for f in every["findings"]} > {"duplicate"}
+    only = json.loads(
+        run("auditindexes", "--table", "pa_child", "--kind", "duplicate", "--format", "json")
+    )
+    assert {f["kind"] for f in only["findings"]} == {"duplicate"}
+    several = json.loads(
+        run("auditindexes", "--table", "pa_child", "--kind", "duplicate,drift", "--format", "json")
+    )
+    assert {f["kind"] for f in several["findings"]} == {"duplicate", "drift"} & {
+        f["kind"] for f in every["findings"]
+    }
+    warnings = json.loads(
+        run("auditindexes", "--table", "pa_child", "--severity", "warning", "--format", "json")
+    )
+    assert warnings["findings"] and {f["severity"] for f in warnings["findings"]} <= {
+        "warning",
+        "error",
+    }
+    # Filtered out = not counted for --fail-on.
+    run("auditindexes", "--table", "pa_child", "--kind", "drift", "--fail-on", "warning")

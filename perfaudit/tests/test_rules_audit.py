@@ -54,12 +54,14 @@ def test_a_redundant_hand_made_index_gets_runsql_and_an_undeclared_drift():
         snapshot([short, long], declared=[declared("t_owner_created", "owner_id", "created_at")]),
         PerfauditSettings(),
     )
+    # One finding per index: the redundant warning, with the undeclared drift in its evidence.
     kinds = sorted((f.kind, f.object, f.severity) for f in found)
-    assert kinds == [("drift", "t_owner", "info"), ("redundant", "t_owner", "warning")]
+    assert kinds == [("redundant", "t_owner", "warning")]
     redundant = next(f for f in found if f.kind == "redundant")
+    assert [a["kind"] for a in redundant.evidence["also"]] == ["drift"]
     # No migration state knows t_owner: RemoveIndexConcurrently would fail, so RunSQL.
-    assert redundant.fix.migration.startswith("RunSQL(")
-    assert redundant.fix.sql == 'DROP INDEX CONCURRENTLY "t_owner";'
+    assert redundant.fix.migration.startswith("migrations.RunSQL(")
+    assert redundant.fix.sql == 'DROP INDEX CONCURRENTLY IF EXISTS "t_owner";'
 
 
 def test_a_declared_redundant_index_keeps_its_migration_operation():

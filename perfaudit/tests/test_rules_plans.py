@@ -87,3 +87,14 @@ def test_fewer_rows_than_estimated_below_a_limit_is_normal():
         **{"Plan Rows": 10, "Actual Rows": 10},
     )
     assert found(p) == []
+
+
+def test_leading_wildcard_like_gets_trigram_advice_not_btree():
+    plan = {
+        "Node Type": "Seq Scan",
+        "Relation Name": "t",
+        "Filter": "(description ~~ '%lorem%'::text)",
+        "Plan Rows": 10,
+    }
+    [f] = diagnose(plan, table_rows={"t": 1_000_000}, conf=PerfauditSettings())
+    assert "gin_trgm_ops" in f.fix.sql and "B-tree" in f.fix.sql

@@ -72,11 +72,13 @@ def test_statements_not_collecting_says_how_to_enable():
 def test_slow_statements_are_flagged_but_not_maintenance():
     status = StatementsStatus(True, True, True, None, 3)
     rows = [stmt("SELECT * FROM t WHERE a = $1", 500), stmt("CREATE INDEX i ON t (a)", 900, 2)]
-    found = statements.evaluate(StatementsSnapshot(server_info(), status, rows), CONF)
+    snapshot = StatementsSnapshot(server_info(), status, rows, candidates=rows)
+    found = statements.evaluate(snapshot, CONF)
     assert kinds(found) == [("slow_query", "warning"), ("statements_evicted", "info")]
     slow = next(f for f in found if f.kind == "slow_query")
     assert slow.object == "queryid 1"
-    assert "--analyze" not in slow.fix.sql  # $1 text cannot be executed, only explained
+    # $1 text cannot be executed, only explained (generic plan, PostgreSQL 16+)
+    assert "--analyze" not in slow.fix.command.split("#")[0]
     assert slow.evidence["hit_ratio"] == 0.9
 
 
@@ -133,3 +135,14 @@ def test_profile_flags_a_slow_median(timings, slow):
     if slow:
         assert found[0].evidence["median_ms"] == 200.0
         assert "timings_ms" not in found[0].evidence
+
+
+def test_dead_tuples_on_a_table_with_autovacuum_disabled_say_so():
+    rows = [table(live_tuples=10_000, dead_tuples=5_000, autovacuum_disabled=True)]
+    [found] = [
+        f
+        for f in tables.evaluate(TableSnapshot(server_info(), None, rows), CONF)
+        if f.kind == "needs_vacuum"
+    ]
+    assert "autovacuum is disabled for this table" in found.message
+    assert "not keeping up" not in found.message

@@ -74,7 +74,7 @@ def test_profilequery_runs_one_statement_only(victim, sql):
 
 def test_the_server_refuses_a_second_statement_even_if_the_lexer_is_fooled(victim, monkeypatch):
     # Defence in depth: pretend check_statement missed the ';' (as it once did for a$x$).
-    monkeypatch.setattr(sandbox, "check_statement", lambda sql, allowed: "WITH")
+    monkeypatch.setattr(sandbox, "check_statement", lambda sql, allowed, refusal=None: "WITH")
     sql = "WITH q AS (SELECT 1) SELECT * FROM q; COMMIT; DELETE FROM pa_victim"
     with pytest.raises(services.ServiceError, match="EXPLAIN failed"):
         services.explain_sql(sql=sql, analyze=True)

@@ -62,3 +62,11 @@ def test_profilequery():
     assert profile["min_ms"] <= profile["median_ms"] <= profile["p95_ms"] <= profile["max_ms"]
     with pytest.raises(services.ServiceError):
         services.profile_query(sql="DELETE FROM pa_x")
+
+
+def test_profilequery_refuses_writes_with_the_right_words():
+    with pytest.raises(services.ServiceError) as excinfo:
+        services.profile_query(sql="UPDATE tasks_task SET title = 'x'", iterations=1)
+    assert "is not profiled" in str(excinfo.value) and "cannot be explained" not in str(
+        excinfo.value
+    )

@@ -7,27 +7,57 @@ class Command(PerfauditCommand):
 
     def add_command_arguments(self, parser):
         parser.add_argument("--table", help="only this table")
-        parser.add_argument("--min-size-mb", type=float, help="only indexes at least this big")
-
-    def build(self, options):
-        return services.audit_indexes(
-            using=options["database"], table=options["table"], min_size_mb=options["min_size_mb"]
+        parser.add_argument(
+            "--min-size-mb",
+            type=float,
+            help="only indexes at least this big (errors are always shown)",
+        )
+        parser.add_argument(
+            "--write-migration",
+            metavar="APP",
+            help="write every applicable fix for this app as one non-atomic migration file",
         )
 
+    def build(self, options):
+        report = services.audit_indexes(
+            using=options["database"], table=options["table"], min_size_mb=options["min_size_mb"]
+        )
+        if options["write_migration"]:
+            written = services.write_fix_migration(
+                services.get_connection(options["database"]),
+                report.findings,
+                options["write_migration"],
+            )
+            # stderr: stdout stays the report (JSON with --format json).
+            self.stderr.write(f"wrote {written.path} ({written.operations} operation(s))")
+            for change in written.model_changes:
+                self.stderr.write(f"  model change needed: {change}")
+        return report
+
     def render_text(self, report, options):
-        out = [render.header(report, "Index audit"), ""]
+        # Findings first: CI logs show what matters without scrolling past every index.
+        out = [render.header(report, "Index audit"), "", render.findings_block(report.findings)]
         for entry in report.tables:
-            out.append(f"{entry.table}  (~{entry.rows:,} rows)")
+            out += ["", f"{entry.table}  (~{entry.rows:,} rows)"]
             rows = [
                 (
                     i.name + ("" if i.valid else " (INVALID)"),
                     render.human_bytes(i.size_bytes),
                     i.scans,
-                    i.definition.split(" USING ", 1)[-1],
+                    _definition(i),
                 )
                 for i in entry.indexes
             ]
-            out.append(render.table(("index", "size", "scans", "definition"), rows))
-            out.append("")
-        out.append(render.findings_block(report.findings))
+            out.append(render.table(("index", "size", "scans", "definition"), rows, wrap_last=True))
         return "\n".join(out)
+
+
+def _definition(index) -> str:
+    """The whole definition after USING (method, keys, opclasses, INCLUDE, WHERE), and what
+    it enforces: pg_get_indexdef's "CREATE UNIQUE INDEX" prefix is dropped with the name."""
+    body = index.definition.split(" USING ", 1)[-1]
+    if index.primary:
+        return "PRIMARY KEY " + body
+    if index.unique:
+        return "UNIQUE " + body
+    return body

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from perfaudit.sqltext import quote_ident as _quote
+
 #: PostgreSQL's own default selectivities (src/include/utils/selfuncs.h), used where the
 #: statistics say nothing: an inequality keeps a third, a range between two bounds 0.5 %.
 DEFAULT_INEQ_SEL = 1 / 3
@@ -155,10 +157,6 @@ class Candidate:
         if self.where:
             sql += f" WHERE {self.where_sql}"
         return sql
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _literal(value) -> str:
