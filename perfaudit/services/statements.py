@@ -46,6 +46,7 @@ class SlowQueriesReport(Report):
     def share(self, statement: Statement) -> float:
         """The statement's total time as a percentage of all statements' time."""
         return statement.total_ms * 100.0 / self.total_ms if self.total_ms > 0 else 0.0
+
     slow_query_min_calls: int = 1
 
     def payload(self) -> dict[str, Any]:
