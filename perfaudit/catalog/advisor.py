@@ -47,7 +47,7 @@ def top_statements(
     status = statement_catalog.statements_status(connection)
     if not status.usable or limit <= 0:
         return status, []
-    rows = statement_catalog.list_statements(
+    rows, _total_ms = statement_catalog.list_statements(
         connection, min_mean_ms=0.0, min_calls=min_calls, order=order, limit=limit
     )
     return status, [
