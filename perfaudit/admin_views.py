@@ -7,69 +7,16 @@ never disagree. A ServiceError (bad input, database unreachable) is shown on the
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
-from django import forms
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from perfaudit import plantime, render, services, sqltext
-from perfaudit.conf import get_settings
-from perfaudit.errors import ServiceError
-from perfaudit.findings import SEVERITIES, json_default
-
-SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # error, warning, info
-
-
-def _page(model_admin, request, name: str, title: str, context: dict) -> TemplateResponse:
-    tabs = [
-        {
-            "title": tab_title,
-            "url": reverse(f"{model_admin.admin_site.name}:perfaudit_{tab}"),
-            "active": tab == context.get("active_tab", name),
-        }
-        for _route, _view, tab, tab_title in PAGES
-    ]
-    return TemplateResponse(
-        request,
-        f"admin/perfaudit/{name}.html",
-        {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.opts,
-            "title": title,
-            "tabs": tabs,
-            **context,
-        },
-    )
-
-
-def _run(service, **kwargs):
-    """(report, error): the page shows a service's one-line error instead of failing."""
-    try:
-        return service(**kwargs), None
-    except ServiceError as exc:
-        return None, str(exc)
-
-
-def _findings(report, request) -> dict:
-    """Findings for the template, filtered by ``?severity=`` (the overview's count links)."""
-    if report is None:
-        return {"findings": [], "severity": None}
-    severity = request.GET.get("severity")
-    if severity not in SEVERITIES:
-        severity = None
-    rows = []
-    for finding in report.findings:
-        if severity and finding.severity != severity:
-            continue
-        rows.append(
-            {
-                "finding": finding,
-                "evidence": json.dumps(finding.evidence, indent=1, default=json_default),
-            }
-        )
-    return {"findings": rows, "severity": severity, "total_findings": len(report.findings)}
+from perfaudit import services, sqltext
+from perfaudit.admin_base import SEVERITY_ORDER, TABS
+from perfaudit.admin_base import findings as _findings
+from perfaudit.admin_base import page as _page
+from perfaudit.admin_base import run as _run
+from perfaudit.admin_forms import advisor, explain
 
 
 def overview(model_admin, request):
@@ -218,112 +165,18 @@ def connections(model_admin, request):
     )
 
 
-class ExplainForm(forms.Form):
-    sql = forms.CharField(
-        label="SQL",
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 100, "spellcheck": "false"}),
-        help_text="One SELECT (or WITH … SELECT). pg_stat_statements' $1 placeholders get a "
-        "generic plan on PostgreSQL 16+.",
-    )
-    analyze = forms.BooleanField(
-        required=False,
-        label="ANALYZE (executes the query, in a read-only transaction that is rolled back)",
-    )
-    buffers = forms.BooleanField(
-        required=False, label="BUFFERS (blocks read from cache and disk, per node)"
-    )
-
-
-def explain(model_admin, request):
-    report = None
-    rows = []
-    timing = None
-    if request.method == "POST":
-        form = ExplainForm(request.POST)
-        if form.is_valid():
-            report, error = _run(
-                services.explain_sql,
-                sql=form.cleaned_data["sql"],
-                analyze=form.cleaned_data["analyze"],
-                buffers=form.cleaned_data["buffers"],
-                select_only=True,
-                timeout_ms=get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
-            )
-            if error:
-                form.add_error("sql", error)
-            else:
-                item = report.plans[0]
-                rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
-                timing = plantime.timing(item.plan)
-    else:
-        form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
-    status = 200 if request.method == "GET" or form.is_valid() else 400
-    response = _page(
-        model_admin,
-        request,
-        "explain",
-        "EXPLAIN a query",
-        {
-            "form": form,
-            "report": report,
-            "rows": rows,
-            "timing": timing,
-            "buffers": request.method == "POST"
-            and form.is_valid()
-            and form.cleaned_data["buffers"],
-            "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
-            **_findings(report, request),
-        },
-    )
-    response.status_code = status
-    return response
-
-
-class AdvisorForm(forms.Form):
-    sql = forms.CharField(
-        label="SQL",
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 100, "spellcheck": "false"}),
-        help_text="One SELECT (or WITH … SELECT); $1 placeholders get a generic plan.",
-    )
-
-
-def advisor(model_admin, request):
-    """Suggestions for the top queries (GET) or for one statement (POST)."""
-    timeout_ms = get_settings().ADMIN_STATEMENT_TIMEOUT_MS
-    if request.method == "POST":
-        form = AdvisorForm(request.POST)
-        report, error = None, None
-        if form.is_valid():
-            report, error = _run(
-                services.advisor_page, sql=form.cleaned_data["sql"], timeout_ms=timeout_ms
-            )
-            if error:
-                form.add_error("sql", error)
-    else:
-        form = AdvisorForm()
-        report, error = _run(services.advisor_page, timeout_ms=timeout_ms)
-    response = _page(
-        model_admin,
-        request,
-        "advisor",
-        "Index advisor",
-        {"form": form, "report": report, "error": error if request.method == "GET" else None},
-    )
-    if request.method == "POST" and not form.is_valid():
-        response.status_code = 400
-    return response
-
-
 #: Pages without a tab of their own: (url, view, url name suffix).
 SUBPAGES = (("queries/reset/", queries_reset, "queries_reset"),)
 
-#: (url, view, url name suffix, tab title). The first is the admin index's link.
-PAGES = (
-    ("", overview, "overview", "Overview"),
-    ("queries/", queries, "queries", "Queries"),
-    ("indexes/", indexes, "indexes", "Indexes"),
-    ("tables/", tables, "tables", "Tables"),
-    ("connections/", connections, "connections", "Connections"),
-    ("explain/", explain, "explain", "Explain"),
-    ("advisor/", advisor, "advisor", "Advisor"),
-)
+#: (url, view, url name suffix, tab title), in admin_base.TABS order. The first is the admin
+#: index's link.
+_VIEWS = {
+    "overview": ("", overview),
+    "queries": ("queries/", queries),
+    "indexes": ("indexes/", indexes),
+    "tables": ("tables/", tables),
+    "connections": ("connections/", connections),
+    "explain": ("explain/", explain),
+    "advisor": ("advisor/", advisor),
+}
+PAGES = tuple((*_VIEWS[name], name, title) for name, title in TABS)

@@ -1,0 +1,75 @@
+"""What every perfaudit admin page shares: the tab bar, the page frame, errors shown on the
+page (never a 500), findings filtered by ``?severity=``."""
+
+from __future__ import annotations
+
+import json
+
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from perfaudit.errors import ServiceError
+from perfaudit.findings import SEVERITIES, json_default
+
+#: (url name suffix, tab title), in tab order; perfaudit.admin_views.PAGES maps them to views.
+TABS = (
+    ("overview", "Overview"),
+    ("queries", "Queries"),
+    ("indexes", "Indexes"),
+    ("tables", "Tables"),
+    ("connections", "Connections"),
+    ("explain", "Explain"),
+    ("advisor", "Advisor"),
+)
+
+SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # error, warning, info
+
+
+def page(model_admin, request, name: str, title: str, context: dict) -> TemplateResponse:
+    tabs = [
+        {
+            "title": tab_title,
+            "url": reverse(f"{model_admin.admin_site.name}:perfaudit_{tab}"),
+            "active": tab == context.get("active_tab", name),
+        }
+        for tab, tab_title in TABS
+    ]
+    return TemplateResponse(
+        request,
+        f"admin/perfaudit/{name}.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "title": title,
+            "tabs": tabs,
+            **context,
+        },
+    )
+
+
+def run(service, **kwargs):
+    """(report, error): the page shows a service's one-line error instead of failing."""
+    try:
+        return service(**kwargs), None
+    except ServiceError as exc:
+        return None, str(exc)
+
+
+def findings(report, request) -> dict:
+    """Findings for the template, filtered by ``?severity=`` (the overview's count links)."""
+    if report is None:
+        return {"findings": [], "severity": None}
+    severity = request.GET.get("severity")
+    if severity not in SEVERITIES:
+        severity = None
+    rows = []
+    for finding in report.findings:
+        if severity and finding.severity != severity:
+            continue
+        rows.append(
+            {
+                "finding": finding,
+                "evidence": json.dumps(finding.evidence, indent=1, default=json_default),
+            }
+        )
+    return {"findings": rows, "severity": severity, "total_findings": len(report.findings)}

@@ -1,0 +1,109 @@
+"""The admin pages with a form: EXPLAIN one query, advise indexes for the top queries or one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django import forms
+
+from perfaudit import plantime, render, services
+from perfaudit.admin_base import findings as _findings
+from perfaudit.admin_base import page as _page
+from perfaudit.admin_base import run as _run
+from perfaudit.conf import get_settings
+
+
+class ExplainForm(forms.Form):
+    sql = forms.CharField(
+        label="SQL",
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 100, "spellcheck": "false"}),
+        help_text="One SELECT (or WITH … SELECT). pg_stat_statements' $1 placeholders get a "
+        "generic plan on PostgreSQL 16+.",
+    )
+    analyze = forms.BooleanField(
+        required=False,
+        label="ANALYZE (executes the query, in a read-only transaction that is rolled back)",
+    )
+    buffers = forms.BooleanField(
+        required=False, label="BUFFERS (blocks read from cache and disk, per node)"
+    )
+
+
+def explain(model_admin, request):
+    report = None
+    rows = []
+    timing = None
+    if request.method == "POST":
+        form = ExplainForm(request.POST)
+        if form.is_valid():
+            report, error = _run(
+                services.explain_sql,
+                sql=form.cleaned_data["sql"],
+                analyze=form.cleaned_data["analyze"],
+                buffers=form.cleaned_data["buffers"],
+                select_only=True,
+                timeout_ms=get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
+            )
+            if error:
+                form.add_error("sql", error)
+            else:
+                item = report.plans[0]
+                rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
+                timing = plantime.timing(item.plan)
+    else:
+        form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
+    status = 200 if request.method == "GET" or form.is_valid() else 400
+    response = _page(
+        model_admin,
+        request,
+        "explain",
+        "EXPLAIN a query",
+        {
+            "form": form,
+            "report": report,
+            "rows": rows,
+            "timing": timing,
+            "buffers": request.method == "POST"
+            and form.is_valid()
+            and form.cleaned_data["buffers"],
+            "timeout_ms": get_settings().ADMIN_STATEMENT_TIMEOUT_MS,
+            **_findings(report, request),
+        },
+    )
+    response.status_code = status
+    return response
+
+
+class AdvisorForm(forms.Form):
+    sql = forms.CharField(
+        label="SQL",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 100, "spellcheck": "false"}),
+        help_text="One SELECT (or WITH … SELECT); $1 placeholders get a generic plan.",
+    )
+
+
+def advisor(model_admin, request):
+    """Suggestions for the top queries (GET) or for one statement (POST)."""
+    timeout_ms = get_settings().ADMIN_STATEMENT_TIMEOUT_MS
+    if request.method == "POST":
+        form = AdvisorForm(request.POST)
+        report, error = None, None
+        if form.is_valid():
+            report, error = _run(
+                services.advisor_page, sql=form.cleaned_data["sql"], timeout_ms=timeout_ms
+            )
+            if error:
+                form.add_error("sql", error)
+    else:
+        form = AdvisorForm()
+        report, error = _run(services.advisor_page, timeout_ms=timeout_ms)
+    response = _page(
+        model_admin,
+        request,
+        "advisor",
+        "Index advisor",
+        {"form": form, "report": report, "error": error if request.method == "GET" else None},
+    )
+    if request.method == "POST" and not form.is_valid():
+        response.status_code = 400
+    return response
