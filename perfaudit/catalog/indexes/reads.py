@@ -1,100 +1,12 @@
-"""Index and foreign-key facts from pg_index / pg_constraint, position by position.
-
-Rules compare indexes on these structured fields (attnums, opclass oids, option bits, deparsed
-per-position expressions and predicates), never on the text of ``pg_get_indexdef``. Expressions
-and predicates are compared as ``pg_get_expr`` output: deterministic deparsing of the stored node
-trees (the raw ``indexprs::text`` cannot be compared, it embeds parse locations).
-"""
+"""The catalog queries: indexes position by position, foreign keys both ways, index builds
+running now, and which tables exist on the search path."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
 
-from perfaudit.catalog import declared, server
-
-# pg_index.indoption bits (src/include/catalog/pg_index.h).
-INDOPTION_DESC = 0x0001
-INDOPTION_NULLS_FIRST = 0x0002
-
-
-@dataclass(frozen=True)
-class IndexColumn:
-    attnum: int  # 0 for an expression
-    name: str  # column name, or the deparsed expression
-    opclass: int
-    opclass_name: str
-    collation: int
-    option: int
-    avg_width: int | None = None  # pg_stats, for the bloat estimate
-
-    @property
-    def descending(self) -> bool:
-        return bool(self.option & INDOPTION_DESC)
-
-    @property
-    def signature(self) -> tuple:
-        return (
-            self.attnum,
-            self.name if self.attnum == 0 else "",
-            self.opclass,
-            self.collation,
-            self.option,
-        )
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    schema: str
-    table: str
-    name: str
-    method: str
-    columns: tuple[IndexColumn, ...]  # key columns, in order
-    include: tuple[str, ...] = ()
-    is_primary: bool = False
-    is_unique: bool = False
-    is_valid: bool = True
-    is_ready: bool = True
-    constraint: str | None = None  # name of the PK / UNIQUE / EXCLUDE constraint it backs
-    predicate: str | None = None
-    definition: str = ""
-    size_bytes: int = 0
-    scans: int = 0
-    last_scan: dt.datetime | None = None  # PostgreSQL 16+
-    relpages: int = 0
-    reltuples: float = 0
-    table_rows: int = 0
-    table_scans: int = 0
-    oid: int = 0
-
-    @property
-    def key_signature(self) -> tuple:
-        return tuple(c.signature for c in self.columns)
-
-    @property
-    def protected(self) -> bool:
-        """Never proposed for dropping: it enforces something."""
-        return self.is_primary or self.is_unique or self.constraint is not None
-
-    @property
-    def column_list(self) -> str:
-        return ", ".join(c.name + (" DESC" if c.descending else "") for c in self.columns)
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    schema: str
-    table: str
-    name: str
-    columns: tuple[int, ...]
-    column_names: tuple[str, ...]
-    referenced_table: str
-    table_rows: int = 0
-    extra: dict = field(default_factory=dict)
-    #: The unique index on the referenced table that PostgreSQL's RI checks scan.
-    referenced_index: str | None = None
-
+from perfaudit.catalog.indexes.records import ForeignKey, IndexColumn, IndexInfo
 
 _INDEX_SQL = """
 SELECT n.nspname, t.relname, i.relname, am.amname,
@@ -294,44 +206,3 @@ def table_exists(connection, table: str) -> bool:
             [table],
         )
         return cursor.fetchone() is not None
-
-
-@dataclass(frozen=True)
-class IndexSnapshot:
-    """Everything ``auditindexes`` judges, read before any rule runs."""
-
-    server: server.ServerInfo
-    table: str | None
-    #: False when ``table`` was given and no such relation is on the search path.
-    table_exists: bool
-    indexes: list[IndexInfo]
-    foreign_keys: list[ForeignKey]
-    #: Tables (relkind r, p) on the search path: a declared index on a missing table is
-    #: ``migrate``'s business, not drift.
-    existing_tables: set[str]
-    declared: declared.DeclaredSchema
-    #: When the scan counters could have started counting (the "unused" evidence window).
-    evidence: server.EvidenceTimes | None = None
-    #: Index builds running now, by index oid (pg_stat_progress_create_index).
-    building: dict[int, dict] = field(default_factory=dict)
-
-    @property
-    def child_foreign_keys(self) -> list[ForeignKey]:
-        """Foreign keys from the audited table(s); ``foreign_keys`` also has those pointing
-        at them (their referenced index's scans are RI checks)."""
-        return [fk for fk in self.foreign_keys if self.table is None or fk.table == self.table]
-
-
-def collect(connection, *, table: str | None = None) -> IndexSnapshot:
-    exists = table is None or table_exists(connection, table)
-    return IndexSnapshot(
-        server=server.server_info(connection),
-        table=table,
-        table_exists=exists,
-        indexes=list_indexes(connection, table=table) if exists else [],
-        foreign_keys=list_foreign_keys(connection, table=table) if exists else [],
-        existing_tables=_existing_tables(connection) if exists else set(),
-        declared=declared.collect(connection, table=table) if exists else declared.DeclaredSchema(),
-        evidence=server.evidence_times(connection) if exists else None,
-        building=building_indexes(connection) if exists else {},
-    )

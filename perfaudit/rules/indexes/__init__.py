@@ -1,0 +1,151 @@
+"""Index audit rules: unused, duplicate, redundant, missing FK index, invalid, bloat.
+
+A verdict that leads to dropping an index needs evidence a DBA would accept: scans by queries
+(not foreign-key checks) over a window long enough; otherwise it says "not enough evidence" and
+proposes nothing. A fix is code that applies: SQL that runs as printed, and a migration
+operation valid for the app's migration state (see ``IndexOrigin``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from perfaudit.catalog.declared import STRAY, IndexOrigin, ModelRef
+from perfaudit.catalog.indexes import IndexSnapshot
+from perfaudit.conf import PerfauditSettings
+from perfaudit.findings import Finding, Fix
+from perfaudit.rules import drift
+from perfaudit.rules.indexes.bloat import bloated_indexes, estimated_btree_bytes
+from perfaudit.rules.indexes.duplicates import duplicate_indexes, kept_by, redundant_indexes
+
+# Names imported ``as`` themselves were public helpers of the single-module rules.indexes:
+# still importable from here (re-exports), though __all__ keeps listing only the rules.
+from perfaudit.rules.indexes.fixes import create_concurrently as create_concurrently
+from perfaudit.rules.indexes.fixes import drop_fix as drop_fix
+from perfaudit.rules.indexes.foreign_keys import missing_fk_indexes
+from perfaudit.rules.indexes.invalid import duplicate_rows_query as duplicate_rows_query
+from perfaudit.rules.indexes.invalid import invalid_indexes
+from perfaudit.rules.indexes.unused import REPLICA_NOTE as REPLICA_NOTE
+from perfaudit.rules.indexes.unused import fk_referenced_indexes as fk_referenced_indexes
+from perfaudit.rules.indexes.unused import only_fk_index as only_fk_index
+from perfaudit.rules.indexes.unused import unused_indexes
+from perfaudit.rules.indexes.window import EvidenceWindow, evidence_window
+
+__all__ = [
+    "STRAY",
+    "EvidenceWindow",
+    "Fix",
+    "IndexOrigin",
+    "ModelRef",
+    "bloated_indexes",
+    "duplicate_indexes",
+    "estimated_btree_bytes",
+    "evaluate",
+    "invalid_indexes",
+    "missing_fk_indexes",
+    "redundant_indexes",
+    "unused_indexes",
+]
+
+
+def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    """The whole index audit, pure: everything judged was read by catalog.indexes.collect."""
+    indexes, declared = snapshot.indexes, snapshot.declared
+    models = declared.models
+    # Meta.indexes entries are in the migration state (the catalog refines this per name).
+    origins = {
+        (d.table, d.name): IndexOrigin("declared", d.model, in_state=True) for d in declared.indexes
+    } | dict(declared.origins)
+    window = evidence_window(snapshot) or EvidenceWindow.from_evidence(
+        now=snapshot.server.now, stats_reset=snapshot.server.stats_reset
+    )
+    # Duplicates and redundant pairs first: the indexes they keep are never also "unused".
+    pairs = [
+        *duplicate_indexes(indexes, models, origins),
+        *redundant_indexes(indexes, models, origins),
+    ]
+    findings = [
+        *unused_indexes(
+            indexes,
+            now=snapshot.server.now,
+            conf=conf,
+            models=models,
+            window=window,
+            foreign_keys=snapshot.foreign_keys,
+            origins=origins,
+            kept=kept_by(pairs),
+        ),
+        *pairs,
+        *missing_fk_indexes(
+            snapshot.child_foreign_keys, indexes, models, index_names=declared.fk_index_names
+        ),
+        *invalid_indexes(indexes, models, building=snapshot.building, origins=origins),
+        *bloated_indexes(indexes, conf=conf, models=models),
+    ]
+    findings += drift.drift_findings(
+        list(declared.indexes),
+        indexes,
+        known_names=set(declared.known_names),
+        models=models,
+        existing_tables=snapshot.existing_tables,
+    )
+    findings = soften_unactionable(findings, declared.unactionable)
+    return one_per_object(findings)
+
+
+def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
+    """Framework-made indexes: still reported, as info, without a migration that cannot exist."""
+    result = []
+    for f in findings:
+        if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
+            f = replace(
+                f,
+                severity="info",
+                message=f.message + " (index created by Django or an installed package for this "
+                "table, not by a project migration)",
+                fix=replace(f.fix, migration=None, app_label=None, model_change=None),
+            )
+        result.append(f)
+    return result
+
+
+#: When one index draws several findings, the one reported first; the others become evidence.
+KIND_PRIORITY = (
+    "invalid",
+    "build_in_progress",
+    "duplicate",
+    "redundant",
+    "unused",
+    "missing_fk_index",
+    "drift",
+    "bloat",
+)
+
+
+def one_per_object(findings: list[Finding]) -> list[Finding]:
+    """One finding per (table, object): the most severe, then by KIND_PRIORITY; the others are
+    kept in its evidence (``also``) and named in its message, so nothing is lost and one
+    index never shows up twice with two different fixes."""
+    sev = {"error": 0, "warning": 1, "info": 2}
+    rank = {k: i for i, k in enumerate(KIND_PRIORITY)}
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.table, f.object), []).append(f)
+    result = []
+    for group in groups.values():
+        group.sort(key=lambda f: (sev[f.severity], rank.get(f.kind, len(rank))))
+        first, *rest = group
+        if rest:
+            first = replace(
+                first,
+                message=first.message
+                + "".join(f" [also {f.kind} ({f.severity}): {f.message}]" for f in rest),
+                evidence={
+                    **first.evidence,
+                    "also": [
+                        {"kind": f.kind, "severity": f.severity, "message": f.message} for f in rest
+                    ],
+                },
+            )
+        result.append(first)
+    return result

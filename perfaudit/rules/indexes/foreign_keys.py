@@ -1,0 +1,86 @@
+"""Foreign keys whose columns lead no index: joins and ON DELETE on the parent scan the child."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from perfaudit.catalog.declared import ModelRef
+from perfaudit.catalog.indexes import ForeignKey, IndexInfo
+from perfaudit.findings import Finding, Fix
+from perfaudit.sqltext import quote_ident as _quote
+
+
+def _serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
+    # A partial index cannot serve every lookup by the FK columns (ON DELETE, joins).
+    if not index.is_valid or index.predicate is not None or index.method != "btree":
+        return False
+    n = len(fk.columns)
+    leading = {c.attnum for c in index.columns[:n]}
+    return len(index.columns) >= n and leading == set(fk.columns)
+
+
+def missing_fk_indexes(
+    foreign_keys: list[ForeignKey],
+    indexes: list[IndexInfo],
+    models: dict[str, ModelRef],
+    *,
+    index_names: dict[tuple, tuple] | None = None,
+) -> list[Finding]:
+    """``index_names``: (table, column names) -> (model field names, the name Django gives
+    ``models.Index(fields=[...])`` on that model: its own naming, within its 30-character
+    limit)."""
+    by_table: dict[tuple, list[IndexInfo]] = defaultdict(list)
+    for index in indexes:
+        by_table[(index.schema, index.table)].append(index)
+    findings = []
+    for fk in foreign_keys:
+        if any(_serves_fk(i, fk) for i in by_table[(fk.schema, fk.table)]):
+            continue
+        cols = ", ".join(fk.column_names)
+        model = models.get(fk.table)
+        fields, name = (index_names or {}).get(
+            (fk.table, tuple(fk.column_names)), (fk.column_names, _short_index_name(fk))
+        )
+        fields = list(fields)
+        migration = model_change = None
+        if model:
+            migration = (
+                f"AddIndexConcurrently(model_name={model.model_name!r}, "
+                f"index=models.Index(fields={fields!r}, name={name!r}))"
+            )
+            model_change = (
+                f"add models.Index(fields={fields!r}, name={name!r}) to "
+                f"{model.object_name or model.model_name}.Meta.indexes (otherwise "
+                "makemigrations removes it again)"
+            )
+        findings.append(
+            Finding(
+                kind="missing_fk_index",
+                severity="warning",
+                table=fk.table,
+                object=fk.name,
+                message=f"foreign key ({cols}) -> {fk.referenced_table} is not the leading "
+                f"column(s) of any index: joins and ON DELETE on {fk.referenced_table} scan "
+                f"{fk.table}",
+                evidence={"columns": list(fk.column_names), "table_rows": fk.table_rows},
+                fix=Fix(
+                    sql=f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {_quote(name)} ON "
+                    f"{_quote(fk.table)} ({', '.join(_quote(c) for c in fk.column_names)});",
+                    migration=migration,
+                    app_label=model.app_label if model else None,
+                    model_change=model_change,
+                ),
+            )
+        )
+    return findings
+
+
+def _short_index_name(fk: ForeignKey) -> str:
+    """Django's Index naming shape (table[:11]_column[:7]_hash_idx, 30 characters at most)
+    for tables no model maps."""
+    import hashlib
+
+    digest = hashlib.md5(  # noqa: S324 - a name, not security
+        "".join([fk.table, *fk.column_names, "idx"]).encode()
+    ).hexdigest()[:6]
+    return f"{fk.table[:11]}_{fk.column_names[0][:7]}_{digest}_idx"

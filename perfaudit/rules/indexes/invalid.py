@@ -1,0 +1,99 @@
+"""Invalid indexes (a failed or cancelled concurrent build) and builds still in progress."""
+
+from __future__ import annotations
+
+from perfaudit.catalog.declared import ModelRef
+from perfaudit.catalog.indexes import IndexInfo
+from perfaudit.findings import Finding, Fix
+from perfaudit.rules._sql import run_sql_operation
+from perfaudit.rules.indexes.fixes import _evidence, _origin, create_concurrently
+from perfaudit.sqltext import quote_ident as _quote
+
+
+def duplicate_rows_query(index: IndexInfo) -> str:
+    """Rows that break a unique index's keys (NULLs never conflict, unless NULLS NOT DISTINCT)."""
+    keys = ", ".join(c.name for c in index.columns)
+    conditions = [f"({c.name}) IS NOT NULL" for c in index.columns]
+    if index.predicate:
+        conditions.insert(0, f"({index.predicate})")
+    return (
+        f"SELECT {keys}, count(*) FROM {_quote(index.table)} WHERE {' AND '.join(conditions)} "
+        f"GROUP BY {keys} HAVING count(*) > 1;"
+    )
+
+
+def invalid_indexes(
+    indexes: list[IndexInfo],
+    models: dict[str, ModelRef],
+    *,
+    building: dict[int, dict] | None = None,
+    origins: dict | None = None,
+) -> list[Finding]:
+    """``building``: index oid -> its pg_stat_progress_create_index row (a build running now)."""
+    building = building or {}
+    findings = []
+    for index in indexes:
+        if index.is_valid:
+            continue
+        progress = building.get(index.oid)
+        if progress is not None:
+            findings.append(
+                Finding(
+                    kind="build_in_progress",
+                    severity="info",
+                    table=index.table,
+                    object=index.name,
+                    message=f"being built right now ({progress.get('command')}, phase "
+                    f"{progress.get('phase')}, pid {progress.get('pid')}): not usable until it "
+                    "finishes; leave it alone",
+                    evidence=_evidence(index, progress=progress, is_ready=index.is_ready),
+                )
+            )
+            continue
+        origin = _origin(origins, models, index)
+        model = origin.model or models.get(index.table)
+        drop = f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.name)};"
+        create = create_concurrently(index)
+        if index.is_ready:
+            state = (
+                "a failed or cancelled CREATE INDEX CONCURRENTLY: never used by queries, yet "
+                "maintained on every write (it got as far as being ready)"
+            )
+        else:
+            state = (
+                "a failed or cancelled CREATE INDEX CONCURRENTLY that never became ready: "
+                "neither used by queries nor maintained on writes"
+            )
+        evidence = _evidence(index, is_ready=index.is_ready, definition=index.definition)
+        if index.is_unique:
+            dupes = duplicate_rows_query(index)
+            evidence["duplicate_rows_query"] = dupes
+            message = (
+                f"invalid unique index, {state}. A unique build fails on duplicate keys; "
+                "REINDEX would fail the same way and leave another invalid index. Find the "
+                "duplicates, fix or delete them, then drop and re-create"
+            )
+            sql = f"{drop}\n-- find the duplicate keys and fix them first:\n{dupes}\n{create}"
+        else:
+            message = f"invalid index, {state}: drop it and build it again"
+            sql = f"{drop}\n{create}"
+        migration = None
+        if model:
+            migration = run_sql_operation(
+                [drop, create],
+                None,
+                "re-create an index whose concurrent build failed; a fresh install builds it "
+                "valid and this re-creates it, harmlessly",
+            )
+        findings.append(
+            Finding(
+                kind="invalid",
+                severity="error",
+                table=index.table,
+                object=index.name,
+                message=message,
+                evidence=evidence,
+                fix=Fix(sql=sql, migration=migration, app_label=model.app_label if model else None),
+            )
+        )
+    return findings
