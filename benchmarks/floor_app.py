@@ -26,7 +26,7 @@ import psycopg
 OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 AUTH_SQL = (
     'SELECT u.id, u.is_active FROM "tasks_apitoken" t JOIN "tasks_user" u ON u.id = t.user_id '
-    "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > now()"
+    "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > statement_timestamp()"
 )
 FIELDS = (
     "id",

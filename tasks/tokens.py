@@ -54,13 +54,14 @@ def lookup_fragment(secret: str) -> tuple[str, list]:
     """``FROM … JOIN … WHERE …`` finding the live token for ``secret`` and its user, and params.
 
     Select ``TOKEN_COLUMNS`` and the ``"tasks_user"`` columns you need in front of it. The one
-    parameter is the digest, never the secret. ``now()`` is the statement's transaction start,
-    which is the request's time for the autocommit reads the API does.
+    parameter is the digest, never the secret. Expiry is checked against
+    ``statement_timestamp()``, not ``now()`` (the transaction's start), so a token that expires
+    during a long transaction stops working at once.
     """
     sql = (
         f'FROM {_T} INNER JOIN {_U} ON {_U}."id" = {_T}."user_id" '
         f'WHERE {_T}."digest" = %s AND {_T}."revoked_at" IS NULL '
-        f'AND {_T}."expires_at" > now()'
+        f'AND {_T}."expires_at" > statement_timestamp()'
     )
     return sql, [digest_of(secret)]
 

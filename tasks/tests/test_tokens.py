@@ -83,7 +83,7 @@ def test_lookup_sends_the_digest_never_the_secret(owner, queries):
         # One statement: live token by digest, joined to its user.
         assert 'FROM "tasks_apitoken" INNER JOIN "tasks_user"' in auth
         assert tokens.digest_of(secret) in auth
-        assert '"revoked_at" IS NULL' in auth and '"expires_at" > now()' in auth
+        assert '"revoked_at" IS NULL' in auth and '"expires_at" > statement_timestamp()' in auth
         assert not any(secret in sql for sql in captured.statements)
 
 
