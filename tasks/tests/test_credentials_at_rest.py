@@ -66,8 +66,13 @@ def where_found(needles: set[str]) -> list[tuple[str, str]]:
                 if cursor.fetchone():
                     hits.append((table, column))
                     break
-        # pg_stat_statements keeps query texts on disk across restarts.
-        cursor.execute("SELECT to_regclass('pg_stat_statements') IS NOT NULL")
+        # pg_stat_statements keeps query texts on disk across restarts (readable only when
+        # the server preloads it: not on CI's PostgreSQL 15).
+        cursor.execute(
+            "SELECT to_regclass('pg_stat_statements') IS NOT NULL AND 'pg_stat_statements' = "
+            "ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), "
+            "','))"
+        )
         if cursor.fetchone()[0]:
             for needle in needles:
                 cursor.execute(
