@@ -170,6 +170,15 @@ def test_staff_browses_perfaudit_pages_and_silk(
             failures[page] = problems
         screenshot(browser, f"perfaudit-{page}")
 
+    # The Advisor: suggestions for the top statements (or why there are none) and its form.
+    browser.get(base + reverse("admin:perfaudit_advisor"))
+    problems = page_problems(browser, base)
+    if not browser.find_elements(By.NAME, "sql"):
+        problems.append("no statement form")
+    if problems:
+        failures["advisor"] = problems
+    screenshot(browser, "perfaudit-advisor")
+
     # Queries: the toggle shows the tools' statements too (silk's, the catalog's, DDL...).
     browser.get(base + reverse("admin:perfaudit_queries"))
     if collecting:

@@ -14,6 +14,7 @@ from perfaudit.errors import ServiceError
 from perfaudit.errors import one_line as _one_line
 from perfaudit.findings import Finding
 from perfaudit.rules import advisor as rules
+from perfaudit.rules import origin as origins
 from perfaudit.sandbox import check_statement, rolled_back
 from perfaudit.services.advisor.inputs import (
     _advisable_entry,
@@ -72,10 +73,17 @@ def advise_indexes(
     findings: list[Finding] = []
     status = None
     if top:
-        # Utility statements (EXPLAIN, CREATE INDEX, COPY) and catalog queries fill the top of
-        # pg_stat_statements too: read more, keep the first ``top`` the advisor can judge.
-        status, top_rows = catalog.top_statements(connection, limit=top * 3, min_calls=min_calls)
-        top_rows = [r for r in top_rows if _advisable_entry(r.sql)][:top]
+        # Utility statements, catalog queries and the profiler's bookkeeping (silk's tables)
+        # fill the top of pg_stat_statements too: read more, keep the first ``top`` application
+        # statements (the origins the Queries page shows by default, rules/origin.py).
+        prefixes = tuple(get_settings().PROFILER_TABLE_PREFIXES)
+        status, top_rows = catalog.top_statements(connection, limit=top * 10, min_calls=min_calls)
+        top_rows = [
+            r
+            for r in top_rows
+            if _advisable_entry(r.sql)
+            and origins.classify(r.sql, profiler_prefixes=prefixes) == origins.APP
+        ][:top]
         if not status.usable:
             findings.append(
                 Finding(
