@@ -119,6 +119,36 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
             high,
             servers=ASGI_SERVERS,
         ),
+        # The other async endpoints against their sync twins (the same user, the same data).
+        Scenario(
+            "async-stats",
+            f"Sync vs async own statistics, {low} connections",
+            Side("sync", "/api/tasks/stats/"),
+            Side("async", "/api/async/tasks/stats/", server="asgi"),
+            low,
+            servers=ASGI_SERVERS,
+        ),
+        Scenario(
+            "async-user-tasks",
+            f"Sync vs async user's task list (staff reading a user), {low} connections",
+            Side("sync", f"/api/users/{info.owner_id}/tasks/?page_size=50", user="staff"),
+            Side(
+                "async",
+                f"/api/async/users/{info.owner_id}/tasks/?page_size=50",
+                user="staff",
+                server="asgi",
+            ),
+            low,
+            servers=ASGI_SERVERS,
+        ),
+        Scenario(
+            "async-summaries",
+            f"Sync vs async summaries of 20 users, {low} connections",
+            Side("sync", f"/api/users/summaries/?{ids}", user="staff"),
+            Side("async", f"/api/async/users/summaries/?{ids}", user="staff", server="asgi"),
+            low,
+            servers=ASGI_SERVERS,
+        ),
         Scenario(
             "conn-persistent",
             "Connection per request (CONN_MAX_AGE=0) vs persistent (CONN_MAX_AGE=60)",
