@@ -61,8 +61,10 @@ run: check-port prepare
 	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --access-logfile -
 
-# Under ASGI every request runs its sync database work on a fresh thread, so persistent
-# per-thread connections would pile up (one new connection per request): use the pool.
+# gunicorn + uvicorn worker: uvloop and httptools (uvicorn[standard]) are picked up on their
+# own. The async endpoints use their own native connections (taskproject/asyncdb.py); the rest
+# of the app runs its sync database work on a fresh thread per request, where persistent
+# per-thread connections would pile up (one new connection per request): use the pool for it.
 run-asgi: check-port prepare
 	$(RUN_ENV) DB_POOL=$${DB_POOL:-1} $(VENV)/bin/gunicorn taskproject.asgi:application \
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \

@@ -36,3 +36,13 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _close_native_async_connections(django_db_setup):
+    # The async endpoints' own connections (taskproject.asyncdb) stay open between requests;
+    # close them before pytest-django drops the test database.
+    yield
+    from taskproject import asyncdb
+
+    asyncdb.close_all()

@@ -1,7 +1,8 @@
 """perfaudit's settings: ``settings.PERFAUDIT = {...}`` over typed defaults.
 
-Read on every call (not cached at import) so ``override_settings`` in tests and per-process
-settings both work, and importing perfaudit has no side effects.
+Read on every call (not cached at import; the last result is reused while ``PERFAUDIT`` is the
+same dict with the same items) so ``override_settings`` in tests and per-process settings both
+work, and importing perfaudit has no side effects.
 """
 
 from __future__ import annotations
@@ -122,10 +123,24 @@ class PerfauditSettings:
     ACKNOWLEDGED: tuple = ()
 
 
+_KNOWN = frozenset(f.name for f in fields(PerfauditSettings))
+# (the PERFAUDIT object, a copy of its items, the settings built from them): the runtime
+# middleware reads the settings twice per request, and building them costs ~50 us.
+_last: tuple = (None, None, None)
+_NONE: dict = {}
+
+
 def get_settings() -> PerfauditSettings:
-    overrides = getattr(settings, "PERFAUDIT", None) or {}
-    known = {f.name for f in fields(PerfauditSettings)}
-    return replace(PerfauditSettings(), **{k: v for k, v in overrides.items() if k in known})
+    global _last
+    overrides = getattr(settings, "PERFAUDIT", None) or _NONE
+    cached_for, cached_items, cached = _last
+    # The same object with the same items (override_settings swaps the object; a test may edit
+    # the dict in place): the comparison is cheaper than rebuilding, and always current.
+    if cached_for is overrides and cached_items == overrides:
+        return cached
+    built = replace(PerfauditSettings(), **{k: v for k, v in overrides.items() if k in _KNOWN})
+    _last = (overrides, dict(overrides), built)
+    return built
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,25 +92,39 @@ class QueryRecorder:
         start = time.perf_counter()
         result = execute(sql, params, many, context)
         elapsed = (time.perf_counter() - start) * 1000
+        self.record(RecordedQuery(sql, params, many, context["connection"].alias, elapsed))
+        return result
+
+    def record(self, query: RecordedQuery) -> None:
         self.count += 1
-        self.total_ms += elapsed
-        query = RecordedQuery(sql, params, many, context["connection"].alias, elapsed)
+        self.total_ms += query.duration_ms
         if self.keep:
             self.queries.append(query)
         for listener in self.listeners:
             listener(query, self)
-        return result
 
     def __len__(self) -> int:
         return self.count
 
     @contextmanager
     def installed(self, aliases: Iterable[str] | None = None):
-        """Record on these database aliases (default: every configured one) inside the block."""
+        """Record on these database aliases (default: every configured one) inside the block,
+        and what ``record_statement`` reports from this context (native drivers)."""
         with ExitStack() as stack:
             for alias in list(connections) if aliases is None else aliases:
                 stack.enter_context(connections[alias].execute_wrapper(self))
+            stack.enter_context(self.active())
             yield self
+
+    @contextmanager
+    def active(self):
+        """Only ``record_statement``'s reports: for async code, whose ORM queries run on other
+        threads' connections, out of reach of an execute_wrapper installed here."""
+        token = _active.set((*_active.get(), self))
+        try:
+            yield self
+        finally:
+            _active.reset(token)
 
     @property
     def statements(self) -> list[str]:
@@ -120,6 +135,24 @@ class QueryRecorder:
 
     def server_timing(self) -> str:
         return f'db;dur={self.total_ms:.1f};desc="{self.count} queries"'
+
+
+# The recorders active in this context (a ContextVar: it follows a request through await points
+# and into asgiref's thread hops, unlike the thread-local connections execute_wrappers sit on).
+_active: ContextVar[tuple[QueryRecorder, ...]] = ContextVar("perfaudit_recorders", default=())
+
+
+def record_statement(
+    sql: str, params: Any, *, alias: str, duration_ms: float, many: bool = False
+) -> None:
+    """Report a statement that did not go through a Django cursor (e.g. a native async psycopg
+    connection) to every recorder active in this context: counted, timed and listened to
+    (slow-query log, N+1 detection, Server-Timing, test budgets) like any other."""
+    recorders = _active.get()
+    if recorders:
+        query = RecordedQuery(sql, params, many, alias, duration_ms)
+        for recorder in recorders:
+            recorder.record(query)
 
 
 @contextmanager

@@ -101,11 +101,11 @@ def recorder_from_settings(path: str | None = None) -> QueryRecorder:
 class PerfauditMiddleware:
     """Per request: slow-query log, repeated-query detection, ``Server-Timing`` header.
 
-    Under WSGI every query of the request runs on this thread and is recorded. Under ASGI the
-    middleware passes requests through untouched: the ORM's queries run on sync_to_async's
-    worker thread, whose (thread-local) connections an execute_wrapper installed here cannot
-    reach, and being sync-only would force Django to hop every request of the whole middleware
-    chain onto a thread (measured: async throughput x0.25, docs/performance.md).
+    Under WSGI every query of the request runs on this thread and is recorded by an
+    execute_wrapper. Under ASGI the middleware stays on the event loop (no thread hop): it
+    records what native async drivers report through ``perfaudit.recording.record_statement``
+    (ORM queries run on sync_to_async's worker thread, whose thread-local connections an
+    execute_wrapper installed here cannot reach).
     """
 
     sync_capable = True
@@ -119,12 +119,22 @@ class PerfauditMiddleware:
 
     def __call__(self, request):
         if self.is_async:
-            return self.get_response(request)
+            return self._acall(request)
         recorder = recorder_from_settings(request.path)
         with recorder.installed(connection.alias for connection in connections.all()):
             response = self.get_response(request)
-        if get_settings().SERVER_TIMING:
-            existing = response.get("Server-Timing")
-            value = recorder.server_timing()
-            response["Server-Timing"] = f"{existing}, {value}" if existing else value
-        return response
+        return _with_server_timing(response, recorder)
+
+    async def _acall(self, request):
+        recorder = recorder_from_settings(request.path)
+        with recorder.active():
+            response = await self.get_response(request)
+        return _with_server_timing(response, recorder)
+
+
+def _with_server_timing(response, recorder: QueryRecorder):
+    if get_settings().SERVER_TIMING:
+        existing = response.get("Server-Timing")
+        value = recorder.server_timing()
+        response["Server-Timing"] = f"{existing}, {value}" if existing else value
+    return response

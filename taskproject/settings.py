@@ -63,8 +63,8 @@ MIDDLEWARE = [
     "taskproject.middleware.DatabaseUnavailableMiddleware",
     # 413 JSON before anything reads the body (debug-toolbar's History panel does).
     "taskproject.middleware.RequestBodyLimitMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Profilers go here (below): after WhiteNoise, so static files are never recorded.
+    "taskproject.middleware.StaticFilesMiddleware",
+    # Profilers go here (below): after the static files, so static files are never recorded.
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,6 +119,9 @@ DB_POOL = env.bool("DB_POOL", False)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", 2, minimum=0)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", 10, minimum=1)
 DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", 10.0, minimum=0.1)
+# The async endpoints' native connections (taskproject/asyncdb.py): at most this many per worker
+# process (per event loop); a request waiting DB_POOL_TIMEOUT for one gets a 503.
+DB_ASYNC_POOL_MAX_SIZE = env.int("DB_ASYNC_POOL_MAX_SIZE", 10, minimum=1)
 if DB_POOL_MIN_SIZE > DB_POOL_MAX_SIZE:
     raise ImproperlyConfigured(
         f"DB_POOL_MIN_SIZE: {DB_POOL_MIN_SIZE} is larger than DB_POOL_MAX_SIZE ({DB_POOL_MAX_SIZE})"
@@ -141,6 +144,8 @@ if DATABASE_URL:
             "DATABASE_URL: must be a postgres:// or postgresql:// URL (this project runs on "
             "PostgreSQL only)"
         )
+    # Django's backend with a health check that costs no round trip (taskproject/db_backend).
+    _default_db["ENGINE"] = "taskproject.db_backend"
 else:
     _embedded = EmbeddedServer(base=DEFAULT_BASE)
     _default_db = {
@@ -189,6 +194,12 @@ if DB_TRANSACTION_POOLER:
     # cursor from preparing too.
     _default_db["DISABLE_SERVER_SIDE_CURSORS"] = True
     _default_db["OPTIONS"]["prepare_threshold"] = None
+# A token-authenticated GET of a task page or of one's own statistics finds the token and reads
+# the data in one statement (tasks.selectors.token_page_sql): one round trip instead of two.
+# Off for a sharded deployment (Citus, docs/scaling.md), where each statement should name the
+# owner; with read replicas the sync path keeps two statements (token on the primary, the page
+# on a replica).
+DB_MERGED_TOKEN_READS = env.bool("DB_MERGED_TOKEN_READS", True)
 # The web statement timeout: a startup parameter when connecting directly (costs no round trip);
 # behind a transaction pooler, SET LOCAL at the start of every transaction the app opens
 # (taskproject/pooler.py) plus the role-level default operators set for the pooler's login role
@@ -199,6 +210,10 @@ if TASKPROJECT_WEB and DB_STATEMENT_TIMEOUT_MS:
         DB_STATEMENT_TIMEOUT_LOCAL_MS = DB_STATEMENT_TIMEOUT_MS
     else:
         _default_db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+if not DB_TRANSACTION_POOLER:
+    # Only server-binding cursors prepare (taskproject/db_backend: the hot fixed statements);
+    # Django's own cursors bind client-side and never do.
+    _default_db["OPTIONS"].setdefault("prepare_threshold", 5)
 if DB_POOL:
     _default_db["OPTIONS"]["pool"] = {
         "min_size": DB_POOL_MIN_SIZE,
@@ -232,6 +247,7 @@ for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     _alias = f"replica_{_number}"
     DATABASES[_alias] = {
         **_replica,
+        "ENGINE": "taskproject.db_backend",
         "CONN_MAX_AGE": _default_db["CONN_MAX_AGE"],
         "CONN_HEALTH_CHECKS": _default_db["CONN_HEALTH_CHECKS"],
         "DISABLE_SERVER_SIDE_CURSORS": _default_db.get("DISABLE_SERVER_SIDE_CURSORS", False),
@@ -287,13 +303,13 @@ LOGIN_URL = "admin:login"
 SILK_ENABLED = env.bool("SILK_ENABLED", False)
 if SILK_ENABLED:
     INSTALLED_APPS += ["silk"]
-    # After WhiteNoise (static files never reach it), before sessions and auth: silk sees and
+    # After the static files (they never reach it), before sessions and auth: silk sees and
     # times everything below. Our subclass records every SQL statement (raw cursors too) from an
     # execute_wrapper instead of silk's ORM-compiler patch, and masks response bodies that hold
     # a credential (taskproject/profiling.py, taskproject/silk.py).
     SILKY_MIDDLEWARE_CLASS = "taskproject.profiling.SilkMiddleware"  # silk checks it is there
     MIDDLEWARE.insert(
-        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, SILKY_MIDDLEWARE_CLASS
+        MIDDLEWARE.index("taskproject.middleware.StaticFilesMiddleware") + 1, SILKY_MIDDLEWARE_CLASS
     )
     # Silk's defaults leave /silk/ open to anyone; require a logged-in staff user.
     SILKY_AUTHENTICATION = True
@@ -313,9 +329,9 @@ DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
 if DEBUG_TOOLBAR:
     INSTALLED_APPS += ["debug_toolbar"]
     # After the body limit (its History panel reads request.body, which would turn our 413
-    # into Django's HTML 400) and WhiteNoise (static files need no toolbar).
+    # into Django's HTML 400) and the static files (they need no toolbar).
     MIDDLEWARE.insert(
-        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        MIDDLEWARE.index("taskproject.middleware.StaticFilesMiddleware") + 1,
         "debug_toolbar.middleware.DebugToolbarMiddleware",
     )
     # The toolbar only ever shows for requests from these addresses.
@@ -453,5 +469,23 @@ MIDDLEWARE = ["perfaudit.runtime.PerfauditMiddleware", *MIDDLEWARE]
 if REPLICA_ALIASES:
     # Before sessions/auth: it watches every statement of the request on the primary.
     MIDDLEWARE.insert(1, "taskproject.replicas.ReplicaRoutingMiddleware")
+# Token-authenticated /api/ requests continue on a lean chain (taskproject.middleware): the
+# middleware below TokenAPIMiddleware without the browser's four, and Django's pure-CPU ones
+# replaced by subclasses that run inline under ASGI (no thread hop). Django's names stay in
+# MIDDLEWARE for everything else, and for `check --deploy`, which looks for them by name.
+MIDDLEWARE.insert(1, "taskproject.middleware.TokenAPIMiddleware")
+TOKEN_API_SKIPPED_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+TOKEN_API_INLINE_MIDDLEWARE = {
+    "django.middleware.security.SecurityMiddleware": "taskproject.middleware.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware": "taskproject.middleware.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": (
+        "taskproject.middleware.XFrameOptionsMiddleware"
+    ),
+}
 # Its ready() installs the pooler-mode statement timeout (taskproject/pooler.py) when asked for.
 INSTALLED_APPS += ["taskproject.apps.TaskprojectConfig"]

@@ -1,11 +1,16 @@
 """Reads: one function per use case, keyword-only. Each owns its query shape and returns plain
-data (dicts of rows, no model instances), ready for orjson. Async twins (``a...``) share the
-query builders and the row shaping, so sync and async endpoints return identical JSON; the one
-exception is the task page, which the sync path runs as written-out SQL (``_task_page_sql``,
-the hot path) and the async path as the equivalent queryset (``_task_page_query``)."""
+data (dicts of rows, no model instances), ready for orjson.
+
+The hot statements are written out as SQL here (``*_sql``, the same text for both paths): the
+sync views run them on Django's connection, the async views on native async connections
+(tasks/async_selectors.py, taskproject/asyncdb.py). ``token_page_sql`` and ``token_stats_sql``
+merge authentication with the data it guards: one round trip per request. Tests compare the
+sync and async JSON byte for byte, and the written-out SQL with the ORM queryset it mirrors.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,7 +21,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from psycopg.types.datetime import TimestamptzLoader
 
-from tasks.cache import acached_global_stats, cached_global_stats
+from tasks import tokens
+from tasks.cache import cached_global_stats
 from tasks.keyset import encode_cursor, keyset_before
 from tasks.models import Task, TaskCounter, User
 
@@ -53,7 +59,7 @@ def _task_page_query(
     due_before: datetime | None = None,
     due_after: datetime | None = None,
 ):
-    """The keyset page as a queryset (async path; also the reference for _task_page_sql)."""
+    """The keyset page as a queryset (async path; also the reference for task_page_sql)."""
     qs = Task.objects.all() if owner_id is None else Task.objects.filter(owner_id=owner_id)
     qs = qs.filtered(
         completed=completed, priority=priority, due_before=due_before, due_after=due_after
@@ -65,7 +71,7 @@ def _task_page_query(
     return qs.newest_first().values(*fields)[: page_size + 1]
 
 
-def _task_page(rows: list[dict], *, page_size: int, with_owner: bool) -> dict:
+def page_from_rows(rows: list[dict], *, page_size: int, with_owner: bool) -> dict:
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
@@ -81,23 +87,16 @@ def _task_page(rows: list[dict], *, page_size: int, with_owner: bool) -> dict:
     return {"next_cursor": next_cursor, "results": rows}
 
 
-def _task_page_sql(
+def _page_filters(
     *,
-    owner_id: int | None,
-    with_owner: bool,
-    page_size: int,
-    cursor: tuple[datetime, int] | None = None,
     completed: bool | None = None,
     priority: str | None = None,
     due_before: datetime | None = None,
     due_after: datetime | None = None,
-) -> tuple[str, list]:
-    """The statement ``_task_page_query`` compiles to, written out: compiling that queryset costs
-    ~0.4 ms of Python per request, as much as the rest of the page. Same columns, filters and
-    order (tests compare this path's JSON with the ORM path's, byte for byte)."""
+    cursor: tuple[datetime, int] | None = None,
+) -> tuple[list[str], list]:
     where, params = [], []
     for clause, value in (
-        ('"tasks_task"."owner_id" = %s', owner_id),
         ('"tasks_task"."completed" = %s', completed),
         ('"tasks_task"."priority" = %s', priority),
         ('"tasks_task"."due_date" < %s', due_before),
@@ -109,42 +108,111 @@ def _task_page_sql(
     if cursor is not None:
         where.append('("tasks_task"."created_at", "tasks_task"."id") < (%s, %s)')
         params += cursor
-    columns = ", ".join(f'"tasks_task"."{name}"' for name in TASK_FIELDS)
-    source = '"tasks_task"'
+    return where, params
+
+
+TASK_COLUMNS = ", ".join(f'"tasks_task"."{name}"' for name in TASK_FIELDS)
+_PAGE_ORDER = 'ORDER BY "tasks_task"."created_at" DESC, "tasks_task"."id" DESC LIMIT %s'
+
+
+def task_page_sql(
+    *, owner_id: int | None, with_owner: bool, page_size: int, **filters
+) -> tuple[str, list]:
+    """The statement ``_task_page_query`` compiles to, written out: compiling that queryset costs
+    ~0.4 ms of Python per request, as much as the rest of the page. Same columns, filters and
+    order (tests compare this path's JSON with the ORM path's, byte for byte)."""
+    where, params = _page_filters(**filters)
+    if owner_id is not None:
+        where.insert(0, '"tasks_task"."owner_id" = %s')
+        params.insert(0, owner_id)
+    columns, source = TASK_COLUMNS, '"tasks_task"'
     if with_owner:
         columns += ', "tasks_user"."email", "tasks_user"."full_name"'
         source += ' INNER JOIN "tasks_user" ON "tasks_task"."owner_id" = "tasks_user"."id"'
-    sql = (
-        f"SELECT {columns} FROM {source} WHERE {' AND '.join(where) or 'TRUE'} "
-        'ORDER BY "tasks_task"."created_at" DESC, "tasks_task"."id" DESC LIMIT %s'
-    )
+    sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where) or 'TRUE'} {_PAGE_ORDER}"
     return sql, [*params, page_size + 1]
+
+
+def token_page_sql(
+    secret: str, *, owner_id: int | None = None, page_size: int, **filters
+) -> tuple[str, list, list[str]]:
+    """Authentication and the page in one statement (one round trip instead of two).
+
+    The live token and its user (tasks.tokens.lookup_parts), LEFT JOIN LATERAL the keyset page
+    of ``owner_id``'s tasks (default: the token's own user). The page is only read for an
+    active user allowed to see it (self or staff, the rule of tasks.permissions), so rows of a
+    forbidden page never leave the server. Result: no row = no live token; else one row per
+    task in page order (a single row of NULL task columns for an empty or forbidden page). The
+    token and user columns are sent in the first row only (NULL in the others): fetching and
+    parsing them 51 times cost more than the page's own columns. Returns the SQL, its
+    parameters and the user attnames for ``split_token_page``.
+    """
+    source, token_where, token_params = tokens.lookup_parts(secret)
+    user_columns, user_names = tokens.user_select()
+    where, params = _page_filters(**filters)
+    if owner_id is None:
+        owner = ['"tasks_task"."owner_id" = "tasks_user"."id"']
+        owner_params = []
+    else:
+        owner = [
+            '"tasks_task"."owner_id" = %s',
+            '("tasks_user"."id" = %s OR "tasks_user"."is_staff")',
+        ]
+        owner_params = [owner_id, owner_id]
+    page_where = " AND ".join([*owner, '"tasks_user"."is_active"', *where])
+    first_only = ", ".join(
+        f'CASE WHEN page."n" > 1 THEN NULL ELSE {column} END'
+        for column in (*tokens.TOKEN_COLUMNS.split(", "), *user_columns.split(", "))
+    )
+    order = _PAGE_ORDER.removeprefix("ORDER BY ").removesuffix(" LIMIT %s")
+    sql = (
+        f"SELECT {first_only}, page.* FROM {source} LEFT JOIN LATERAL (SELECT {TASK_COLUMNS}, "
+        f'row_number() OVER (ORDER BY {order}) AS "n" FROM "tasks_task" WHERE {page_where} '
+        f'{_PAGE_ORDER}) AS page ON TRUE WHERE {token_where} ORDER BY page."n"'
+    )
+    return sql, [*owner_params, *params, page_size + 1, *token_params], user_names
+
+
+def split_token_page(rows, user_names: list[str], *, page_size: int):
+    """(token with its user, page dict) from ``token_page_sql``'s rows; (None, None) when the
+    token is not live."""
+    if not rows:
+        return None, None
+    width = len(tokens.TOKEN_FIELDS) + len(user_names)
+    token = tokens.token_from_row(rows[0][:width], user_names)
+    end = width + len(TASK_FIELDS)  # then the row number
+    tasks = [dict(zip(TASK_FIELDS, row[width:end], strict=True)) for row in rows]
+    if tasks[0]["id"] is None:
+        tasks = []
+    return token, page_from_rows(tasks, page_size=page_size, with_owner=False)
+
+
+@contextmanager
+def hot_cursor(alias: str):
+    """The cursor for the fixed statements of the hot paths: prepared once per connection
+    (taskproject.db_backend's ``prepared_cursor``), rows with psycopg's own timestamptz loader
+    (C-accelerated) instead of Django's Python subclass, which only swaps the UTC tzinfo
+    object (~150 datetimes a page made it ~0.4 ms); correct because Django keeps the session in
+    UTC."""
+    with connections[alias].prepared_cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        yield cursor
 
 
 def task_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
     """One owner's tasks (owner_id) or everyone's (None, staff: owner joined in the same query),
     newest first."""
     with_owner = owner_id is None
-    sql, params = _task_page_sql(
+    sql, params = task_page_sql(
         owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters
     )
     names = TASK_FIELDS + OWNER_FIELDS if with_owner else TASK_FIELDS
     # The raw cursor asks the router like a queryset would (a replica for GETs, see
     # taskproject/replicas.py; the only alias when there are none).
-    with connections[router.db_for_read(Task)].cursor() as cursor:
-        # psycopg's own timestamptz loader (C-accelerated) instead of Django's Python subclass,
-        # which only swaps the UTC tzinfo object; ~150 datetimes a page made it ~0.4 ms.
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+    with hot_cursor(router.db_for_read(Task)) as cursor:
         cursor.execute(sql, params)
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return _task_page(rows, page_size=page_size, with_owner=with_owner)
-
-
-async def atask_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
-    # The async ORM has no raw-cursor API, so the async list runs the queryset itself.
-    with_owner = owner_id is None
-    qs = _task_page_query(owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters)
-    return _task_page([row async for row in qs], page_size=page_size, with_owner=with_owner)
+    return page_from_rows(rows, page_size=page_size, with_owner=with_owner)
 
 
 def task_get(*, user, pk: int) -> Task:
@@ -188,7 +256,7 @@ COUNTER_SUMS = {
 COUNTER_FIELDS = ("total", "completed", "low", "medium", "high", "completion_seconds")
 
 
-def _stats(row: dict | None) -> dict:
+def stats_from_row(row: dict | None) -> dict:
     row = row or dict.fromkeys(COUNTER_FIELDS, 0)
     completed = row["completed"]
     average = float(round(Decimal(row["completion_seconds"]) / completed, 3)) if completed else None
@@ -206,33 +274,84 @@ def _stats(row: dict | None) -> dict:
     return stats
 
 
+_COUNTER_COLUMNS = ", ".join(f'"tasks_taskcounter"."{name}"' for name in COUNTER_FIELDS)
+
+
+def token_stats_sql(secret: str) -> tuple[str, list, list[str]]:
+    """Authentication and the owner's counter row in one statement (cf. ``token_page_sql``):
+    no row = no live token; NULL counter columns = no counter row yet (no task)."""
+    source, token_where, token_params = tokens.lookup_parts(secret)
+    user_columns, user_names = tokens.user_select()
+    sql = (
+        f"SELECT {tokens.TOKEN_COLUMNS}, {user_columns}, {_COUNTER_COLUMNS} FROM {source} "
+        'LEFT JOIN "tasks_taskcounter" ON "tasks_taskcounter"."owner_id" = "tasks_user"."id" '
+        f"WHERE {token_where}"
+    )
+    return sql, token_params, user_names
+
+
+def split_token_stats(row, user_names: list[str]):
+    """(token with its user, own stats dict) from ``token_stats_sql``'s row, or (None, None)."""
+    if row is None:
+        return None, None
+    width = len(tokens.TOKEN_FIELDS) + len(user_names)
+    token = tokens.token_from_row(row[:width], user_names)
+    counter = row[width:]
+    own = None if counter[0] is None else dict(zip(COUNTER_FIELDS, counter, strict=True))
+    return token, {"scope": "own", **stats_from_row(own)}
+
+
+# COUNTER_SUMS as the ORM compiles it, written out for the native async path (same types).
+GLOBAL_STATS_SQL = (
+    "SELECT "
+    + ", ".join(
+        f'COALESCE(SUM("tasks_taskcounter"."{name}"), 0) AS "sum_{name}"' for name in COUNTER_FIELDS
+    )
+    + ', COUNT("tasks_taskcounter"."owner_id") FILTER (WHERE "tasks_taskcounter"."total" > 0) '
+    'AS "active_users" FROM "tasks_taskcounter"'
+)
+GLOBAL_STATS_NAMES = [*(f"sum_{name}" for name in COUNTER_FIELDS), "active_users"]
+
+# _summary_query as the ORM compiles it (ids as one array parameter: one statement text).
+SUMMARIES_SQL = (
+    'SELECT "tasks_user"."id", COALESCE("tasks_taskcounter"."total", 0), '
+    'COALESCE("tasks_taskcounter"."completed", 0), COALESCE("tasks_taskcounter"."high", 0) '
+    'FROM "tasks_user" LEFT OUTER JOIN "tasks_taskcounter" '
+    'ON ("tasks_user"."id" = "tasks_taskcounter"."owner_id") '
+    'WHERE "tasks_user"."id" = ANY(%s) ORDER BY "tasks_user"."id" ASC'
+)
+SUMMARY_NAMES = ("user_id", "total_tasks", "completed_tasks", "high_priority_tasks")
+
+
+def owner_stats_sql(owner_id: int) -> tuple[str, list]:
+    """``task_stats_for_owner``'s query, written out (session-authenticated async requests)."""
+    return (
+        f'SELECT {_COUNTER_COLUMNS} FROM "tasks_taskcounter" '
+        'WHERE "tasks_taskcounter"."owner_id" = %s LIMIT 1',
+        [owner_id],
+    )
+
+
 def task_stats_for_owner(*, owner_id: int) -> dict:
     row = TaskCounter.objects.filter(owner_id=owner_id).values(*COUNTER_FIELDS).first()
-    return {"scope": "own", **_stats(row)}
+    return {"scope": "own", **stats_from_row(row)}
 
 
-async def atask_stats_for_owner(*, owner_id: int) -> dict:
-    row = await TaskCounter.objects.filter(owner_id=owner_id).values(*COUNTER_FIELDS).afirst()
-    return {"scope": "own", **_stats(row)}
-
-
-def _global(sums: dict) -> dict:
-    return {"scope": "global", **_stats({k.removeprefix("sum_"): v for k, v in sums.items()})}
+def global_stats_from_sums(sums: dict) -> dict:
+    return {
+        "scope": "global",
+        **stats_from_row({k.removeprefix("sum_"): v for k, v in sums.items()}),
+    }
 
 
 def task_stats_global() -> dict:
     # From the primary: the result goes into the cache every user reads, so it must include
     # every committed write (a lagging replica's figures would be served to the writer too).
     return cached_global_stats(
-        lambda: _global(TaskCounter.objects.using(DEFAULT_DB_ALIAS).aggregate(**COUNTER_SUMS))
+        lambda: global_stats_from_sums(
+            TaskCounter.objects.using(DEFAULT_DB_ALIAS).aggregate(**COUNTER_SUMS)
+        )
     )
-
-
-async def atask_stats_global() -> dict:
-    async def compute():
-        return _global(await TaskCounter.objects.using(DEFAULT_DB_ALIAS).aaggregate(**COUNTER_SUMS))
-
-    return await acached_global_stats(compute)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -302,7 +421,3 @@ def user_summaries(*, ids: list[int]) -> dict:
     """Per-user total / completed / high priority for up to 1000 users in one query (the seed
     ran one query per user). Unknown ids are left out."""
     return {"results": list(_summary_query(ids))}
-
-
-async def auser_summaries(*, ids: list[int]) -> dict:
-    return {"results": [row async for row in _summary_query(ids)]}

@@ -50,24 +50,34 @@ def prefix_of(secret: str) -> str:
     return secret[:PREFIX_LENGTH]
 
 
+def lookup_parts(secret: str) -> tuple[str, str, list]:
+    """The token lookup in pieces: ``FROM``/``JOIN`` source, ``WHERE`` predicate, parameters.
+
+    For statements that join more to the token's user before the WHERE clause (the merged
+    token + page statements of tasks.selectors). The one parameter is the digest, never the
+    secret. Expiry is checked against ``statement_timestamp()``, not ``now()`` (the
+    transaction's start), so a token that expires during a long transaction stops working at
+    once.
+    """
+    source = f'{_T} INNER JOIN {_U} ON {_U}."id" = {_T}."user_id"'
+    where = (
+        f'{_T}."digest" = %s AND {_T}."revoked_at" IS NULL '
+        f'AND {_T}."expires_at" > statement_timestamp()'
+    )
+    return source, where, [digest_of(secret)]
+
+
 def lookup_fragment(secret: str) -> tuple[str, list]:
     """``FROM … JOIN … WHERE …`` finding the live token for ``secret`` and its user, and params.
 
-    Select ``TOKEN_COLUMNS`` and the ``"tasks_user"`` columns you need in front of it. The one
-    parameter is the digest, never the secret. Expiry is checked against
-    ``statement_timestamp()``, not ``now()`` (the transaction's start), so a token that expires
-    during a long transaction stops working at once.
+    Select ``TOKEN_COLUMNS`` and the ``"tasks_user"`` columns you need in front of it.
     """
-    sql = (
-        f'FROM {_T} INNER JOIN {_U} ON {_U}."id" = {_T}."user_id" '
-        f'WHERE {_T}."digest" = %s AND {_T}."revoked_at" IS NULL '
-        f'AND {_T}."expires_at" > statement_timestamp()'
-    )
-    return sql, [digest_of(secret)]
+    source, where, params = lookup_parts(secret)
+    return f"FROM {source} WHERE {where}", params
 
 
 @cache
-def _user_select() -> tuple[str, list[str]]:
+def user_select() -> tuple[str, list[str]]:
     fields = list(User._meta.concrete_fields)
     columns = ", ".join(f'{_U}."{f.column}"' for f in fields)
     return columns, [f.attname for f in fields]
@@ -76,7 +86,7 @@ def _user_select() -> tuple[str, list[str]]:
 def lookup_statement(secret: str) -> tuple[str, list, list[str]]:
     """The whole auth statement: token columns, then every user column; and the user attnames."""
     fragment, params = lookup_fragment(secret)
-    columns, names = _user_select()
+    columns, names = user_select()
     return f"SELECT {TOKEN_COLUMNS}, {columns} {fragment}", params, names
 
 
@@ -119,8 +129,10 @@ def touch(token: ApiToken) -> None:
         token.last_used_at = now
 
 
-async def atouch(token: ApiToken) -> None:
-    now = timezone.now()
-    if needs_touch(token, now):
-        await _stale(token, now).aupdate(last_used_at=now)
-        token.last_used_at = now
+def touch_sql(token: ApiToken, now) -> tuple[str, list]:
+    """``touch``'s UPDATE written out (the async path runs it natively); the same condition."""
+    return (
+        f'UPDATE {_T} SET "last_used_at" = %s WHERE {_T}."id" = %s '
+        f'AND ({_T}."last_used_at" IS NULL OR {_T}."last_used_at" <= %s)',
+        [now, token.pk, now - TOUCH_INTERVAL],
+    )

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tasks import selectors, services
+from tasks.authentication import merged_token_read
 from tasks.models import ApiToken
 from tasks.pagination import with_next_link
 from tasks.permissions import IsStaff, require_self_or_staff, require_staff
@@ -102,13 +103,49 @@ class TokensRevokeAllView(APIView):
         return Response({"revoked": revoked})
 
 
-class TaskListCreateView(APIView):
+class MergedTokenReadView(APIView):
+    """A GET authenticated by token runs one statement for authentication and its data
+    (tasks.authentication.merged_token_read): ``merged_statement`` returns ``(sql, params,
+    split)`` for the request, or None where the view needs the separate statements. The data
+    is in ``self.merged`` for the handler (None: take the normal path)."""
+
+    def merged_statement(self, request, secret, **kwargs):
+        return None
+
+    def initial(self, request, *args, **kwargs):
+        self.merged = None
+        if request.method == "GET":
+            self.merged = merged_token_read(
+                request, lambda secret: self.merged_statement(request, secret, **kwargs)
+            )
+        super().initial(request, *args, **kwargs)
+
+
+def _page_statement(secret, params, **owner):
+    sql, sql_params, names = selectors.token_page_sql(secret, **owner, **params)
+    page_size = params["page_size"]
+    return (
+        sql,
+        sql_params,
+        lambda rows: selectors.split_token_page(rows, names, page_size=page_size),
+    )
+
+
+class TaskListCreateView(MergedTokenReadView):
     name = "Tasks"  # the browsable API's page title (DRF would say "Task List Create")
+
+    def merged_statement(self, request, secret):
+        params = OwnTaskListParams.parse_or_none(request.query_params)
+        if params is None or params.pop("scope") != "own":
+            return None
+        return _page_statement(secret, params)
 
     @extend_schema(
         operation_id="tasks_list", parameters=[OwnTaskListParams], responses=TaskPageSerializer
     )
     def get(self, request):
+        if self.merged is not None:
+            return Response(with_next_link(request, self.merged))
         params = OwnTaskListParams.parse(request.query_params)
         if params.pop("scope") == "all":
             require_staff(request.user, "scope=all")
@@ -214,11 +251,24 @@ class TaskSearchView(APIView):
         )
 
 
-class TaskStatsView(APIView):
+class TaskStatsView(MergedTokenReadView):
     name = "Task statistics"
+
+    def merged_statement(self, request, secret):
+        params = StatsParams.parse_or_none(request.query_params)
+        if params is None or params["scope"] != "own":
+            return None
+        sql, sql_params, names = selectors.token_stats_sql(secret)
+        return (
+            sql,
+            sql_params,
+            lambda rows: selectors.split_token_stats(rows[0] if rows else None, names),
+        )
 
     @extend_schema(parameters=[StatsParams], responses=ANY_OBJECT)
     def get(self, request):
+        if self.merged is not None:
+            return Response(self.merged)
         if StatsParams.parse(request.query_params)["scope"] == "global":
             require_staff(request.user, "scope=global")
             return Response(selectors.task_stats_global())
@@ -244,12 +294,19 @@ class UserDashboardView(APIView):
         return Response(selectors.user_dashboard(user_id=pk))
 
 
-class UserTaskListView(APIView):
+class UserTaskListView(MergedTokenReadView):
     name = "A user's tasks"
+
+    def merged_statement(self, request, secret, pk):
+        params = TaskListParams.parse_or_none(request.query_params)
+        return None if params is None else _page_statement(secret, params, owner_id=pk)
 
     @extend_schema(parameters=[TaskListParams], responses=TaskPageSerializer)
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
+        if self.merged is not None:
+            # token_page_sql read the page only because the permission above holds.
+            return Response(with_next_link(request, self.merged))
         params = TaskListParams.parse(request.query_params)
         return Response(with_next_link(request, selectors.task_list(owner_id=pk, **params)))
 

@@ -1,14 +1,14 @@
 """PostgreSQL backend that starts the embedded server on first use.
 
-Identical to Django's ``postgresql`` backend (vendor "postgresql"), except that opening a
+Identical to taskproject.db_backend (Django's ``postgresql`` backend, vendor "postgresql", with
+a health check that costs no round trip), except that opening a
 connection (or a pool) first makes sure the embedded server is up. Starting it lazily keeps
 ``import settings`` free of side effects: ``manage.py --help`` or ``ruff`` never start a server.
 """
 
 from pathlib import Path
 
-from django.db.backends.postgresql import base
-
+from taskproject.db_backend import base
 from taskproject.embedded_db import EmbeddedServer
 
 

@@ -116,7 +116,7 @@ def test_make_run_settings_keep_the_body_limit_and_json_404():
         "debug_toolbar.middleware.DebugToolbarMiddleware"
     )
     # Static files are answered before the profilers see them.
-    assert position("whitenoise.middleware.WhiteNoiseMiddleware") < position(
+    assert position("taskproject.middleware.StaticFilesMiddleware") < position(
         "taskproject.profiling.SilkMiddleware"
     )
     assert out["toolbar"]["SHOW_COLLAPSED"] is True

@@ -222,6 +222,32 @@ def test_stopped_server_gives_fast_503s_then_recovers(fault_db):
         print(f"\nrestart recovery: /health/ 200 {health.finished - started_at:.3f} s after start")
 
 
+def assert_exhausted_pool_fails_fast(db: FaultDB, base: str, path: str) -> None:
+    """Six concurrent callers, two connections, both stuck behind a lock: the other four get a
+    503 while the pool is still exhausted (its timeout is 1 s), the two finish once the lock
+    goes, and everything is 200 again afterwards."""
+    assert request(base, path, db.token).status == 200
+    results: list[Result] = []
+    with table_locked(db):
+        callers = threading.Thread(
+            target=lambda: results.extend(load(base, path, db.token, threads=6, seconds=0.1))
+        )
+        callers.start()
+        time.sleep(3)
+        released_at = time.monotonic()
+    callers.join()
+    refused = [r for r in results if r.status == 503]
+    assert len(refused) >= 4, results
+    for result in refused:
+        assert_json_503(result)
+        assert result.finished < released_at  # answered while the pool was still exhausted
+    # The two callers holding connections completed once the lock went away.
+    assert [r.status for r in results if r.finished >= released_at] == [200, 200]
+    time.sleep(0.5)
+    after = load(base, path, db.token, threads=6, seconds=1)
+    assert after and all(r.status == 200 for r in after)
+
+
 def test_pool_exhaustion_fails_fast_then_recovers(fault_db):
     env = app_env(
         fault_db, DB_POOL="1", DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="2", DB_POOL_TIMEOUT="1"
@@ -229,29 +255,7 @@ def test_pool_exhaustion_fails_fast_then_recovers(fault_db):
     with gunicorn(
         "taskproject.wsgi:application", env=env, workers=1, kind="gthread", threads=6
     ) as base:
-        assert request(base, "/api/tasks/", fault_db.token).status == 200
-        results: list[Result] = []
-        with table_locked(fault_db):
-            # Six concurrent callers, two pooled connections, both stuck behind the lock.
-            callers = threading.Thread(
-                target=lambda: results.extend(
-                    load(base, "/api/tasks/", fault_db.token, threads=6, seconds=0.1)
-                )
-            )
-            callers.start()
-            time.sleep(3)  # the pool timeout is 1 s
-            released_at = time.monotonic()
-        callers.join()
-        refused = [r for r in results if r.status == 503]
-        assert len(refused) >= 4, results
-        for result in refused:
-            assert_json_503(result)
-            assert result.finished < released_at  # answered while the pool was still exhausted
-        # The two callers holding connections completed once the lock went away.
-        assert [r.status for r in results if r.finished >= released_at] == [200, 200]
-        time.sleep(0.5)
-        after = load(base, "/api/tasks/", fault_db.token, threads=6, seconds=1)
-        assert after and all(r.status == 200 for r in after)
+        assert_exhausted_pool_fails_fast(fault_db, base, "/api/tasks/")
 
 
 def test_statement_timeout_stops_a_pathological_query(fault_db):
@@ -314,3 +318,45 @@ def test_asgi_async_endpoints_survive_kills_and_restart(fault_db):
             f"{sum(r.status != 200 for r in results)} of {len(results)} requests failed; "
             f"restart recovery: {path} 200 {back.finished - started_at:.3f} s after start"
         )
+
+
+# --- the native async path and the socket health check (issue 11) --------------------------
+SERVED = [
+    pytest.param("taskproject.wsgi:application", "sync", "/api/tasks/", {}, id="wsgi"),
+    pytest.param(
+        "taskproject.asgi:application", "asgi", "/api/async/tasks/", {"DB_POOL": "1"}, id="asgi"
+    ),
+]
+
+
+@pytest.mark.parametrize(("app", "kind", "path", "extra"), SERVED)
+def test_connections_killed_between_requests_fail_no_request(fault_db, app, kind, path, extra):
+    # The health check asks the idle connection's socket (taskproject.liveness): a terminated
+    # backend has sent its FATAL and hung up, so the next request reconnects first, and answers
+    # 200, not 503. Sync workers (CONN_HEALTH_CHECKS) and the async path's own pool alike.
+    with gunicorn(app, env=app_env(fault_db, **extra), workers=1, kind=kind) as base:
+        assert request(base, path, fault_db.token).status == 200
+        for _ in range(4):
+            assert fault_db.kill_app_connections() >= 1
+            time.sleep(0.3)  # the termination reaches the idle sockets
+            assert request(base, path, fault_db.token).status == 200
+
+
+def test_native_async_pool_exhaustion_fails_fast_then_recovers(fault_db):
+    # Six concurrent requests on one event loop, two native connections (taskproject.asyncdb).
+    env = app_env(fault_db, DB_POOL="1", DB_ASYNC_POOL_MAX_SIZE="2", DB_POOL_TIMEOUT="1")
+    with gunicorn("taskproject.asgi:application", env=env, workers=1, kind="asgi") as base:
+        assert_exhausted_pool_fails_fast(fault_db, base, "/api/async/tasks/")
+
+
+def test_native_async_statement_timeout(fault_db):
+    env = app_env(fault_db, DB_POOL="1", DB_STATEMENT_TIMEOUT_MS="500")
+    path = "/api/async/tasks/"
+    with gunicorn("taskproject.asgi:application", env=env, workers=1, kind="asgi") as base:
+        assert request(base, path, fault_db.token).status == 200
+        with table_locked(fault_db):
+            blocked = request(base, path, fault_db.token)
+            released_at = time.monotonic()
+        assert_json_503(blocked)
+        assert blocked.finished < released_at
+        assert request(base, path, fault_db.token).status == 200

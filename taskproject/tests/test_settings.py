@@ -83,7 +83,7 @@ def test_database_url_replaces_the_embedded_server():
     result = load_settings(DATABASE_URL="postgresql://app:pw@db.internal:6543/tasks")
     assert result.returncode == 0, result.stderr
     db = json.loads(result.stdout)
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "taskproject.db_backend"
     assert (db["NAME"], db["HOST"]) == ("tasks", "db.internal")
 
 

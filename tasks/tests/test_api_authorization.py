@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 from tasks.models import Task
 from tasks.tests.conftest import client_for
 
-pytestmark = pytest.mark.django_db
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ROLES = ("anonymous", "owner", "other", "staff")
 

@@ -253,6 +253,8 @@ def _redis_url():
     return url
 
 
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+@pytest.mark.django_db(transaction=True)
 def test_never_stale_with_redis(api, owner, staff_user, monkeypatch):
     url = _redis_url()
     if url is None:

@@ -7,7 +7,8 @@ from django.test import Client
 
 from tasks.models import Task
 
-pytestmark = pytest.mark.django_db
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _count():

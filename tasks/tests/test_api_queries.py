@@ -8,11 +8,17 @@ from django.test import AsyncClient
 from tasks.models import Task, User
 from tasks.tests.conftest import make_tasks, token_for
 
-pytestmark = pytest.mark.django_db
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # Token + its user, one join; found by the secret's digest, live (not expired, not revoked).
 TOKEN = 'FROM "tasks_apitoken" INNER JOIN "tasks_user"'
 TASK_PAGE = 'FROM "tasks_task" WHERE'  # the keyset page, LIMIT page_size + 1
+# A token request's page or own counter row: in the statement that finds the token.
+TOKEN_PAGE = TOKEN + ' ON "tasks_user"."id" = "tasks_apitoken"."user_id" LEFT JOIN LATERAL'
+TOKEN_COUNTER = (
+    TOKEN + ' ON "tasks_user"."id" = "tasks_apitoken"."user_id" LEFT JOIN "tasks_taskcounter"'
+)
 
 
 def run(queries, client_call):
@@ -34,7 +40,7 @@ def test_task_list(api, owner, queries, size):
     client = api(owner)
     response, statements = run(queries, lambda c=client: c.get("/api/tasks/?page_size=50"))
     assert len(response.json()["results"]) == size
-    assert_statements(statements, [TOKEN, TASK_PAGE])
+    assert_statements(statements, [TOKEN_PAGE])
 
 
 @pytest.mark.parametrize("size", [1, 50])
@@ -53,7 +59,7 @@ def test_user_tasks(api, owner, staff_user, queries, size):
     make_tasks(owner, size)
     client = api(staff_user)
     _, statements = run(queries, lambda c=client: c.get(f"/api/users/{owner.pk}/tasks/"))
-    assert_statements(statements, [TOKEN, TASK_PAGE])
+    assert_statements(statements, [TOKEN_PAGE])
 
 
 @pytest.mark.parametrize("size", [1, 50])
@@ -121,8 +127,8 @@ def test_stats(api, owner, staff_user, queries, size):
         client = api(owner)
         response, statements = run(queries, lambda u=url, c=client: c.get(u))
         assert response.json()["total_tasks"] == size
-        # token; the caller's counter row by primary key (no scan of tasks)
-        assert_statements(statements, [TOKEN, 'FROM "tasks_taskcounter" WHERE'])
+        # token and the caller's counter row by primary key (no scan of tasks)
+        assert_statements(statements, [TOKEN_COUNTER])
     client = api(staff_user)
     response, statements = run(queries, lambda c=client: c.get("/api/tasks/stats/?scope=global"))
     assert response.json()["total_tasks"] == size
@@ -175,7 +181,7 @@ def test_async_lists_through_asgi(owner, queries, size):
             queries, lambda u=url: async_to_sync(client.get)(u, headers=auth)
         )
         assert len(response.json()["results"]) == size
-        assert_statements(statements, [TOKEN, TASK_PAGE])
+        assert_statements(statements, [TOKEN_PAGE])
 
 
 def test_page_query_never_counts_or_offsets(api, owner, queries):
@@ -204,3 +210,29 @@ def test_token_endpoints(client, owner, queries):
         _response, statements = run(queries, lambda u=url, a=auth: client.post(u, headers=a))
         # token + user; one UPDATE revoking the token(s)
         assert_statements(statements, [TOKEN, 'UPDATE "tasks_apitoken" SET "revoked_at"'])
+
+
+def test_merged_page_statement_reads_nothing_it_may_not_show(owner, other_user, staff_user):
+    # token_page_sql reads another user's page only for staff: a forbidden page (the view then
+    # answers 403) never leaves the server, and the token's user comes in the first row only.
+    from django.db import connection
+
+    from tasks import selectors
+
+    make_tasks(owner, 3)
+
+    def rows(user, owner_id=None):
+        sql, params, _names = selectors.token_page_sql(
+            token_for(user), owner_id=owner_id, page_size=50
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    width = 5 + len(User._meta.concrete_fields)
+    forbidden = rows(other_user, owner.pk)
+    assert len(forbidden) == 1 and set(forbidden[0][width:]) == {None}
+    assert forbidden[0][5] == other_user.pk  # the token's user, to answer 403 with
+    allowed = rows(staff_user, owner.pk)
+    assert [row[width] for row in allowed] == [t.pk for t in Task.objects.order_by("-created_at")]
+    assert allowed[0][5] == staff_user.pk and {row[5] for row in allowed[1:]} == {None}

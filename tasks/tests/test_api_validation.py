@@ -4,7 +4,8 @@ import pytest
 
 from tasks.models import Task
 
-pytestmark = pytest.mark.django_db
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

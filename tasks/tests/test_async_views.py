@@ -2,6 +2,9 @@
 endpoints' JSON for the same data: same bytes for pages, stats, summaries, and errors. The one
 intended difference: a page's ``next`` link points back at the endpoint that served it."""
 
+import functools
+import inspect
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
@@ -9,7 +12,8 @@ from django.test import AsyncClient
 from tasks.models import Task
 from tasks.tests.conftest import make_tasks, token_for
 
-pytestmark = pytest.mark.django_db
+# Committed data: the async endpoints read it on their own connections (taskproject.asyncdb).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -95,3 +99,71 @@ def test_method_not_allowed(api, owner):
     response = api(owner).delete("/api/async/tasks/")
     assert response.status_code == 405
     assert response.json() == {"detail": 'Method "DELETE" not allowed.'}
+
+
+@pytest.fixture
+def thread_hops(monkeypatch):
+    """The functions the request ran through sync_to_async (each one a hop to a thread and
+    back), by qualified name."""
+    from asgiref.sync import SyncToAsync
+
+    hops: list[str] = []
+    original = SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):
+        func = self.func.func if isinstance(self.func, functools.partial) else self.func
+        # Never getattr() on the callable itself: a lazy object (request.user) would load.
+        named = inspect.isfunction(func) or inspect.ismethod(func)
+        hops.append(func.__qualname__ if named else type(func).__qualname__)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    return hops
+
+
+# Django's ASGI handler itself: request_started / request_finished sent to their (sync)
+# receivers, and the response closed, through sync_to_async. No view or middleware avoids them.
+HANDLER_HOPS = {"Signal.asend.<locals>.sync_send", "HttpResponseBase.close"}
+
+
+@pytest.fixture
+def without_silk(settings):
+    # The tests install silk (sync-only middleware, a hop of its own when it is on); production
+    # runs without it unless SILK_ENABLED.
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "silk" not in m.lower()]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/async/tasks/",
+        "/api/async/tasks/?scope=all",
+        "/api/async/tasks/stats/",
+        "/api/async/tasks/stats/?scope=global",
+        "/api/async/users/{staff}/tasks/",
+        "/api/async/users/summaries/?ids={staff}",
+    ],
+)
+def test_token_requests_hop_to_no_thread(staff_user, without_silk, thread_hops, path):
+    # No middleware and no query runs on a thread: the token chain is inline
+    # (TokenAPIMiddleware) and every statement is awaited on the loop (taskproject.asyncdb).
+    headers = {"Authorization": f"Token {token_for(staff_user)}"}
+    response = async_to_sync(AsyncClient().get)(path.format(staff=staff_user.pk), headers=headers)
+    assert response.status_code == 200
+    allowed = set(HANDLER_HOPS)
+    if "global" in path:
+        # The cached global figures: Django 5.2's cache API runs every backend on a thread.
+        allowed |= {"LocMemCache.get", "LocMemCache.add", "LocMemCache.set"}
+    assert set(thread_hops) <= allowed, thread_hops
+
+
+def test_session_requests_take_the_full_chain(owner, without_silk, thread_hops):
+    # The browser's path keeps Django's session / CSRF / auth / messages middleware, run on a
+    # thread like any sync middleware under ASGI: the hops the token path does without.
+    client = AsyncClient()
+    client.force_login(owner)
+    thread_hops.clear()
+    assert async_to_sync(client.get)("/api/async/tasks/").status_code == 200
+    assert {"SessionMiddleware.process_request", "AuthenticationMiddleware.process_request"} <= set(
+        thread_hops
+    )

@@ -103,6 +103,8 @@ def every_query_logged(settings, caplog):
     return caplog
 
 
+# Committed data: the async endpoints read on their own connections (taskproject.asyncdb).
+@pytest.mark.django_db(transaction=True)
 def test_no_secret_or_password_at_rest(
     owner, staff_user, silk_records_everything, every_query_logged
 ):

@@ -68,7 +68,7 @@ def scans(nodes):
     ],
 )
 def test_own_pages_seek_on_the_owner_composites(owner, filters, index):
-    sql, params = selectors._task_page_sql(
+    sql, params = selectors.task_page_sql(
         owner_id=owner.pk, with_owner=False, page_size=50, cursor=CURSOR, **filters
     )
     found = scans(plan(sql, params))
@@ -79,7 +79,7 @@ def test_own_pages_seek_on_the_owner_composites(owner, filters, index):
 
 
 def test_all_scope_page_seeks_on_the_global_index_and_joins_owner():
-    sql, params = selectors._task_page_sql(
+    sql, params = selectors.task_page_sql(
         owner_id=None, with_owner=True, page_size=50, cursor=CURSOR
     )
     nodes = plan(sql, params)

@@ -1,0 +1,95 @@
+"""Django's ASGI handler without its last thread hops on requests that use no Django connection.
+
+Django's ``ASGIHandler`` sends ``request_started`` with ``Signal.asend`` and closes the response
+with ``sync_to_async(response.close)`` (which sends ``request_finished``): its sync receivers
+(Django's ``reset_queries`` and ``close_old_connections``) run on a thread, a new one per
+request (``ThreadSensitiveContext``). Those receivers only look after Django's database
+connections. A request served by the native async path (taskproject.asyncdb) opens none, so for
+it they have nothing to do: here they run inline, on the loop, when no Django connection is
+open in the request's context and no async receiver is connected (``Signal.send`` cannot call
+one from the loop). Any other request (session, ORM, bulk-complete) gets Django's own hops.
+
+``handle`` is Django 5.2's, with those two changes (marked "taskproject").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from asgiref.sync import sync_to_async
+from django.core import signals
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import connections
+from django.urls import set_script_prefix
+
+
+def _inline_safe(signal, sender) -> bool:
+    """Whether ``signal``'s receivers may run on the loop: no Django connection open in this
+    context (so ``close_old_connections`` has nothing to close), no async receiver."""
+    if any(conn.connection is not None for conn in connections.all(initialized_only=True)):
+        return False
+    _sync_receivers, async_receivers = signal._live_receivers(sender)
+    return not async_receivers
+
+
+class TaskprojectASGIHandler(ASGIHandler):
+    async def handle(self, scope, receive, send):
+        from django.core.exceptions import RequestAborted
+
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        # taskproject: request_started inline when it is safe.
+        if _inline_safe(signals.request_started, self.__class__):
+            signals.request_started.send(sender=self.__class__, scope=scope)
+        else:
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return
+
+        async def process_request(request, send):
+            response = await self.run_get_response(request)
+            # taskproject: judged in the context the view ran in (its connections are there).
+            response._inline_close = _inline_safe(signals.request_finished, self.__class__)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.send_response(response, send)
+            return response
+
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            # taskproject: close inline (resource closers, request_finished) when it is safe.
+            if getattr(response, "_inline_close", False):
+                response.close()
+            else:
+                await sync_to_async(response.close)()
+
+        body_file.close()
