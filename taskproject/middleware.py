@@ -23,6 +23,20 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger("taskproject.database")
 
 
+class SyncAndAsyncMiddleware:
+    """A middleware that runs in whichever mode its chain is (Django's "sync_capable and
+    async_capable" pattern): ``is_async`` tells the subclass which ``__call__`` path to take."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+
 class InlineAsyncMixin:
     """For a MiddlewareMixin middleware whose hooks are pure CPU (no I/O): under ASGI, run
     ``process_request``/``process_response`` on the event loop. MiddlewareMixin would run each
@@ -148,7 +162,7 @@ _API_ERROR_DETAILS = {
 }
 
 
-class ApiJsonErrorsMiddleware:
+class ApiJsonErrorsMiddleware(SyncAndAsyncMiddleware):
     """Under /api/ every error is JSON ``{"detail": ...}``, with DEBUG on as well as off.
 
     With DEBUG on, Django answers an unknown URL, an uncaught exception or an oversized form body
@@ -160,17 +174,12 @@ class ApiJsonErrorsMiddleware:
     """
 
     prefix = "/api/"
-    sync_capable = True
-    async_capable = True
 
     def __init__(self, get_response):
         from django.urls import is_valid_path
 
-        self.get_response = get_response
+        super().__init__(get_response)
         self._is_valid_path = is_valid_path
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request):
         if self.is_async:
@@ -287,7 +296,7 @@ class ChainHandler(BaseHandler):
         self._middleware_chain = self.adapt_method_mode(is_async, handler, handler_is_async)
 
 
-class TokenAPIMiddleware:
+class TokenAPIMiddleware(SyncAndAsyncMiddleware):
     """Token-authenticated API requests skip the browser's middleware: sessions, CSRF, auth,
     messages (settings.TOKEN_API_SKIPPED_MIDDLEWARE), and run Django's pure-CPU middleware
     inline under ASGI (settings.TOKEN_API_INLINE_MIDDLEWARE, InlineAsyncMixin).
@@ -303,14 +312,8 @@ class TokenAPIMiddleware:
     skipped ones, in the same order, so both chains end in the same URL resolution and views.
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
+        super().__init__(get_response)
         self.lean = self._lean_chain(self.is_async)
 
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum
@@ -59,7 +60,8 @@ def _task_page_query(
     due_before: datetime | None = None,
     due_after: datetime | None = None,
 ):
-    """The keyset page as a queryset (async path; also the reference for task_page_sql)."""
+    """The keyset page as a queryset: the reference ``task_page_sql`` is written from (the
+    tests compare the two, tasks/tests/test_query_plans.py)."""
     qs = Task.objects.all() if owner_id is None else Task.objects.filter(owner_id=owner_id)
     qs = qs.filtered(
         completed=completed, priority=priority, due_before=due_before, due_after=due_after
@@ -112,7 +114,8 @@ def _page_filters(
 
 
 TASK_COLUMNS = ", ".join(f'"tasks_task"."{name}"' for name in TASK_FIELDS)
-_PAGE_ORDER = 'ORDER BY "tasks_task"."created_at" DESC, "tasks_task"."id" DESC LIMIT %s'
+_PAGE_ORDER_BY = 'ORDER BY "tasks_task"."created_at" DESC, "tasks_task"."id" DESC'
+_PAGE_ORDER = f"{_PAGE_ORDER_BY} LIMIT %s"
 
 
 def task_page_sql(
@@ -148,7 +151,7 @@ def token_page_sql(
     parameters and the user attnames for ``split_token_page``.
     """
     source, token_where, token_params = tokens.lookup_parts(secret)
-    user_columns, user_names = tokens.user_select()
+    _columns, user_names = tokens.user_select()
     where, params = _page_filters(**filters)
     if owner_id is None:
         owner = ['"tasks_task"."owner_id" = "tasks_user"."id"']
@@ -160,17 +163,22 @@ def token_page_sql(
         ]
         owner_params = [owner_id, owner_id]
     page_where = " AND ".join([*owner, '"tasks_user"."is_active"', *where])
-    first_only = ", ".join(
+    sql = (
+        f"SELECT {_first_row_columns()}, page.* FROM {source} LEFT JOIN LATERAL (SELECT "
+        f'{TASK_COLUMNS}, row_number() OVER ({_PAGE_ORDER_BY}) AS "n" FROM "tasks_task" '
+        f'WHERE {page_where} {_PAGE_ORDER}) AS page ON TRUE WHERE {token_where} ORDER BY page."n"'
+    )
+    return sql, [*owner_params, *params, page_size + 1, *token_params], user_names
+
+
+@cache
+def _first_row_columns() -> str:
+    """The token and user columns of ``token_page_sql``, NULL after the page's first row."""
+    user_columns, _names = tokens.user_select()
+    return ", ".join(
         f'CASE WHEN page."n" > 1 THEN NULL ELSE {column} END'
         for column in (*tokens.TOKEN_COLUMNS.split(", "), *user_columns.split(", "))
     )
-    order = _PAGE_ORDER.removeprefix("ORDER BY ").removesuffix(" LIMIT %s")
-    sql = (
-        f"SELECT {first_only}, page.* FROM {source} LEFT JOIN LATERAL (SELECT {TASK_COLUMNS}, "
-        f'row_number() OVER (ORDER BY {order}) AS "n" FROM "tasks_task" WHERE {page_where} '
-        f'{_PAGE_ORDER}) AS page ON TRUE WHERE {token_where} ORDER BY page."n"'
-    )
-    return sql, [*owner_params, *params, page_size + 1, *token_params], user_names
 
 
 def split_token_page(rows, user_names: list[str], *, page_size: int):

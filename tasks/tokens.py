@@ -19,8 +19,7 @@ import secrets
 from datetime import timedelta
 from functools import cache
 
-from django.db import connections
-from django.db.models import Q
+from django.db import connections, router
 from django.utils import timezone
 
 from tasks.models import ApiToken, User
@@ -114,10 +113,14 @@ def needs_touch(token: ApiToken, now=None) -> bool:
     return token.last_used_at is None or token.last_used_at <= now - TOUCH_INTERVAL
 
 
-def _stale(token: ApiToken, now):
-    # The same condition in SQL, so two workers racing on one token write it once.
-    return ApiToken.objects.filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOUCH_INTERVAL), pk=token.pk
+def touch_sql(token: ApiToken, now) -> tuple[str, list]:
+    """The last-use write: the interval is checked in SQL as well, so two workers racing on one
+    token write it once. The sync path runs it on Django's connection, the async path natively
+    (tasks.async_selectors.touch)."""
+    return (
+        f'UPDATE {_T} SET "last_used_at" = %s WHERE {_T}."id" = %s '
+        f'AND ({_T}."last_used_at" IS NULL OR {_T}."last_used_at" <= %s)',
+        [now, token.pk, now - TOUCH_INTERVAL],
     )
 
 
@@ -125,14 +128,7 @@ def touch(token: ApiToken) -> None:
     """Record a use; a no-op (no statement) within TOUCH_INTERVAL of the last recorded one."""
     now = timezone.now()
     if needs_touch(token, now):
-        _stale(token, now).update(last_used_at=now)
+        sql, params = touch_sql(token, now)
+        with connections[router.db_for_write(ApiToken)].cursor() as cursor:
+            cursor.execute(sql, params)
         token.last_used_at = now
-
-
-def touch_sql(token: ApiToken, now) -> tuple[str, list]:
-    """``touch``'s UPDATE written out (the async path runs it natively); the same condition."""
-    return (
-        f'UPDATE {_T} SET "last_used_at" = %s WHERE {_T}."id" = %s '
-        f'AND ({_T}."last_used_at" IS NULL OR {_T}."last_used_at" <= %s)',
-        [now, token.pk, now - TOUCH_INTERVAL],
-    )
