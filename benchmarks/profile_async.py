@@ -39,6 +39,7 @@ def _environment() -> None:
             "SILK_ENABLED": "0",
             "LOG_LEVEL": "WARNING",
             "TASKPROJECT_WEB": "1",
+            "EMBEDDED_PG": "1",  # the embedded dev server unless DATABASE_URL is set
             "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "DJANGO_SETTINGS_MODULE": "taskproject.settings",
         }

@@ -67,6 +67,7 @@ def bench_environment(profile: Profile) -> dict[str, str]:
         env["DATABASE_URL"] = url
     else:
         env["EMBEDDED_PG_DIR"] = str(ROOT / "var" / f"bench-pg-{profile.name}")
+        env["EMBEDDED_PG"] = "1"  # DEBUG off: the embedded server only when asked for
         os.environ.pop("DATABASE_URL", None)
     return env
 

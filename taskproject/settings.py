@@ -5,6 +5,7 @@ naming the variable (taskproject.env.Env).
 """
 
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -147,6 +148,15 @@ if DATABASE_URL:
     # Django's backend with a health check that costs no round trip (taskproject/db_backend).
     _default_db["ENGINE"] = "taskproject.db_backend"
 else:
+    # The embedded server is a development convenience (make run, make test, the benchmarks). With
+    # DEBUG off a forgotten DATABASE_URL must stop the process, not serve from a throwaway
+    # database inside the container (issue 21).
+    if not DEBUG and not env.bool("EMBEDDED_PG", False):
+        raise ImproperlyConfigured(
+            "DATABASE_URL: not set. With DEBUG off the app needs its PostgreSQL named "
+            "(postgresql://USER:PASSWORD@HOST:5432/DBNAME); the embedded development server "
+            "is used only with DEBUG=1 or EMBEDDED_PG=1."
+        )
     _embedded = EmbeddedServer(base=DEFAULT_BASE)
     _default_db = {
         "ENGINE": "taskproject.embedded_backend",
@@ -325,7 +335,9 @@ if SILK_ENABLED:
     SILKY_SENSITIVE_KEYS = {"username", "api", "token", "key", "secret", "password", "signature"}
     SILKY_HIDE_COOKIES = True
 
-DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", True)
+# The toolbar is a development requirement (requirements-dev.txt): on by default with DEBUG when
+# installed, so DEBUG=1 in the production image (which lacks it) still starts.
+DEBUG_TOOLBAR = DEBUG and env.bool("DEBUG_TOOLBAR", find_spec("debug_toolbar") is not None)
 if DEBUG_TOOLBAR:
     INSTALLED_APPS += ["debug_toolbar"]
     # After the body limit (its History panel reads request.body, which would turn our 413
@@ -372,6 +384,8 @@ if env.bool("SECURE_PROXY_SSL_HEADER", False):
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Health checks (Docker's HEALTHCHECK, load balancers) probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --- logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", "INFO").upper()
@@ -383,7 +397,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per client error: the server's access log has it (taskproject/logfilters.py).
+    "filters": {"client_errors": {"()": "taskproject.logfilters.ClientErrorFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
@@ -451,7 +473,8 @@ PERFAUDIT = {
     "SLOW_QUERY_MS": env.float("PERFAUDIT_SLOW_QUERY_MS", 100.0),  # 0 turns the log off
     "REPEATED_QUERY_MODE": env.str("PERFAUDIT_REPEATED_QUERIES", "off").lower(),
     "REPEATED_QUERY_THRESHOLD": env.int("PERFAUDIT_REPEATED_THRESHOLD", 5, minimum=2),
-    "SERVER_TIMING": env.bool("PERFAUDIT_SERVER_TIMING", True),
+    # Query counts and database time in every response's headers: for development, or when asked.
+    "SERVER_TIMING": env.bool("PERFAUDIT_SERVER_TIMING", DEBUG),
     # dbconnections' headroom arithmetic: processes connecting x connections each.
     "APP_PROCESSES": env.int("PERFAUDIT_APP_PROCESSES", 2, minimum=1),
     "CONNECTIONS_PER_PROCESS": env.int("PERFAUDIT_CONNECTIONS_PER_PROCESS", 1, minimum=1),
