@@ -256,6 +256,28 @@ def image_size(image: str) -> int:
     return int(run(["docker", "image", "inspect", "-f", "{{.Size}}", image]).stdout)
 
 
+def history(image: str) -> list[list[str]]:
+    lines = run(
+        ["docker", "history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image]
+    ).stdout.splitlines()
+    return [line.split("\t", 1) for line in lines]
+
+
+SHELL_PREFIX = re.compile(r"^/bin/sh -c (#\(nop\) +)?")
+
+
+def project_layers() -> list[str]:
+    """The image's own steps above the base that add files: size and the step."""
+    steps = history(IMAGE)
+    # Newest first: the base's steps are the last ones.
+    own = steps[: len(steps) - len(history(BASE))]
+    return [
+        f"{size:>8}  {SHELL_PREFIX.sub('', step)[:80]}"
+        for size, step in own
+        if size not in {"0B", "0"}
+    ]
+
+
 # --- the database -------------------------------------------------------------------------------
 class ThrowawayDatabase:
     """A database of its own on the given server, dropped afterwards (the server is never touched
@@ -368,6 +390,8 @@ print(json.dumps({
         not pathlib.Path(importlib.util.cache_from_source(str(p))).exists()
     ),
     "uid": os.getuid(),
+    "writable": sorted(str(p) for p in (app, app / "taskproject", app / "var" / "static")
+                       if os.access(p, os.W_OK)),
 }))
 """
     result = run(["docker", "run", "--rm", "--entrypoint", "python", IMAGE, "-c", probe])
@@ -413,6 +437,11 @@ print(json.dumps({
         ", ".join(found["uncompiled"][:5]),
     )
     check("runs as uid 10001 by default", found["uid"] == 10001, str(found["uid"]))
+    check(
+        "code and static files read-only to the app user",
+        not found["writable"],
+        ", ".join(found["writable"]),
+    )
 
 
 def check_refusals(check: Checks, database_url: str) -> None:
@@ -768,6 +797,8 @@ def main(argv=None) -> int:
             f"built {IMAGE} in {seconds:.0f} s; the project's layers: {project / 1e6:.0f} MB "
             f"(image {image_size(IMAGE) / 1e6:.0f} MB, base {image_size(BASE) / 1e6:.0f} MB)"
         )
+        for line in project_layers():
+            print("   ", line)
         db = ThrowawayDatabase(os.environ.get("DOCKER_TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
         log(f"database: {redact(db.url)} (host network)")
         check_image_contents(check)
