@@ -444,17 +444,21 @@ print(json.dumps({
     )
 
 
-def check_refusals(check: Checks, database_url: str) -> None:
+def check_refusals(check: Checks, containers: Containers, database_url: str) -> None:
     secret = secrets.token_urlsafe(50)
     cases = {
         "DATABASE_URL": {"SECRET_KEY": secret},
         "SECRET_KEY": {"DATABASE_URL": database_url},
     }
     for variable, env in cases.items():
-        args = ["docker", "run", "--rm", "--network", "host"]
-        for key, value in env.items():
-            args += ["--env", f"{key}={value}"]
-        result = run([*args, "--env", f"PORT={free_port()}", IMAGE], check=False, timeout=60)
+        # Named, so the cleanup removes it should it start serving instead of refusing.
+        name = containers.name(f"no-{variable.lower().replace('_', '-')}")
+        args = docker_run_args(name, {**env, "PORT": str(free_port())}, IMAGE)
+        try:
+            result = run(args, check=False, timeout=60)
+        except subprocess.TimeoutExpired:
+            check(f"refuses to start without {variable}", False, "still running after 60 s")
+            continue
         output = result.stdout + result.stderr
         line = next((x for x in output.splitlines() if "Configuration error" in x), "")
         check(
@@ -802,7 +806,7 @@ def main(argv=None) -> int:
         db = ThrowawayDatabase(os.environ.get("DOCKER_TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
         log(f"database: {redact(db.url)} (host network)")
         check_image_contents(check)
-        check_refusals(check, db.url)
+        check_refusals(check, containers, db.url)
         check_running_app(check, containers, db)
         if not options.skip_compose:
             check_compose(check)
