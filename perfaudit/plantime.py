@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfaudit.rules.plans import walk
+from perfaudit.snapshots.plans import walk
 
 #: EXPLAIN (BUFFERS) keys per node, in the order the page lists them.
 BUFFER_KEYS = (

@@ -1,56 +1,14 @@
 """Diagnostics on an EXPLAIN (FORMAT JSON) plan. Each finding names the node it refers to.
 
-Nodes are numbered depth-first from 1, the same numbers the human plan rendering shows.
+Nodes are numbered depth-first from 1 (perfaudit.snapshots.plans.walk), the same numbers the
+human plan rendering shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from perfaudit.catalog.plans import PlanSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-
-
-@dataclass(frozen=True)
-class PlanNode:
-    number: int
-    depth: int
-    node: dict
-    #: Below a Limit: the node may stop early, so fewer actual rows than estimated is normal.
-    limited: bool = False
-
-    @property
-    def label(self) -> str:
-        kind = self.node.get("Node Type", "?")
-        relation = self.node.get("Relation Name")
-        index = self.node.get("Index Name")
-        text = f"#{self.number} {kind}"
-        if index:
-            text += f" using {index}"
-        if relation:
-            text += f" on {relation}"
-        return text
-
-    def actual_total_rows(self) -> float | None:
-        if "Actual Rows" not in self.node:
-            return None
-        return self.node["Actual Rows"] * max(self.node.get("Actual Loops", 1), 1)
-
-
-def walk(plan: dict) -> Iterator[PlanNode]:
-    counter = 0
-
-    def visit(node: dict, depth: int, limited: bool) -> Iterator[PlanNode]:
-        nonlocal counter
-        counter += 1
-        yield PlanNode(counter, depth, node, limited)
-        below = limited or node.get("Node Type") == "Limit"
-        for child in node.get("Plans", []):
-            yield from visit(child, depth + 1, below)
-
-    yield from visit(plan, 0, False)
+from perfaudit.snapshots.plans import PlanNode, PlanSnapshot, walk
 
 
 def estimated_rows(n: PlanNode) -> float:
@@ -59,7 +17,10 @@ def estimated_rows(n: PlanNode) -> float:
 
 def evaluate(snapshot: PlanSnapshot, conf: PerfauditSettings) -> list[Finding]:
     return diagnose(
-        snapshot.document["Plan"], table_rows=snapshot.table_rows, conf=conf, statement=snapshot.sql
+        snapshot.explained.plan,
+        table_rows=snapshot.table_rows,
+        conf=conf,
+        statement=snapshot.explained.sql,
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from perfaudit.catalog.pooler import PoolerSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.snapshots.pooler import PoolerSnapshot
 
 
 def evaluate(snapshot: PoolerSnapshot, conf: PerfauditSettings, *, alias: str) -> list[Finding]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from perfaudit.catalog.replication import ReplicationSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.snapshots.replication import ReplicationSnapshot
 
 MONITOR_FIX = Fix(sql="GRANT pg_monitor TO <the role perfaudit connects as>;")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import IndexInfo
+from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import run_sql_operation
-from perfaudit.rules.indexes.fixes import _evidence, _origin, create_concurrently
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit.operations import RUN_SQL, FixOperation
+from perfaudit.rules.indexes.fixes import create_concurrently, index_evidence, origin_of
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 
 def duplicate_rows_query(index: IndexInfo) -> str:
@@ -17,7 +17,7 @@ def duplicate_rows_query(index: IndexInfo) -> str:
     if index.predicate:
         conditions.insert(0, f"({index.predicate})")
     return (
-        f"SELECT {keys}, count(*) FROM {_quote(index.table)} WHERE {' AND '.join(conditions)} "
+        f"SELECT {keys}, count(*) FROM {ddl.ident(index.table)} WHERE {' AND '.join(conditions)} "
         f"GROUP BY {keys} HAVING count(*) > 1;"
     )
 
@@ -46,13 +46,13 @@ def invalid_indexes(
                     message=f"being built right now ({progress.get('command')}, phase "
                     f"{progress.get('phase')}, pid {progress.get('pid')}): not usable until it "
                     "finishes; leave it alone",
-                    evidence=_evidence(index, progress=progress, is_ready=index.is_ready),
+                    evidence=index_evidence(index, progress=progress, is_ready=index.is_ready),
                 )
             )
             continue
-        origin = _origin(origins, models, index)
+        origin = origin_of(origins, models, index)
         model = origin.model or models.get(index.table)
-        drop = f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.name)};"
+        drop = ddl.drop_index(index.name)
         create = create_concurrently(index)
         if index.is_ready:
             state = (
@@ -64,7 +64,7 @@ def invalid_indexes(
                 "a failed or cancelled CREATE INDEX CONCURRENTLY that never became ready: "
                 "neither used by queries nor maintained on writes"
             )
-        evidence = _evidence(index, is_ready=index.is_ready, definition=index.definition)
+        evidence = index_evidence(index, is_ready=index.is_ready, definition=index.definition)
         if index.is_unique:
             dupes = duplicate_rows_query(index)
             evidence["duplicate_rows_query"] = dupes
@@ -77,14 +77,19 @@ def invalid_indexes(
         else:
             message = f"invalid index, {state}: drop it and build it again"
             sql = f"{drop}\n{create}"
-        migration = None
+        operations = ()
         if model:
-            migration = run_sql_operation(
-                [drop, create],
-                None,
-                "re-create an index whose concurrent build failed; a fresh install builds it "
-                "valid and this re-creates it, harmlessly",
+            rebuild = FixOperation(
+                RUN_SQL,
+                model.app_label,
+                model_name=model.model_name,
+                table=index.table,
+                name=index.name,
+                sql=(drop, create),
+                reason="re-create an index whose concurrent build failed; a fresh install "
+                "builds it valid and this re-creates it, harmlessly",
             )
+            operations = (rebuild,)
         findings.append(
             Finding(
                 kind="invalid",
@@ -93,7 +98,9 @@ def invalid_indexes(
                 object=index.name,
                 message=message,
                 evidence=evidence,
-                fix=Fix(sql=sql, migration=migration, app_label=model.app_label if model else None),
+                fix=Fix(
+                    sql=sql, operations=operations, app_label=model.app_label if model else None
+                ),
             )
         )
     return findings

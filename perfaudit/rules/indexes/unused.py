@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import ForeignKey, IndexInfo
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules.indexes.fixes import _evidence, _origin, drop_fix
-from perfaudit.rules.indexes.foreign_keys import _serves_fk
-from perfaudit.rules.indexes.window import EvidenceWindow, _window_source
+from perfaudit.rules.indexes.fixes import drop_fix, index_evidence, origin_of
+from perfaudit.rules.indexes.foreign_keys import serves_fk
+from perfaudit.rules.indexes.window import window_source
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import ForeignKey, IndexInfo
+from perfaudit.snapshots.server import EvidenceWindow
 
 REPLICA_NOTE = (
     "scan counters are per server: a replica keeps its own, check them before dropping an "
@@ -33,11 +34,9 @@ def only_fk_index(
 ) -> ForeignKey | None:
     """The foreign key this index alone serves (ON DELETE on the parent, joins), if any."""
     for fk in foreign_keys:
-        if fk.table != index.table or not _serves_fk(index, fk):
+        if fk.table != index.table or not serves_fk(index, fk):
             continue
-        others = [
-            i for i in indexes if i is not index and i.table == fk.table and _serves_fk(i, fk)
-        ]
+        others = [i for i in indexes if i is not index and i.table == fk.table and serves_fk(i, fk)]
         if not others:
             return fk
     return None
@@ -71,7 +70,7 @@ def unused_indexes(
         # Scans of the table by queries: FK checks on its referenced keys do not count.
         fk_scans = sum(i.scans for i in by_table[index.table] if (i.table, i.name) in fk_targets)
         query_scans = max(0, index.table_scans - fk_scans)
-        evidence = _evidence(
+        evidence = index_evidence(
             index,
             table_scans=index.table_scans,
             fk_check_scans=fk_scans,
@@ -89,7 +88,7 @@ def unused_indexes(
             message = (
                 f"not enough evidence: no scans, but the counters cover only "
                 f"{window.days:.1f} days (since {window.start:%Y-%m-%d %H:%M}, "
-                f"{_window_source(window)}); judge after {min_days} days of normal traffic"
+                f"{window_source(window)}); judge after {min_days} days of normal traffic"
             )
         elif query_scans < conf.UNUSED_MIN_TABLE_SCANS:
             message = (
@@ -116,7 +115,9 @@ def unused_indexes(
                 "never reset)"
             )
             fix = drop_fix(
-                index, models.get(index.table) if models else None, _origin(origins, models, index)
+                index,
+                models.get(index.table) if models else None,
+                origin_of(origins, models, index),
             )
         findings.append(
             Finding(
