@@ -109,7 +109,7 @@ def _printed(op: FixOperation) -> tuple[str, set[str]]:
     name, _args, kwargs = operation.deconstruct()
     module = type(operation).__module__
     prefix = "" if module.startswith("django.contrib.postgres") else "migrations."
-    imports = {f"from {module.rsplit('.', 1)[0]} import {name}"} if not prefix else set()
+    imports = {f"from {module} import {name}"} if not prefix else set()
     parts = []
     for key, value in kwargs.items():
         text, more = _serialize(value)

@@ -101,11 +101,6 @@ def fingerprint(sql: str) -> str:
         return " ".join(sql.split())
 
 
-def quote_ident(name: str) -> str:
-    """A double-quoted identifier, embedded quotes doubled: valid for any name."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 class SQLTextError(ValueError):
     """SQL the parser cannot read as one statement (one line for the user)."""
 

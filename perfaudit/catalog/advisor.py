@@ -170,7 +170,7 @@ def model_fields(connection) -> dict[str, ModelFields]:
     (not contrib's or an installed package's)."""
     from django.apps import apps
 
-    schema = declared.collect(connection)
+    schema = declared.read(connection)
     result = {}
     for table, ref in schema.models.items():
         if table in schema.unactionable:

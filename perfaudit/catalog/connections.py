@@ -73,7 +73,7 @@ def _replicas(aliases: tuple[str, ...]):
     for alias in aliases:
         try:
             replica = connections[alias]
-            states.append(replication.collect(replica, alias=alias))
+            states.append(replication.read(replica, alias=alias))
             limits[alias] = connection_limits(replica).available_to_apps
         except DatabaseError as exc:
             states.append(replication.unreachable(alias, one_line(exc)))
@@ -88,10 +88,10 @@ def collect(connection, selection: ConnectionsSelection) -> ConnectionsSnapshot:
         setup=_setup(connection),
         groups=activity_groups(connection),
         limits=connection_limits(connection),
-        locks=locks.collect(connection),
-        replication=[replication.collect(connection, alias=connection.alias), *states],
+        locks=locks.read(connection),
+        replication=[replication.read(connection, alias=connection.alias), *states],
         replica_limits=limits,
-        pooler=pooler.collect(
+        pooler=pooler.read(
             connection,
             transaction_pooler=selection.transaction_pooler,
             admin_url=selection.pooler_admin_url,

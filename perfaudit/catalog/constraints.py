@@ -41,7 +41,7 @@ def collect(connection, selection: ConstraintsSelection) -> ConstraintsSnapshot:
         cursor.execute(_SQL, {"table": selection.table})
         rows = cursor.fetchall()
     return ConstraintsSnapshot(
-        models=declared.collect(connection).models if rows else {},
+        models=declared.read(connection).models if rows else {},
         selection=selection,
         not_valid=tuple(
             NotValidConstraint(

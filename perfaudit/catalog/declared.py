@@ -1,7 +1,7 @@
 """What the project's models (and migrations) declare, read through the app registry.
 
 perfaudit knows no app by name: it walks ``apps.get_models()`` for whichever project it is
-installed in, so drift detection works for any project. ``collect`` walks the models once and
+installed in, so drift detection works for any project. ``read`` walks the models once and
 returns everything the index rules need about them.
 """
 
@@ -172,7 +172,7 @@ def _fk_index_names(model) -> dict[tuple, tuple]:
     return result
 
 
-def collect(connection, *, table: str | None = None) -> DeclaredSchema:
+def read(connection, *, table: str | None = None) -> DeclaredSchema:
     """One walk of the models migrated on ``connection``; ``table`` limits the declarations."""
     editor = connection.schema_editor()
     tables: dict[str, ModelRef] = {}

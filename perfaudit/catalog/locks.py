@@ -40,7 +40,7 @@ ORDER BY w.query_start, w.pid, b.pid
 # cleared first, and durations use clock_timestamp().
 
 
-def collect(connection) -> LocksSnapshot:
+def read(connection) -> LocksSnapshot:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(_SQL)

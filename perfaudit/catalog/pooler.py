@@ -66,7 +66,7 @@ def _show(conn, what: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def collect(connection, *, transaction_pooler: bool, admin_url: str | None) -> PoolerSnapshot:
+def read(connection, *, transaction_pooler: bool, admin_url: str | None) -> PoolerSnapshot:
     client = client_setup(connection, transaction_pooler=transaction_pooler)
     # The server side of a pooler only means something when there is one.
     backends = server_backends(connection) if transaction_pooler or admin_url else []

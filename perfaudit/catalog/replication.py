@@ -32,7 +32,7 @@ FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver r ON true
 """
 
 
-def collect(connection, *, alias: str | None = None) -> ReplicationSnapshot:
+def read(connection, *, alias: str | None = None) -> ReplicationSnapshot:
     alias = alias or connection.alias
     with connection.cursor() as cursor:
         # One round trip for the role; pg_current_wal_lsn() raises on a standby, hence the CASE.

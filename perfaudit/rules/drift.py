@@ -53,6 +53,61 @@ def _differences(declared: DeclaredIndex, actual: IndexInfo) -> list[str]:
     return diffs
 
 
+def _missing(want: DeclaredIndex) -> Finding:
+    return Finding(
+        kind="drift",
+        severity="warning",
+        table=want.table,
+        object=want.name,
+        message=f"declared on {want.model.app_label}.{want.model.model_name} but "
+        "absent from the database",
+        evidence={"declared": want.create_sql},
+        fix=_repair(
+            want,
+            [ddl.create_if_missing(want.create_sql, want.name)],
+            f"{want.name} is declared and in the migration state but missing from "
+            "this database; IF NOT EXISTS keeps fresh installs (where the app's "
+            "migration created it) working",
+        ),
+    )
+
+
+def _different(want: DeclaredIndex, have: IndexInfo, diffs: list[str]) -> Finding:
+    drop = (
+        ddl.drop_index(have.name)
+        if not have.constraint
+        else ddl.drop_constraint(ddl.ident(have.table), have.constraint, if_exists=True)
+    )
+    return Finding(
+        kind="drift",
+        severity="warning",
+        table=want.table,
+        object=want.name,
+        message="differs from its model declaration: " + "; ".join(diffs),
+        evidence={"declared": want.create_sql, "actual": have.definition},
+        fix=_repair(
+            want,
+            [drop, ddl.create_if_missing(want.create_sql, want.name)],
+            f"rebuild {want.name} as its model declares it; on a fresh install "
+            "it is dropped and re-created, harmlessly",
+        ),
+    )
+
+
+def _undeclared(have: IndexInfo) -> Finding:
+    return Finding(
+        kind="drift",
+        severity="info",
+        table=have.table,
+        object=have.name,
+        message="in the database but declared by no model or migration (created "
+        "by hand or by RunSQL?): declare it in Meta.indexes (adopting it with "
+        "SeparateDatabaseAndState(state_operations=[AddIndex(...)])), or drop it "
+        "if nothing needs it",
+        evidence={"actual": have.definition, "scans": have.scans},
+    )
+
+
 def drift_findings(
     declared: list[DeclaredIndex],
     actual: list[IndexInfo],
@@ -63,57 +118,15 @@ def drift_findings(
 ) -> list[Finding]:
     by_name = {(i.table, i.name): i for i in actual}
     findings = []
-    declared_keys = set()
     for want in declared:
-        declared_keys.add((want.table, want.name))
         if want.table not in existing_tables:
             continue  # the table itself is missing: that is `migrate`'s business
         have = by_name.get((want.table, want.name))
         if have is None:
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="warning",
-                    table=want.table,
-                    object=want.name,
-                    message=f"declared on {want.model.app_label}.{want.model.model_name} but "
-                    "absent from the database",
-                    evidence={"declared": want.create_sql},
-                    fix=_repair(
-                        want,
-                        [ddl.create_if_missing(want.create_sql, want.name)],
-                        f"{want.name} is declared and in the migration state but missing from "
-                        "this database; IF NOT EXISTS keeps fresh installs (where the app's "
-                        "migration created it) working",
-                    ),
-                )
-            )
-            continue
-        diffs = _differences(want, have)
-        if diffs:
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="warning",
-                    table=want.table,
-                    object=want.name,
-                    message="differs from its model declaration: " + "; ".join(diffs),
-                    evidence={"declared": want.create_sql, "actual": have.definition},
-                    fix=_repair(
-                        want,
-                        [
-                            ddl.drop_index(have.name)
-                            if not have.constraint
-                            else ddl.drop_constraint(
-                                ddl.ident(have.table), have.constraint, if_exists=True
-                            ),
-                            ddl.create_if_missing(want.create_sql, want.name),
-                        ],
-                        f"rebuild {want.name} as its model declares it; on a fresh install "
-                        "it is dropped and re-created, harmlessly",
-                    ),
-                )
-            )
+            findings.append(_missing(want))
+        elif diffs := _differences(want, have):
+            findings.append(_different(want, have, diffs))
+    declared_keys = {(want.table, want.name) for want in declared}
     for have in actual:
         if (
             have.table in models
@@ -122,17 +135,5 @@ def drift_findings(
             and not have.is_primary
             and have.constraint is None
         ):
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="info",
-                    table=have.table,
-                    object=have.name,
-                    message="in the database but declared by no model or migration (created "
-                    "by hand or by RunSQL?): declare it in Meta.indexes (adopting it with "
-                    "SeparateDatabaseAndState(state_operations=[AddIndex(...)])), or drop it "
-                    "if nothing needs it",
-                    evidence={"actual": have.definition, "scans": have.scans},
-                )
-            )
+            findings.append(_undeclared(have))
     return findings

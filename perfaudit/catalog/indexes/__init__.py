@@ -30,7 +30,7 @@ def collect(connection, selection: IndexSelection) -> IndexSnapshot:
         indexes=list_indexes(connection, table=table) if exists else [],
         foreign_keys=list_foreign_keys(connection, table=table) if exists else [],
         existing_tables=existing_tables(connection) if exists else set(),
-        declared=declared.collect(connection, table=table) if exists else DeclaredSchema(),
+        declared=declared.read(connection, table=table) if exists else DeclaredSchema(),
         evidence=server.evidence_times(connection) if exists else None,
         building=building_indexes(connection) if exists else {},
     )

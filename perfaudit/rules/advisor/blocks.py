@@ -8,8 +8,9 @@ from pglast import ast, enums, parse_sql
 
 from perfaudit import sqltext
 from perfaudit.rules.advisor.conditions import add_conditions
-from perfaudit.rules.advisor.facts import Access, AdvisorInputError, TableFacts
+from perfaudit.rules.advisor.facts import Access, AdvisorInputError
 from perfaudit.rules.advisor.parse import Block, column_refs, parse_statement
+from perfaudit.snapshots.advisor import TableFacts
 
 
 def _from_item(block: Block, item, tables: dict[str, TableFacts], blocks: list):

@@ -22,12 +22,11 @@ def add_conditions(block: Block, node, *, join: bool = False) -> None:
             block.conditions.extend(cond)
 
 
-def _condition(block: Block, node) -> list[Condition]:
+def _boolean(block: Block, node) -> list[Condition] | None:
+    """``WHERE flag``, ``NOT flag``, ``IS [NOT] NULL``, ``IS TRUE/FALSE``; None for others."""
     if isinstance(node, ast.ColumnRef):  # WHERE flag
         table, column, _ = column_of(block, node)
-        if table:
-            return [Condition(table, "eq", column, value=True, constant=True, op="=")]
-        return []
+        return [Condition(table, "eq", column, value=True, constant=True, op="=")] if table else []
     if isinstance(node, ast.BoolExpr) and node.boolop == enums.BoolExprType.NOT_EXPR:
         inner = node.args[0]
         if isinstance(inner, ast.ColumnRef):
@@ -36,69 +35,46 @@ def _condition(block: Block, node) -> list[Condition]:
                 return [Condition(table, "eq", column, value=False, constant=True, op="=")]
         return []
     if isinstance(node, ast.NullTest):
-        table, column, expr = column_of(block, node.arg)
+        table, column, _expr = column_of(block, node.arg)
         if table and column:
             kind = "null" if node.nulltesttype == enums.NullTestType.IS_NULL else "notnull"
             return [Condition(table, kind, column, constant=True)]
         return []
     if isinstance(node, ast.BooleanTest):
         table, column, _ = column_of(block, node.arg)
-        kinds = {
-            enums.BoolTestType.IS_TRUE: True,
-            enums.BoolTestType.IS_FALSE: False,
-        }
+        kinds = {enums.BoolTestType.IS_TRUE: True, enums.BoolTestType.IS_FALSE: False}
         if table and column and node.booltesttype in kinds:
-            return [
-                Condition(
-                    table, "eq", column, value=kinds[node.booltesttype], constant=True, op="="
-                )
-            ]
+            value = kinds[node.booltesttype]
+            return [Condition(table, "eq", column, value=value, constant=True, op="=")]
         return []
-    if isinstance(node, ast.SubLink):
-        return []
-    if not isinstance(node, ast.A_Expr):
-        return []
-    kind = node.kind
-    op = op_name(node)
-    if kind == enums.A_Expr_Kind.AEXPR_IN and op == "=":
-        table, column, expr = column_of(block, node.lexpr)
-        values = node.rexpr if isinstance(node.rexpr, tuple) else ()
-        if table and values and all(is_value(v) for v in values):
-            consts = tuple(const_value(v) for v in values)
-            return [
-                Condition(
-                    table,
-                    "eq",
-                    column,
-                    expr,
-                    op="IN",
-                    values=tuple(v for ok, v in consts if ok),
-                    constant=False,
-                )
-            ]
-        return []
-    if kind in (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM):
-        table, column, expr = column_of(block, node.lexpr)
-        if table and all(is_value(v) for v in node.rexpr):
-            return [Condition(table, "between", column, expr, op="BETWEEN")]
-        return []
-    if kind in (enums.A_Expr_Kind.AEXPR_LIKE, enums.A_Expr_Kind.AEXPR_ILIKE) or (
-        kind == enums.A_Expr_Kind.AEXPR_OP and op in LIKE_OPS
-    ):
-        if op.startswith("!"):
-            return []  # NOT LIKE: no index serves it
-        table, column, expr = column_of(block, node.lexpr)
-        if table and is_value(node.rexpr):
-            pattern = _pattern(node.rexpr)
-            ilike = kind == enums.A_Expr_Kind.AEXPR_ILIKE or op == "~~*"
-            return [
-                Condition(
-                    table, "like", column, expr, value=pattern, op="ILIKE" if ilike else "LIKE"
-                )
-            ]
-        return []
-    if kind != enums.A_Expr_Kind.AEXPR_OP:
-        return []
+    return None
+
+
+def _in_list(block: Block, node) -> list[Condition]:
+    table, column, expr = column_of(block, node.lexpr)
+    values = node.rexpr if isinstance(node.rexpr, tuple) else ()
+    if table and values and all(is_value(v) for v in values):
+        consts = tuple(const_value(v) for v in values)
+        found = tuple(v for ok, v in consts if ok)
+        return [Condition(table, "eq", column, expr, op="IN", values=found, constant=False)]
+    return []
+
+
+def _like(block: Block, node, op: str) -> list[Condition]:
+    if op.startswith("!"):
+        return []  # NOT LIKE: no index serves it
+    table, column, expr = column_of(block, node.lexpr)
+    if table and is_value(node.rexpr):
+        pattern = _pattern(node.rexpr)
+        ilike = node.kind == enums.A_Expr_Kind.AEXPR_ILIKE or op == "~~*"
+        return [
+            Condition(table, "like", column, expr, value=pattern, op="ILIKE" if ilike else "LIKE")
+        ]
+    return []
+
+
+def _operator(block: Block, node, op: str) -> list[Condition]:
+    """``@@``, ``=`` (a constant, or a join between two tables) and range operators."""
     left, right = node.lexpr, node.rexpr
     if op == "@@":
         for side, other in ((left, right), (right, left)):
@@ -116,16 +92,36 @@ def _condition(block: Block, node) -> list[Condition]:
             Condition(ltable, "join", lcol, lexpr, op="="),
             Condition(rtable, "join", rcol, rexpr, op="="),
         ]
-    for table, col, expr, other in (
-        (ltable, lcol, lexpr, right),
-        (rtable, rcol, rexpr, left),
-    ):
+    for table, col, expr, other in ((ltable, lcol, lexpr, right), (rtable, rcol, rexpr, left)):
         if table and is_value(other):
             constant, value = const_value(other)
             if op == "=":
                 return [Condition(table, "eq", col, expr, value=value, constant=constant, op="=")]
             return [Condition(table, "range", col, expr, op=op)]
     return []
+
+
+def _condition(block: Block, node) -> list[Condition]:
+    boolean = _boolean(block, node)
+    if boolean is not None:
+        return boolean
+    if isinstance(node, ast.SubLink) or not isinstance(node, ast.A_Expr):
+        return []
+    kind, op = node.kind, op_name(node)
+    if kind == enums.A_Expr_Kind.AEXPR_IN and op == "=":
+        return _in_list(block, node)
+    if kind in (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM):
+        table, column, expr = column_of(block, node.lexpr)
+        if table and all(is_value(v) for v in node.rexpr):
+            return [Condition(table, "between", column, expr, op="BETWEEN")]
+        return []
+    if kind in (enums.A_Expr_Kind.AEXPR_LIKE, enums.A_Expr_Kind.AEXPR_ILIKE) or (
+        kind == enums.A_Expr_Kind.AEXPR_OP and op in LIKE_OPS
+    ):
+        return _like(block, node, op)
+    if kind != enums.A_Expr_Kind.AEXPR_OP:
+        return []
+    return _operator(block, node, op)
 
 
 def _pattern(node) -> str | None:

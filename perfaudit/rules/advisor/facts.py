@@ -6,19 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from perfaudit import ddl
-from perfaudit.snapshots.advisor import ColumnFacts, ExistingIndex, TableFacts
-
-__all__ = [
-    "Access",
-    "AdvisorInputError",
-    "Candidate",
-    "ColumnFacts",
-    "Condition",
-    "ExistingIndex",
-    "Key",
-    "Predicate",
-    "TableFacts",
-]
 
 #: PostgreSQL's own default selectivities (src/include/utils/selfuncs.h), used where the
 #: statistics say nothing: an inequality keeps a third, a range between two bounds 0.5 %.

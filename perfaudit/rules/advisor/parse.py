@@ -9,7 +9,8 @@ from pglast import ast, enums, parse_sql
 from pglast.stream import RawStream
 
 from perfaudit import sqltext
-from perfaudit.rules.advisor.facts import AdvisorInputError, Condition, TableFacts
+from perfaudit.rules.advisor.facts import AdvisorInputError, Condition
+from perfaudit.snapshots.advisor import TableFacts
 
 # --- parsing ---------------------------------------------------------------------------------
 

@@ -42,6 +42,33 @@ def only_fk_index(
     return None
 
 
+def _kept_because(index, window, query_scans, fk_scans, serves, kept, conf) -> str | None:
+    """Why the evidence does not let us drop it (None: it does)."""
+    min_days = conf.UNUSED_RECENT_RESET_DAYS
+    if window.days is not None and window.days < min_days:
+        return (
+            f"not enough evidence: no scans, but the counters cover only "
+            f"{window.days:.1f} days (since {window.start:%Y-%m-%d %H:%M}, "
+            f"{window_source(window)}); judge after {min_days} days of normal traffic"
+        )
+    if query_scans < conf.UNUSED_MIN_TABLE_SCANS:
+        return (
+            f"not enough evidence: no scans, but queries read its table only "
+            f"{query_scans:,} times"
+            + (f" ({fk_scans:,} more scans were foreign-key checks)" if fk_scans else "")
+            + f"; below UNUSED_MIN_TABLE_SCANS ({conf.UNUSED_MIN_TABLE_SCANS:,})"
+        )
+    if serves is not None:
+        return (
+            f"no scans, but keep it: it is the only index serving foreign key "
+            f"{serves.name} ({', '.join(serves.column_names)}) -> {serves.referenced_table}; "
+            "without it every DELETE or key UPDATE there scans this table"
+        )
+    if (index.table, index.name) in kept:
+        return f"no scans, but keep it: {kept[(index.table, index.name)]}"
+    return None
+
+
 def unused_indexes(
     indexes: list[IndexInfo],
     *,
@@ -63,7 +90,6 @@ def unused_indexes(
     for index in indexes:
         by_table[index.table].append(index)
     findings = []
-    min_days = conf.UNUSED_RECENT_RESET_DAYS
     for index in indexes:
         if index.scans or index.protected or not index.is_valid:
             continue
@@ -81,31 +107,10 @@ def unused_indexes(
             stats_reset=window.sources.get("stats_reset"),
             note=REPLICA_NOTE,
         )
-        fix = Fix()
-        severity = "info"
         serves = only_fk_index(index, by_table[index.table], list(foreign_keys))
-        if window.days is not None and window.days < min_days:
-            message = (
-                f"not enough evidence: no scans, but the counters cover only "
-                f"{window.days:.1f} days (since {window.start:%Y-%m-%d %H:%M}, "
-                f"{window_source(window)}); judge after {min_days} days of normal traffic"
-            )
-        elif query_scans < conf.UNUSED_MIN_TABLE_SCANS:
-            message = (
-                f"not enough evidence: no scans, but queries read its table only "
-                f"{query_scans:,} times"
-                + (f" ({fk_scans:,} more scans were foreign-key checks)" if fk_scans else "")
-                + f"; below UNUSED_MIN_TABLE_SCANS ({conf.UNUSED_MIN_TABLE_SCANS:,})"
-            )
-        elif serves is not None:
-            message = (
-                f"no scans, but keep it: it is the only index serving foreign key "
-                f"{serves.name} ({', '.join(serves.column_names)}) -> {serves.referenced_table}; "
-                "without it every DELETE or key UPDATE there scans this table"
-            )
-        elif (index.table, index.name) in kept:
-            message = f"no scans, but keep it: {kept[(index.table, index.name)]}"
-        else:
+        message = _kept_because(index, window, query_scans, fk_scans, serves, kept, conf)
+        severity, fix = "info", Fix()
+        if message is None:
             severity = "warning"
             message = (
                 f"no scans by queries over {window.days:.0f} days while queries read its "
@@ -114,11 +119,8 @@ def unused_indexes(
                 else f"no scans while queries read its table {query_scans:,} times (counters "
                 "never reset)"
             )
-            fix = drop_fix(
-                index,
-                models.get(index.table) if models else None,
-                origin_of(origins, models, index),
-            )
+            model = models.get(index.table) if models else None
+            fix = drop_fix(index, model, origin_of(origins, models, index))
         findings.append(
             Finding(
                 kind="unused",
