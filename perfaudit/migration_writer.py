@@ -109,13 +109,13 @@ def _printed(op: FixOperation) -> tuple[str, set[str]]:
     name, _args, kwargs = operation.deconstruct()
     module = type(operation).__module__
     prefix = "" if module.startswith("django.contrib.postgres") else "migrations."
-    imports = {f"from {module} import {name}"} if not prefix else set()
+    imports = {f"from {module} import {name}" if not prefix else "from django.db import migrations"}
     parts = []
     for key, value in kwargs.items():
         text, more = _serialize(value)
         parts.append(f"{key}={text}")
         imports |= more
-    return f"{prefix}{name}({', '.join(parts)})", imports | {"from django.db import migrations"}
+    return f"{prefix}{name}({', '.join(parts)})", imports
 
 
 def expression(operations: Sequence[FixOperation]) -> str:
