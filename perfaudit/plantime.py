@@ -1,6 +1,6 @@
 """Where a plan spends its time: each node's own share, its buffers, and the filter hint.
 
-Pure functions over an EXPLAIN (FORMAT JSON) document, numbered like perfaudit.rules.plans.walk
+Pure functions over an EXPLAIN (FORMAT JSON) document, numbered like perfaudit.snapshots.plans.walk
 (depth-first from 1), for the EXPLAIN page and the ``explain`` command.
 
 A node's *own* time is its total time (``Actual Total Time`` x ``Actual Loops``) minus its

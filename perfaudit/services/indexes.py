@@ -75,8 +75,9 @@ def audit_indexes(
     snapshot = catalog.collect(connection, selection)
     if not snapshot.table_exists:
         raise ServiceError(f"no table {table!r} on the search path")
+    findings = rules.evaluate(snapshot, get_settings())
     report = IndexReport(
-        **envelope(connection, snapshot.server, rules.evaluate(snapshot, get_settings())),
+        **envelope(connection, snapshot.server, findings),
         tables=listing(snapshot),
         evidence_window=evidence_window(snapshot),
     )
