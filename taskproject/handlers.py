@@ -17,16 +17,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.core import signals
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import connections
 from django.urls import set_script_prefix
 
 
+def _ran_sync_code() -> bool:
+    """Whether this request ran sync code on its thread (``ThreadSensitiveContext``): a sync
+    view, the session or user lookup. Django's connections are per thread, so one opened there
+    is invisible from the loop, and only a ``close_old_connections`` on that same thread closes
+    it (with ``DB_POOL``: returns it to the pool; run on the loop, each such request kept one
+    pooled connection for good, and the pool ran dry after ``DB_POOL_MAX_SIZE`` requests)."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    return context is not None and context in SyncToAsync.context_to_thread_executor
+
+
 def _inline_safe(signal, sender) -> bool:
     """Whether ``signal``'s receivers may run on the loop: no Django connection open in this
     context (so ``close_old_connections`` has nothing to close), no async receiver."""
+    if _ran_sync_code():
+        return False
     if any(conn.connection is not None for conn in connections.all(initialized_only=True)):
         return False
     _sync_receivers, async_receivers = signal._live_receivers(sender)

@@ -360,3 +360,16 @@ def test_native_async_statement_timeout(fault_db):
         assert_json_503(blocked)
         assert blocked.finished < released_at
         assert request(base, path, fault_db.token).status == 200
+
+
+def test_asgi_sync_views_give_their_pooled_connections_back(fault_db):
+    # A sync view under ASGI (DRF, the admin, the session lookup) runs on the request's own
+    # thread, where its Django connection lives; the response must be closed on that thread
+    # (taskproject.handlers) or each such request keeps one pooled connection for good.
+    env = app_env(
+        fault_db, DB_POOL="1", DB_POOL_MIN_SIZE="1", DB_POOL_MAX_SIZE="2", DB_POOL_TIMEOUT="1"
+    )
+    with gunicorn("taskproject.asgi:application", env=env, workers=1, kind="asgi") as base:
+        statuses = [request(base, "/api/tasks/", fault_db.token).status for _ in range(8)]
+        statuses += [request(base, "/api/async/tasks/", fault_db.token).status for _ in range(2)]
+        assert statuses == [200] * 10
