@@ -34,8 +34,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils.functional import SimpleLazyObject, empty
+
+from taskproject import rediscache
 
 logger = logging.getLogger("taskproject.replicas")
 
@@ -149,17 +152,13 @@ def replica_status(alias: str, *, max_age: float | None = None) -> ReplicaStatus
 
 
 # --- read-your-writes ---------------------------------------------------------------------------
+# Redis through the cache's breaker (taskproject.rediscache): while Redis is away, or in the
+# retry interval after it returns, nobody's position can be read, so every user reads the
+# primary; a position that could not be written is kept here and written when Redis answers
+# again, before any process reads positions from it.
 
-_redis = None
-
-
-def _redis_client():
-    global _redis  # one client (and connection pool) per process
-    if _redis is None:
-        import redis
-
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis
+_unrecorded: dict[int, int] = {}  # user id -> highest LSN not yet in Redis
+_unrecorded_lock = threading.Lock()
 
 
 def _lsn_key(user_id: int) -> str:
@@ -173,19 +172,45 @@ def _pin_ms() -> int:
     return max(60_000, 4 * settings.DB_REPLICA_MAX_LAG_MS)
 
 
+def _raise_lsn(client, user_id: int, lsn: int) -> None:
+    client.eval(_RAISE_LSN, 1, _lsn_key(user_id), lsn, _pin_ms())
+
+
+def _record_unrecorded(client) -> None:
+    """On Redis's return (a rediscache recovery hook): the positions it missed."""
+    with _unrecorded_lock:
+        pending = dict(_unrecorded)
+    for user_id, lsn in pending.items():
+        _raise_lsn(client, user_id, lsn)
+        with _unrecorded_lock:
+            if _unrecorded.get(user_id) == lsn:
+                del _unrecorded[user_id]
+
+
+rediscache.on_recovery(_record_unrecorded)
+
+
+def _breaker() -> rediscache.Breaker:
+    found = rediscache.breaker()
+    if found is None:  # settings refuse replicas without REDIS_URL
+        raise ImproperlyConfigured("read replicas need the Redis cache (REDIS_URL)")
+    return found
+
+
 def record_write(user_id: int) -> int:
     """After a request of ``user_id`` wrote: remember the primary's WAL position for them."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
         lsn = int(cursor.fetchone()[0])
-    import redis
 
-    try:
-        _redis_client().eval(_RAISE_LSN, 1, _lsn_key(user_id), lsn, _pin_ms())
-    except redis.RedisError as exc:
+    def keep():
         # The write is committed and acknowledged; failing the response now would make the
-        # client retry it. The user may read a replica that lags this write: say so loudly.
-        logger.error("could not record write position for user %s: %s", user_id, exc)
+        # client retry it. Until Redis has it, nobody reads a replica (pending_lsn: UNKNOWN).
+        with _unrecorded_lock:
+            _unrecorded[user_id] = max(lsn, _unrecorded.get(user_id, 0))
+
+    breaker = _breaker()
+    breaker.write(lambda: _raise_lsn(breaker.client(), user_id, lsn), missed=keep)
     return lsn
 
 
@@ -194,12 +219,9 @@ UNKNOWN = 2**64
 
 
 def pending_lsn(user_id: int) -> int | None:
-    import redis
-
-    try:
-        raw = _redis_client().get(_lsn_key(user_id))
-    except redis.RedisError as exc:
-        logger.warning("Redis unavailable, reading the primary for user %s: %s", user_id, exc)
+    breaker = _breaker()
+    raw = breaker.read(lambda: breaker.client().get(_lsn_key(user_id)), default=UNKNOWN)
+    if raw is UNKNOWN:
         return UNKNOWN
     return int(raw) if raw is not None else None
 

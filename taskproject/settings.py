@@ -284,9 +284,17 @@ if REDIS_URL:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache behind a per-process breaker: Redis down, hung or restarted
+            # costs speed, never a request (taskproject/rediscache.py, docs/operations.md).
+            "BACKEND": "taskproject.rediscache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "taskproject"),
+            "OPTIONS": {
+                # Connect and read timeout of every Redis call (redis-py's default is 5 s).
+                "timeout": env.int("REDIS_TIMEOUT_MS", 50, minimum=1) / 1000,
+                # After a failure: Redis skipped, and asked again this often, in each process.
+                "retry_seconds": env.float("REDIS_RETRY_SECONDS", 2.0, minimum=0.1),
+            },
         }
     }
     # Sessions shared by every app server: read from Redis, written through to the database

@@ -12,6 +12,7 @@ handler500 = "taskproject.views.server_error"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", views.health, name="health"),
+    path("health/live/", views.live, name="health-live"),
     path("api/", include("tasks.urls")),
     path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="home"),
 ]

@@ -11,6 +11,11 @@ writes from outside the app are bounded by the TTL (``API_STATS_CACHE_SECONDS``)
 Caching is on only with a cache every worker process shares (``API_STATS_CACHE``, default: when
 ``REDIS_URL`` is set); with the per-process local-memory cache an invalidation could not reach
 the other workers.
+
+With Redis away (taskproject.rediscache) the version cannot be read: the figures are computed
+from the database, nothing is stored, and a bump that could not reach Redis is replayed when it
+answers again; every process that saw the outage also drops the version then (another one's
+bump may still be pending), so global statistics are the database's right after recovery.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from taskproject import rediscache
+
 VERSION_KEY = "tasks:stats:global:version"
+rediscache.delete_on_recovery(VERSION_KEY)
 
 
 def _bump() -> None:
@@ -34,7 +42,8 @@ def invalidate_stats() -> None:
     transaction.on_commit(_bump)
 
 
-def _current_version() -> str:
+def _current_version() -> str | None:
+    """The current version; None when the cache cannot say (Redis away)."""
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
@@ -45,7 +54,10 @@ def _current_version() -> str:
 def cached_global_stats(compute: Callable[[], dict]) -> dict:
     if not settings.API_STATS_CACHE:
         return compute()
-    key = f"tasks:stats:global:{_current_version()}"
+    version = _current_version()
+    if version is None:
+        return compute()
+    key = f"tasks:stats:global:{version}"
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -60,6 +72,8 @@ async def acached_global_stats(compute) -> dict:
     if version is None:
         await cache.aadd(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = await cache.aget(VERSION_KEY)
+    if version is None:
+        return await compute()
     key = f"tasks:stats:global:{version}"
     value = await cache.aget(key)
     if value is None:

@@ -24,6 +24,7 @@ import pytest
 from benchmarks.servers import gunicorn
 from taskproject.embedded_db import ROOT
 from taskproject.pgparts import ReplicaServer, current_lsn
+from taskproject.redisparts import RedisServer
 from taskproject.tests.deployment import app_env, call, run_clients
 
 APPLY_DELAY_MS = 1000
@@ -163,6 +164,44 @@ def test_stopped_replica_costs_no_read_and_is_used_again_later(deploy_primary, r
                 == "replica_1"
             )
         )
+
+
+def test_redis_down_sends_reads_to_the_primary_and_keeps_write_positions(
+    deploy_primary, replica, tmp_path
+):
+    # Read-your-writes positions live in Redis (a Redis of this test's own, not the machine's):
+    # while it cannot be asked, nobody's reads go to a replica; a position it missed is written
+    # when it answers again, before anyone reads positions from it.
+    primary = deploy_primary
+    writer, reader = primary.accounts["writer"], primary.accounts["reader"]
+    redis_server = RedisServer(base=tmp_path / "redis")
+    redis_server.start()
+    env = replica_env(primary, replica, REDIS_RETRY_SECONDS="0.5", REDIS_TIMEOUT_MS="200")
+    env["REDIS_URL"] = redis_server.url
+    try:
+        with gunicorn("taskproject.wsgi:application", env=env, workers=1) as base:
+
+            def on_replica():
+                reply = call(base, "GET", "/api/tasks/", reader.token)
+                return reply.headers.get("X-Read-Alias") == "replica_1"
+
+            assert wait_for(on_replica)
+            redis_server.kill()
+            for _ in range(3):
+                reply = call(base, "GET", "/api/tasks/", reader.token)
+                assert reply.status == 200 and reply.headers["X-Read-Alias"] == "default"
+            before = current_lsn(primary.server)
+            created = call(base, "POST", "/api/tasks/", writer.token, {"title": "Redis away"})
+            assert created.status == 201
+
+            redis_server.start(with_data=False)
+            key = f"{env['CACHE_KEY_PREFIX']}:replicas:lsn:{writer.id}"
+            # Written by the recovery (this Redis started empty): a position past the write's.
+            assert wait_for(lambda: redis_server.client().get(key) is not None)
+            assert int(redis_server.client().get(key)) > before
+            assert wait_for(on_replica)  # again, once reads resume
+    finally:
+        redis_server.stop()
 
 
 def test_replica_lagging_beyond_the_limit_is_skipped(deploy_primary, replica):
