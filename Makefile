@@ -19,7 +19,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-$${DEBUG:-1}} EMBEDD
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
 .PHONY: help install db stop-db migrate prepare check-port run run-asgi test lint format clean bench \
-	bench-quick wrk browser pgbouncer hypopg docker-engine docker-test
+	bench-quick wrk browser pgbouncer hypopg docker-engine docker-test redis
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
@@ -75,7 +75,7 @@ run-asgi: check-port prepare
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
 		--access-logfile -
 
-test: db browser pgbouncer hypopg
+test: db browser pgbouncer hypopg redis
 	$(PY) -m pytest
 
 # --- PgBouncer (taskproject/tests/test_pooler.py, the pooler benchmark) -----------------------
@@ -88,6 +88,20 @@ pgbouncer:
 				apt-get install -y -qq pgbouncer >/dev/null; \
 		else \
 			echo "the PgBouncer tests need: sudo apt-get install pgbouncer"; exit 2; \
+		fi; \
+	fi
+
+# --- Redis server binary (taskproject/tests/test_redis_faults.py, test_rediscache.py) ---------
+# The Redis fault tests start redis-server on free ports of their own (never the machine's
+# Redis). Debian's redis-tools has the binary (redis-check-rdb, which is also the server) and,
+# unlike the redis-server package, starts no service; installed when missing and we are root.
+redis:
+	@if ! command -v redis-server >/dev/null && ! command -v redis-check-rdb >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq redis-tools >/dev/null; \
+		else \
+			echo "the Redis fault tests need: sudo apt-get install redis-tools"; exit 2; \
 		fi; \
 	fi
 

@@ -57,7 +57,8 @@ def banner_lines(host: str, port: int) -> list[str]:
     ]
     if settings.SILK_ENABLED:
         rows.append(("Silk", reverse("silk:summary"), "request profiler (staff only)"))
-    rows.append(("Health", reverse("health"), "liveness + database"))
+    rows.append(("Health", reverse("health"), "readiness: database (and Redis, when configured)"))
+    rows.append(("Liveness", reverse("health-live"), "the process answers; asks no dependency"))
     width = max(len(name) for name, _, _ in rows) + 1
     lines = [f"  {name + ':':<{width}} {base}{path:<28} {note}" for name, path, note in rows]
     if getattr(settings, "DEBUG_TOOLBAR", False):

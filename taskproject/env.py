@@ -6,6 +6,7 @@ says which variable is wrong and what was expected, not surface later as odd beh
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -74,6 +75,8 @@ class Env:
             value = float(raw)
         except ValueError:
             raise ImproperlyConfigured(f"{name}: expected a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise ImproperlyConfigured(f"{name}: expected a finite number, got {raw!r}")
         if value < minimum:
             raise ImproperlyConfigured(f"{name}: must be >= {minimum}, got {value}")
         return value

@@ -81,18 +81,10 @@ class Breaker:
         self.url = url
         self.timeout = timeout
         self.retry_seconds = retry_seconds
-        self.state = UP
-        self.reads_from = 0.0  # monotonic: reads resume then, after a recovery
-        self.down_since = 0.0
-        self.last_error = ""
         self.run_id: str | None = None
-        self.restarted = False
-        self.remembered: set[str] = set()
-        self.overflow = False
         self.make_key: Callable[[str], str] = lambda key: key
         self.clear_pattern = "*"
-        self._lock = threading.Lock()
-        self._watcher: threading.Thread | None = None
+        self.reset()
         self.pool = redis.ConnectionPool.from_url(
             url,
             **pool_options,
@@ -101,6 +93,16 @@ class Breaker:
             retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
             redis_connect_func=self._on_connect,
         )
+
+    def reset(self) -> None:
+        self.state = UP
+        # Monotonic times: reads resume at reads_from after a recovery.
+        self.reads_from = self.down_since = 0.0
+        self.last_error = ""
+        self.restarted = self.overflow = False
+        self.remembered: set[str] = set()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
 
     def client(self) -> redis.Redis:
         return redis.Redis(connection_pool=self.pool)
@@ -192,6 +194,11 @@ class Breaker:
             except redis.RedisError as exc:
                 self.last_error = _describe(exc)
                 continue
+            except Exception:  # a bug in a hook must not leave the breaker open for good
+                logger.exception(
+                    "Redis recovery failed; trying again in %.1f s", self.retry_seconds
+                )
+                continue
             with self._lock:
                 if self.state == DOWN:  # failed again while replaying: keep watching
                     continue
@@ -225,7 +232,7 @@ class Breaker:
             done.append(f"{len(keys)} keys invalidated")
             for hook in _recovery_hooks:
                 hook(client)
-        except redis.RedisError:
+        except Exception:
             with self._lock:  # all of it again at the next attempt
                 self.state = DOWN
                 self.remembered |= keys
@@ -255,17 +262,14 @@ class Breaker:
         """Every new connection: the handshake, then the server's run_id (a restart check)."""
         connection.on_connect()
         connection.send_command("INFO", "server")
-        info = connection.read_response()
+        try:
+            info = connection.read_response()
+        except redis.ResponseError:  # INFO renamed away (some managed services): no check
+            return
         if isinstance(info, bytes):
             info = info.decode()
-        run_id = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in info.splitlines()
-                if line.startswith("run_id:")
-            ),
-            None,
-        )
+        lines = info.splitlines()
+        run_id = next((line[7:].strip() for line in lines if line.startswith("run_id:")), None)
         with self._lock:
             changed = self.run_id is not None and run_id != self.run_id
             self.run_id = run_id
@@ -306,13 +310,17 @@ _breakers: dict[str, Breaker] = {}
 _breakers_lock = threading.Lock()
 
 
-def _forget_breakers() -> None:
-    # A forked child (gunicorn --preload) has no watcher thread and shares no state with its
-    # parent: it starts with fresh breakers and pools.
-    _breakers.clear()
+def _reset_after_fork() -> None:
+    # A forked child (gunicorn --preload) has no watcher thread, and a lock another thread held
+    # at the fork stays held: each breaker starts afresh (cache objects made before the fork
+    # keep theirs; redis-py's pool replaces its connections in a new process by itself).
+    global _breakers_lock
+    _breakers_lock = threading.Lock()
+    for breaker in _breakers.values():
+        breaker.reset()
 
 
-os.register_at_fork(after_in_child=_forget_breakers)
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 #: OPTIONS of this backend; the rest go to redis-py's pool, except the ones Django's client takes.

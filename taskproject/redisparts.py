@@ -23,7 +23,12 @@ import redis
 
 from taskproject.pgparts import free_port
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# Debian's redis-server package ships the server as a link to redis-check-rdb (redis-tools),
+# which runs as the server under any other name: redis-tools alone is enough, and installing it
+# starts no service (`make redis`).
+REDIS_SERVER = (
+    shutil.which("redis-server") or shutil.which("redis-check-rdb") or "/usr/bin/redis-server"
+)
 
 
 @dataclass
@@ -45,8 +50,9 @@ class RedisServer:
         if not with_data:
             (self.base / "dump.rdb").unlink(missing_ok=True)
         # No automatic snapshots: the data that survives a restart is exactly the last SAVE.
-        command = [
-            REDIS_SERVER,
+        # argv[0] "redis-server": the binary may be redis-check-rdb (see REDIS_SERVER).
+        arguments = [
+            "redis-server",
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.base),
@@ -55,7 +61,12 @@ class RedisServer:
             "--appendonly", "no",
             "--logfile", str(self.base / "redis.log"),
         ]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+        self.proc = subprocess.Popen(  # noqa: S603 - our own fixed command line
+            arguments,
+            executable=REDIS_SERVER,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while True:
             try:

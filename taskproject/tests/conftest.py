@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from taskproject.embedded_db import ROOT, EmbeddedServer
+from taskproject.redisparts import RedisServer
 from taskproject.tests.deployment import migrate_and_seed
 
 
@@ -20,3 +21,13 @@ def deploy_primary():
     finally:
         server.stop()
         shutil.rmtree(base.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own on a free port (never the machine's Redis at 6379),
+    to kill, freeze and restart (taskproject/redisparts.py)."""
+    server = RedisServer(base=tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

@@ -47,7 +47,8 @@ def test_banner_lists_every_url(silk):
     result = load_settings(BANNER, DEBUG="1", SILK_ENABLED=silk)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for url in ("/api/docs/", "/api/tasks/", "/admin/", "/admin/perfaudit/dashboard/", "/health/"):
+    urls = ("/api/docs/", "/api/tasks/", "/admin/", "/admin/perfaudit/dashboard/", "/health/")
+    for url in (*urls, "/health/live/"):
         assert f"http://h:1{url} " in out, out
     assert ("http://h:1/silk/" in out) is (silk == "1")
     assert "debug toolbar" in out

@@ -10,6 +10,7 @@ measured by ``benchmarks/redis_outage.py``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -29,8 +30,8 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from benchmarks.servers import ROOT, gunicorn
-from taskproject.redisparts import HungListener, RedisServer
-from taskproject.tests.deployment import Primary, app_env, call, migrate_and_seed
+from taskproject.redisparts import HungListener
+from taskproject.tests.deployment import Primary, app_env, call, migrate_and_seed, run_clients
 
 PASSWORD = "redis-faults-pw-1"
 PREFIX = "t24"
@@ -67,14 +68,6 @@ def db(deploy_primary) -> Primary:
         )
         conn.execute("UPDATE tasks_user SET is_superuser = true WHERE username = 'boss'")
     return primary
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(base=tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclass
@@ -136,6 +129,16 @@ def stats_key(raw) -> str:
     """The Redis key of the global statistics cached under the current version."""
     version = pickle.loads(raw.get(f"{PREFIX}:1:tasks:stats:global:version"))  # noqa: S301
     return f"{PREFIX}:1:tasks:stats:global:{version}"
+
+
+@contextmanager
+def served_with_admin_session(db, redis_server, app_path, kind, extra):
+    """The app on ``redis_server``, Redis up, and a browser logged in to the admin as boss."""
+    with served(db, app_path, kind, extra, redis_server.url) as app:
+        app.wait_redis("up")
+        browser = Browser(app.base)
+        browser.log_in("boss")
+        yield app, browser
 
 
 @contextmanager
@@ -251,9 +254,6 @@ def assert_clean_logs(app: App, *, outages: int, recoveries: int) -> None:
 
 def mixed_load(app: App, *, seconds: float, threads: int = 4) -> list[tuple[str, int]]:
     """Writes and reads from ``threads`` clients; (what, status) of every request."""
-    results = []
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
     writer, boss = app.token("writer"), app.token("boss")
     steps = [
         ("create", "POST", "/api/tasks/", writer, {"title": "under load"}),
@@ -261,22 +261,13 @@ def mixed_load(app: App, *, seconds: float, threads: int = 4) -> list[tuple[str,
         ("list", "GET", "/api/tasks/", writer, None),
         ("own", "GET", "/api/tasks/stats/", writer, None),
     ]
+    turns = itertools.count()
 
-    def client(n):
-        i = n
-        while time.monotonic() < stop:
-            what, method, path, token, body = steps[i % len(steps)]
-            reply = call(app.base, method, path, token, body)
-            with lock:
-                results.append((what, reply.status))
-            i += 1
+    def work(n):
+        what, method, path, token, body = steps[next(turns) % len(steps)]
+        return what, call(app.base, method, path, token, body).status
 
-    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return results
+    return run_clients(threads, seconds, work)
 
 
 def assert_all_answered(results) -> None:
@@ -319,10 +310,7 @@ def test_killed_mid_run_then_restarted_empty(db, redis_server, app_path, kind, e
 @pytest.mark.parametrize(("app_path", "kind", "extra"), SERVED)
 def test_restarted_with_its_old_data(db, redis_server, app_path, kind, extra):
     raw = redis_server.client()
-    with served(db, app_path, kind, extra, redis_server.url) as app:
-        app.wait_redis("up")
-        browser = Browser(app.base)
-        browser.log_in("boss")
+    with served_with_admin_session(db, redis_server, app_path, kind, extra) as (app, browser):
         browser.admin_works()
         cached = app.truth()
         assert app.global_stats() == cached
@@ -367,10 +355,7 @@ def test_hung_redis(db, app_path, kind, extra):
 @pytest.mark.parametrize(("app_path", "kind", "extra"), SERVED)
 def test_frozen_then_back_then_flushed(db, redis_server, app_path, kind, extra):
     raw = redis_server.client()
-    with served(db, app_path, kind, extra, redis_server.url) as app:
-        app.wait_redis("up")
-        browser = Browser(app.base)
-        browser.log_in("boss")
+    with served_with_admin_session(db, redis_server, app_path, kind, extra) as (app, browser):
         session_id = browser.cookies["sessionid"]
         cached = app.global_stats()
         stale_key = stats_key(raw)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
 import time
 
 import pytest
@@ -21,11 +23,8 @@ from taskproject.redisparts import HungListener, RedisServer
 
 
 @pytest.fixture
-def server(tmp_path):
-    started = RedisServer(base=tmp_path / "redis")
-    started.start()
-    yield started
-    started.stop()
+def server(redis_server):
+    return redis_server
 
 
 def backend(url: str, *, timeout=0.5, retry_seconds=0.2) -> RedisCache:
@@ -44,6 +43,16 @@ def wait_for(predicate, timeout=20.0):
 
 def wait_state(cache: RedisCache, state: str) -> None:
     wait_for(lambda: (cache.breaker.readable(), cache.breaker.state)[1] == state)
+
+
+def wait_replayed(cache: RedisCache) -> None:
+    """Until the watcher has replayed what the process missed (writes are back; reads soon)."""
+    breaker = cache.breaker
+    wait_for(
+        lambda: (
+            breaker.state == UP or (breaker.state == RECOVERING and breaker.reads_from < math.inf)
+        )
+    )
 
 
 def trip_by_freezing(server: RedisServer, cache: RedisCache) -> None:
@@ -109,7 +118,7 @@ def test_writes_dropped_while_hung_are_invalidated_before_reads_resume(server):
     cache.set("version", "new")  # dropped: a write another process could not see either
     assert "t24:1:version" in cache.breaker.remembered
     server.thaw()  # Redis still holds "old"
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     # Replayed before anything is read: the stale value is gone from Redis itself.
     assert raw.get("t24:1:version") is None
     assert cache.breaker.remembered == set()
@@ -142,7 +151,7 @@ def test_recovery_drops_the_registered_keys_even_without_a_missed_write(server, 
     cache.set("other", 1)
     trip_by_freezing(server, cache)
     server.thaw()
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     raw = server.client()
     assert raw.get("t24:1:stats-version") is None
     assert raw.exists("t24:1:other")
@@ -155,7 +164,7 @@ def test_recovery_hooks_run_before_the_breaker_closes(server, monkeypatch):
     trip_by_freezing(server, cache)
     assert seen == []
     server.thaw()
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     assert seen == [True]
 
 
@@ -173,7 +182,7 @@ def test_a_restarted_redis_is_not_trusted(server):
     assert raw.get("t24:1:stats") is not None  # the old value is back in Redis
     assert cache.get("stats", "miss") == "miss"  # never served
     assert cache.breaker.state == DOWN
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     assert raw.get("t24:1:stats") is None
     assert raw.get("someone-else:key") == b"kept"
     wait_state(cache, UP)
@@ -238,7 +247,7 @@ def test_a_restart_seen_while_down_clears_at_recovery(server):
     server.kill()
     assert cache.get("k", "miss") == "miss"
     server.start(with_data=True)
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     assert server.client().get("t24:1:k") is None
 
 
@@ -251,7 +260,7 @@ def test_too_many_dropped_writes_clear_the_whole_cache_at_recovery(server, monke
         cache.set(f"k{n}", -n)
     assert cache.breaker.overflow and not cache.breaker.remembered
     server.thaw()
-    wait_for(lambda: cache.breaker.state != DOWN)
+    wait_replayed(cache)
     assert server.client().keys("t24:*") == []
 
 
@@ -299,8 +308,7 @@ def test_health_reports_redis_in_each_state(server, client):
         assert answer.status_code == 200
         assert answer.json() == {"status": "degraded", "database": "up", "redis": "down"}
         server.thaw()
-        breaker = rediscache.breaker()
-        wait_for(lambda: breaker.state != DOWN)
+        wait_replayed(rediscache.caches["default"])
         answer = client.get("/health/")
         assert answer.json() == {"status": "degraded", "database": "up", "redis": "recovering"}
         wait_state(rediscache.caches["default"], UP)
@@ -392,3 +400,20 @@ def test_recovery_drops_global_statistics_a_lost_writer_could_not_invalidate(
         server.thaw()
         wait_state(rediscache.caches["default"], UP)
         assert selectors.task_stats_global()["total_tasks"] == 2
+
+
+def test_a_forked_child_starts_with_a_closed_breaker(server):
+    # gunicorn --preload forks workers from a process that may have met an outage: the child
+    # has no watcher thread, so an inherited open breaker would never close.
+    cache = backend(server.url, retry_seconds=60)
+    server.kill()
+    assert cache.get("k", "miss") == "miss"
+    assert cache.breaker.state == DOWN
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        breaker = cache.breaker
+        fresh = breaker.state == UP and breaker._watcher is None
+        os._exit(0 if fresh and breaker._lock.acquire(timeout=1) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cache.breaker.state == DOWN  # the parent's own view is unchanged

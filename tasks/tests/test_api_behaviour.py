@@ -261,8 +261,7 @@ def test_never_stale_with_redis(api, owner, staff_user, monkeypatch):
         pytest.skip("no Redis at 127.0.0.1:6379")
     import uuid
 
-    from django.core.cache.backends.redis import RedisCache
-
+    from taskproject.rediscache import RedisCache  # the backend REDIS_URL configures
     from tasks import cache as stats_cache
 
     # A private key prefix, and cleanup by key: never flush a Redis others may use.
