@@ -39,7 +39,13 @@ STATES = ("up", "hung", "down", "none")
 
 def _environment() -> None:
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.update({"DEBUG": "0", "DJANGO_SETTINGS_MODULE": "taskproject.settings"})
+    os.environ.update(
+        {
+            "DEBUG": "0",
+            "EMBEDDED_PG": "1",  # the embedded dev server unless DATABASE_URL is set
+            "DJANGO_SETTINGS_MODULE": "taskproject.settings",
+        }
+    )
     for name in ("REDIS_URL", "DATABASE_REPLICA_URLS"):
         os.environ.pop(name, None)
     sys.path.insert(0, str(ROOT))

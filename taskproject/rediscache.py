@@ -13,9 +13,10 @@ restarted or flushed must cost speed, never a request:
 - **Nothing stale afterwards.** A write dropped while Redis was away (an invalidation, a session
   save or delete) is remembered by key; on recovery the watcher deletes those keys and the
   registered ``delete_on_recovery`` keys (the statistics version) and runs the ``on_recovery``
-  hooks (read-your-writes positions) *before* the process uses Redis again. Writes resume then;
-  reads one retry interval later, by when every other live process that saw the outage has done
-  the same, so no process serves a value another one failed to invalidate. A process that saw
+  hooks (read-your-writes positions) *before* the process reads from Redis again. Writes resume
+  as the replay starts (a write racing it is at worst deleted again: a miss); reads one retry
+  interval after it, by when every other live process that saw the outage has done the same, so
+  no process serves a value another one failed to invalidate. A process that saw
   no outage (it made no Redis call during it) can read such a value until the writer's watcher
   has replayed it, i.e. within ``REDIS_RETRY_SECONDS`` of Redis answering again; at worst within
   the value's TTL if that writer exited before Redis came back.
@@ -57,7 +58,7 @@ DEFAULT_RETRY_SECONDS = 2.0
 MAX_REMEMBERED = 10_000
 _MISSING = object()
 
-# Registered at import by the modules that need them; kept across fork (the breakers are not).
+# Registered at import by the modules that need them (tasks.cache, taskproject.replicas).
 _recovery_keys: set[str] = set()
 _recovery_hooks: list[Callable[[redis.Redis], None]] = []
 
@@ -69,7 +70,7 @@ def delete_on_recovery(key: str) -> None:
 
 
 def on_recovery(hook: Callable[[redis.Redis], None]) -> None:
-    """Run ``hook(client)`` whenever a process finds Redis back, before it uses Redis again."""
+    """Run ``hook(client)`` whenever a process finds Redis back, before it reads from it again."""
     if hook not in _recovery_hooks:
         _recovery_hooks.append(hook)
 
