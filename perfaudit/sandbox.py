@@ -1,8 +1,12 @@
 """Rolled-back execution: the only place perfaudit runs a user's statement.
 
-EXPLAIN (ANALYZE), profilequery and ``explain --url`` all run inside ``rolled_back``: a
-transaction (or savepoint) that is always rolled back, with a statement timeout, read-only when
-only a query may run. ``execute_one`` makes the server, not a lexer, refuse a second statement.
+Typed statements get here only through the gate (perfaudit.gate.check). EXPLAIN (ANALYZE),
+profilequery and ``explain --url`` all run inside ``rolled_back``: a transaction (or savepoint)
+that is always rolled back, with statement and lock timeouts, read-only when only a query may
+run, and for typed statements as ``PERFAUDIT['SQL_ROLE']`` when one is set (``SET LOCAL ROLE``:
+undone with the transaction, so a pooled connection keeps nothing). ``execute_one`` makes the
+server, not a lexer, refuse a second statement. Errors of running a typed statement are worded
+by ``gate.describe``: an SQLSTATE, never data PostgreSQL quoted.
 
 What-if indexes (adviseindexes), always undone, inside the same rolled-back transaction:
 
@@ -24,14 +28,15 @@ from dataclasses import dataclass
 from django.db import DatabaseError, transaction
 
 from perfaudit import sqltext
-from perfaudit.errors import ServiceError, one_line
-from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY
+from perfaudit.errors import ServiceError
+from perfaudit.gate import describe
+from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY, quote_ident
 
 __all__ = [
     "EXPLAINABLE",
     "READ_ONLY",
     "SELECT_ONLY",
-    "check_statement",
+    "as_role",
     "execute_one",
     "explain",
     "plan_cost",
@@ -41,39 +46,43 @@ __all__ = [
 
 
 @contextmanager
-def rolled_back(connection, *, timeout_ms: int, read_only: bool = False):
-    """A transaction (or savepoint) that is always rolled back, with a statement timeout."""
+def rolled_back(connection, *, timeout_ms: int, read_only: bool = False, role: str | None = None):
+    """A transaction (or savepoint) that is always rolled back, with statement and lock
+    timeouts (both local to it), read-only on demand, as ``role`` when given."""
+    from perfaudit.conf import get_settings
+
+    lock_ms = min(timeout_ms, get_settings().LOCK_TIMEOUT_MS)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, true), "
+            "set_config('lock_timeout', %s, true)",
+            [str(timeout_ms), str(lock_ms)],
+        )
         if read_only:
             cursor.execute("SET LOCAL transaction_read_only = on")
         try:
-            yield cursor
+            with as_role(cursor, role):
+                yield cursor
         finally:
             transaction.set_rollback(True, using=connection.alias)
 
 
-def check_statement(sql: str, *, allowed: set[str], refusal: str | None = None) -> str:
-    """``refusal``: what to say when the statement kind is not allowed (default: EXPLAIN's)."""
-    parts = sqltext.statements(sql)
-    if not parts:
-        raise ServiceError("empty SQL")
-    if len(parts) > 1:
-        raise ServiceError(f"one statement at a time: this SQL holds {len(parts)} statements")
-    keyword = sqltext.first_keyword(sql)
-    if keyword not in allowed:
-        raise ServiceError(
-            f"{keyword or 'this statement'} "
-            + (refusal or "cannot be explained here")
-            + f" (allowed: {', '.join(sorted(allowed))})"
-        )
-    return keyword
+@contextmanager
+def as_role(cursor, role: str | None):
+    """Run the block as ``role`` (SET LOCAL ROLE: it ends with the transaction, or earlier
+    here). A failing block leaves the reset to the rollback of its savepoint or transaction."""
+    if not role:
+        yield
+        return
+    cursor.execute(f"SET LOCAL ROLE {quote_ident(role)}")
+    yield
+    cursor.execute("RESET ROLE")
 
 
 def execute_one(cursor, sql: str, params=None, *, simple: bool = False) -> list[tuple]:
     """Run exactly one statement and return its rows.
 
-    ``check_statement`` counts statements with PostgreSQL's lexer, but the server decides: a
+    The gate counts statements with PostgreSQL's lexer and parser, but the server decides: a
     misread construct would let "...; COMMIT; DELETE ..." end the rolled-back transaction.
     So with psycopg 3 the statement goes through the extended query protocol (``stream()``),
     under which PostgreSQL itself refuses a string holding more than one statement. (Django's
@@ -99,11 +108,12 @@ def explain(
     timeout_ms: int,
     cursor=None,
     read_only: bool = False,
+    role: str | None = None,
 ) -> tuple[dict, bool]:
     """(EXPLAIN's JSON document, whether it is a generic plan) for one statement.
 
     With ``cursor`` the EXPLAIN runs there (inside the caller's rolled-back transaction);
-    otherwise in a fresh one, read-only for queries.
+    otherwise in a fresh one, read-only for queries. ``role``: see ``rolled_back``.
     """
     generic = params is None and sqltext.has_positional_params(sql)
     # SUMMARY: the planning time, also without ANALYZE (ANALYZE adds the execution time).
@@ -125,19 +135,28 @@ def explain(
     try:
         if cursor is None:
             read_only = read_only or sqltext.first_keyword(sql) in READ_ONLY
-            with rolled_back(connection, timeout_ms=timeout_ms, read_only=read_only) as cur:
+            with rolled_back(
+                connection, timeout_ms=timeout_ms, read_only=read_only, role=role
+            ) as cur:
                 result = execute_one(cur, statement, params, simple=generic)[0][0]
         else:
-            result = execute_one(cursor, statement, params, simple=generic)[0][0]
+            with as_role(cursor, role):
+                result = execute_one(cursor, statement, params, simple=generic)[0][0]
     except DatabaseError as exc:
-        raise ServiceError(f"EXPLAIN failed: {one_line(exc)}") from None
+        raise ServiceError(f"EXPLAIN failed: {describe(exc)}") from None
     if isinstance(result, str):
         result = json.loads(result)
     return result[0], generic
 
 
 def time_query(
-    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None
+    connection,
+    sql: str,
+    *,
+    iterations: int,
+    timeout_ms: int,
+    on_iteration=None,
+    role: str | None = None,
 ) -> tuple[list, int]:
     """(milliseconds per run, rows of the last run): ``sql`` run ``iterations`` times, read-only.
 
@@ -146,7 +165,7 @@ def time_query(
     timings = []
     rows = 0
     try:
-        with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
+        with rolled_back(connection, timeout_ms=timeout_ms, read_only=True, role=role) as cursor:
             for n in range(1, iterations + 1):
                 start = time.perf_counter()
                 rows = len(execute_one(cursor, sql))
@@ -154,7 +173,7 @@ def time_query(
                 if on_iteration is not None:
                     on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
-        raise ServiceError(f"query failed: {one_line(exc)}") from None
+        raise ServiceError(f"query failed: {describe(exc)}") from None
     return timings, rows
 
 

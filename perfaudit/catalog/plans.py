@@ -43,6 +43,7 @@ def collect(
     timeout_ms: int,
     cursor=None,
     read_only: bool = False,
+    role: str | None = None,
 ) -> PlanSnapshot:
     document, generic = sandbox.explain(
         connection,
@@ -53,6 +54,7 @@ def collect(
         timeout_ms=timeout_ms,
         cursor=cursor,
         read_only=read_only,
+        role=role,
     )
     return PlanSnapshot(
         sql=sql,

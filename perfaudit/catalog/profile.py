@@ -46,10 +46,15 @@ class ProfileSnapshot:
 
 
 def collect(
-    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None
+    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None, role=None
 ) -> ProfileSnapshot:
     timings, rows = sandbox.time_query(
-        connection, sql, iterations=iterations, timeout_ms=timeout_ms, on_iteration=on_iteration
+        connection,
+        sql,
+        iterations=iterations,
+        timeout_ms=timeout_ms,
+        on_iteration=on_iteration,
+        role=role,
     )
     return ProfileSnapshot(
         server=server.server_info(connection),

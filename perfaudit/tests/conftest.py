@@ -9,6 +9,10 @@ from django.db import connection
 
 from perfaudit.testing import perfaudit_no_repeated_queries, perfaudit_query_budget  # noqa: F401
 
+#: Runs for many seconds with only functions the gate allows (pg_sleep is VOLATILE): for
+#: timeout tests.
+SLOW_QUERY = "SELECT count(*) FROM generate_series(1, 2000000000)"
+
 
 def run_sql(*statements):
     with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from perfaudit.catalog.statements import GENERIC_PLAN_PROBES
 
-from .conftest import run_sql, statements_usable
+from .conftest import SLOW_QUERY, run_sql, statements_usable
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +239,6 @@ def test_explain_post_within_query_budget(client, staff_user, django_assert_max_
 def test_explain_analyze_stops_at_the_admin_timeout(client, staff_user, settings):
     settings.PERFAUDIT = {**settings.PERFAUDIT, "ADMIN_STATEMENT_TIMEOUT_MS": 50}
     client.force_login(staff_user)
-    response = client.post(url("explain"), {"sql": "SELECT pg_sleep(5)", "analyze": "on"})
+    response = client.post(url("explain"), {"sql": SLOW_QUERY, "analyze": "on"})
     assert response.status_code == 400
     assert "statement timeout" in response.content.decode()

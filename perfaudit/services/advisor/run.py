@@ -6,16 +6,15 @@ from dataclasses import replace
 
 from django.db import DatabaseError
 
-from perfaudit import sandbox, sqltext
+from perfaudit import gate, sandbox, sqltext
 from perfaudit.catalog import advisor as catalog
 from perfaudit.catalog import server
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
-from perfaudit.errors import one_line as _one_line
 from perfaudit.findings import Finding
 from perfaudit.rules import advisor as rules
 from perfaudit.rules import origin as origins
-from perfaudit.sandbox import check_statement, rolled_back
+from perfaudit.sandbox import rolled_back
 from perfaudit.services.advisor.inputs import (
     _advisable_entry,
     _attempt,
@@ -66,7 +65,8 @@ def advise_indexes(
 
     inputs: list[catalog.AdvisorStatement] = []
     for sql in sqls:
-        check_statement(sql, allowed=allowed)
+        # Typed statements: through the gate, and planned as SQL_ROLE below.
+        gate.check(connection, sql, allowed=allowed)
         inputs.append(catalog.AdvisorStatement(sql=sql, source="sql"))
     for url in urls:
         inputs.extend(_capture_url(connection, url, username))
@@ -154,13 +154,16 @@ def advise_indexes(
                 result = by_number[number]
                 result.generic_plan = nparams[number] > 0
                 try:
-                    with _savepoint(connection):
+                    with (
+                        _savepoint(connection),
+                        sandbox.as_role(cursor, conf.SQL_ROLE if result.source == "sql" else None),
+                    ):
                         before[number] = sandbox.plan_cost(
                             cursor, result.sql, nparams=nparams[number], **plan_kw
                         )
                     result.cost_before = before[number].cost
                 except DatabaseError as exc:
-                    result.note = f"EXPLAIN failed: {_one_line(exc)}"
+                    result.note = f"EXPLAIN failed: {gate.describe(exc)}"
             trials: list[rules.Trial] = []
             trial_info: dict[int, sandbox.TrialResult] = {}
             trial_errors: dict[int, list[str]] = {}
@@ -213,7 +216,7 @@ def advise_indexes(
                         )
                     )
     except DatabaseError as exc:
-        raise ServiceError(f"what-if failed: {_one_line(exc)}") from None
+        raise ServiceError(f"what-if failed: {gate.describe(exc)}") from None
 
     chosen = rules.choose(candidates, trials, min_reduction=threshold)
     chosen_ids = {id(c) for c, _t in chosen}
