@@ -30,12 +30,6 @@ def victim():
     run_sql("DROP TABLE IF EXISTS pa_victim", "DROP SEQUENCE IF EXISTS pa_seq")
 
 
-@pytest.fixture
-def no_gate(monkeypatch):
-    """Pretend the gate let everything through (a gap in it), to test the layers behind it."""
-    monkeypatch.setattr(gate, "check", lambda connection, sql, **kw: sql.split()[0].upper())
-
-
 def victim_rows() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pa_victim")
