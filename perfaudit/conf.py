@@ -50,6 +50,7 @@ class PerfauditSettings:
     #: ``schema.table``); the user model's tables and the session table are always added.
     SQL_PROTECTED_TABLES: tuple[str, ...] = (
         "django_session",
+        "django_admin_log",
         "auth_*",
         "*token*",
         "*password*",

@@ -48,7 +48,17 @@ from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.sqltext import EXPLAINABLE, SELECT_ONLY, first_keyword
 
-__all__ = ["EXPLAINABLE", "SELECT_ONLY", "Refused", "check", "check_text", "describe"]
+__all__ = [
+    "EXPLAINABLE",
+    "SELECT_ONLY",
+    "Policy",
+    "Refused",
+    "catalog_facts",
+    "check",
+    "check_relation",
+    "check_text",
+    "describe",
+]
 
 _STATEMENT_NODES = {
     "SELECT": ast.SelectStmt,
@@ -70,7 +80,8 @@ REFRESH_SECONDS = 10
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 #: System relations that describe the schema and hold no data, no query text and no secret:
 #: the only ones a typed statement may read (pg_stats, pg_statistic, pg_authid, pg_settings,
-#: pg_stat_activity, pg_stat_statements, pg_user_mappings, ... are refused).
+#: pg_stat_activity, pg_stat_statements, pg_user_mappings, pg_roles' rolconfig, pg_proc's
+#: function sources, ... are refused).
 SYSTEM_RELATIONS_ALLOWED = frozenset(
     {
         "pg_am",
@@ -89,8 +100,6 @@ SYSTEM_RELATIONS_ALLOWED = frozenset(
         "pg_namespace",
         "pg_opclass",
         "pg_operator",
-        "pg_proc",
-        "pg_roles",
         "pg_sequence",
         "pg_sequences",
         "pg_stat_all_indexes",
@@ -102,7 +111,6 @@ SYSTEM_RELATIONS_ALLOWED = frozenset(
         "pg_tables",
         "pg_trigger",
         "pg_type",
-        "pg_views",
         "tables",
         "columns",
         "table_constraints",
@@ -516,10 +524,14 @@ def _always_protected() -> list[str]:
 
 
 def _system(schema: str | None, name: str) -> bool:
-    return schema in _SYSTEM_SCHEMAS or (schema is None and name.startswith("pg_"))
+    """PostgreSQL's: a system schema, or a ``pg_`` name in any schema (pg_stat_statements and
+    its _info view live in the extension's schema, usually public)."""
+    return schema in _SYSTEM_SCHEMAS or (schema or "").startswith("pg_") or name.startswith("pg_")
 
 
-def _check_relation(schema, name, facts: CatalogFacts, policy: Policy, seen=None) -> None:
+def check_relation(schema, name, facts: CatalogFacts, policy: Policy, seen=None) -> None:
+    """Refuse a system catalog that may hold secrets, a protected table, or a view (or
+    materialized view) over either or calling an unsafe function."""
     label = f"{schema}.{name}" if schema else name
     if _system(schema, name):
         if name not in SYSTEM_RELATIONS_ALLOWED:
@@ -543,7 +555,7 @@ def _check_relation(schema, name, facts: CatalogFacts, policy: Policy, seen=None
         for kind, dep_schema, dep_name, unsafe, operator in deps:
             try:
                 if kind == "relation":
-                    _check_relation(dep_schema, dep_name, facts, policy, seen)
+                    check_relation(dep_schema, dep_name, facts, policy, seen)
                 elif operator:
                     if unsafe:
                         raise Refused(
@@ -593,7 +605,7 @@ def _check_function(schema, name, how, facts: CatalogFacts, policy: Policy) -> N
 
 def _check_uses(uses: Uses, facts: CatalogFacts, policy: Policy) -> None:
     for schema, name in sorted(uses.relations, key=str):
-        _check_relation(schema, name, facts, policy)
+        check_relation(schema, name, facts, policy)
     for schema, name, how in sorted(uses.functions, key=str):
         _check_function(schema, name, how, facts, policy)
     for schema, name in sorted(uses.operators, key=str):
@@ -657,9 +669,15 @@ def sqlstate_of(exc: BaseException) -> str | None:
     return None
 
 
-def describe(exc: BaseException) -> str:
-    """One line about a database error of a typed statement, quoting no data."""
+def describe(exc: BaseException, *, role: str | None = None) -> str:
+    """One line about a database error of a typed statement, quoting no data. ``role``: the
+    SQL_ROLE it ran as (a missing privilege is then most likely the role's)."""
     code = sqlstate_of(exc)
+    if code == "42501" and role:
+        return (
+            f"{one_line(exc)} (running as PERFAUDIT['SQL_ROLE'] = {role!r}: "
+            "manage.py perfauditrole grants it the application's tables)"
+        )
     if code is None or code[:2] in SHOWN_CLASSES:
         return one_line(exc)
     return (

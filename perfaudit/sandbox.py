@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, transaction
 
 from perfaudit import sqltext
-from perfaudit.errors import ServiceError
+from perfaudit.errors import ServiceError, one_line
 from perfaudit.gate import describe
 from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY, quote_ident
 
@@ -74,7 +74,13 @@ def as_role(cursor, role: str | None):
     if not role:
         yield
         return
-    cursor.execute(f"SET LOCAL ROLE {quote_ident(role)}")
+    try:
+        cursor.execute(f"SET LOCAL ROLE {quote_ident(role)}")
+    except DatabaseError as exc:
+        raise ServiceError(
+            f"cannot run as PERFAUDIT['SQL_ROLE'] = {role!r}: {one_line(exc)} "
+            "(manage.py perfauditrole creates it and grants it to this user)"
+        ) from None
     yield
     cursor.execute("RESET ROLE")
 
@@ -143,7 +149,7 @@ def explain(
             with as_role(cursor, role):
                 result = execute_one(cursor, statement, params, simple=generic)[0][0]
     except DatabaseError as exc:
-        raise ServiceError(f"EXPLAIN failed: {describe(exc)}") from None
+        raise ServiceError(f"EXPLAIN failed: {describe(exc, role=role)}") from None
     if isinstance(result, str):
         result = json.loads(result)
     return result[0], generic
@@ -173,7 +179,7 @@ def time_query(
                 if on_iteration is not None:
                     on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
-        raise ServiceError(f"query failed: {describe(exc)}") from None
+        raise ServiceError(f"query failed: {describe(exc, role=role)}") from None
     return timings, rows
 
 

@@ -153,17 +153,15 @@ def advise_indexes(
             for number in numbers:
                 result = by_number[number]
                 result.generic_plan = nparams[number] > 0
+                role = conf.SQL_ROLE if result.source == "sql" else None
                 try:
-                    with (
-                        _savepoint(connection),
-                        sandbox.as_role(cursor, conf.SQL_ROLE if result.source == "sql" else None),
-                    ):
+                    with _savepoint(connection), sandbox.as_role(cursor, role):
                         before[number] = sandbox.plan_cost(
                             cursor, result.sql, nparams=nparams[number], **plan_kw
                         )
                     result.cost_before = before[number].cost
                 except DatabaseError as exc:
-                    result.note = f"EXPLAIN failed: {gate.describe(exc)}"
+                    result.note = f"EXPLAIN failed: {gate.describe(exc, role=role)}"
             trials: list[rules.Trial] = []
             trial_info: dict[int, sandbox.TrialResult] = {}
             trial_errors: dict[int, list[str]] = {}
