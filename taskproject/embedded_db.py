@@ -49,6 +49,13 @@ maintenance_work_mem = 512MB
 max_parallel_maintenance_workers = 2
 timezone = 'UTC'
 log_timezone = 'UTC'
+# The server log (docs/operations.md, "perfaudit security"). An error line keeps the statement
+# that failed (PostgreSQL's default); perfaudit sends no typed statement longer than
+# PERFAUDIT['SQL_MAX_LENGTH'] and refuses what could fail with a secret in the message. Bind
+# parameters, when a statement is logged, are cut to 64 bytes, and never added to errors.
+log_min_error_statement = error
+log_parameter_max_length = 64
+log_parameter_max_length_on_error = 0
 """
 
 

@@ -487,6 +487,12 @@ if PERFAUDIT["REPEATED_QUERY_MODE"] not in {"off", "log", "raise"}:
 # What perfaudit's dbconnections shows about a pooler in front (docs/perfaudit.md).
 PERFAUDIT["TRANSACTION_POOLER"] = DB_TRANSACTION_POOLER
 PERFAUDIT["POOLER_ADMIN_URL"] = env.str("PERFAUDIT_POOLER_ADMIN_URL") or None
+# perfaudit's user-SQL boundary (docs/operations.md, "perfaudit security"): the role typed
+# statements run as (`make run` creates perfaudit_sql with `manage.py perfauditrole`), and
+# EXPLAIN ANALYZE on the admin page (unset: only with DEBUG).
+PERFAUDIT["SQL_ROLE"] = env.str("PERFAUDIT_SQL_ROLE") or None
+if env.is_set("PERFAUDIT_ADMIN_EXPLAIN_ANALYZE"):
+    PERFAUDIT["ADMIN_EXPLAIN_ANALYZE"] = env.bool("PERFAUDIT_ADMIN_EXPLAIN_ANALYZE")
 # First, so the queries of every later middleware (sessions, auth) are counted too.
 MIDDLEWARE = ["perfaudit.runtime.PerfauditMiddleware", *MIDDLEWARE]
 if REPLICA_ALIASES:
