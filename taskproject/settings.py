@@ -348,18 +348,18 @@ if DEBUG_TOOLBAR:
     )
     # The toolbar only ever shows for requests from these addresses.
     INTERNAL_IPS = ["127.0.0.1", "::1"]
-    # The toolbar's default panels, with a Headers panel that does not keep the Authorization
-    # header's value (taskproject/toolbar.py).
+    # The toolbar's default panels; those that record request data mask credentials before
+    # storing them (passwords, tokens, session keys: taskproject/toolbar.py).
     DEBUG_TOOLBAR_PANELS = [
-        "debug_toolbar.panels.history.HistoryPanel",
+        "taskproject.toolbar.HistoryPanel",
         "debug_toolbar.panels.versions.VersionsPanel",
         "debug_toolbar.panels.timer.TimerPanel",
         "debug_toolbar.panels.settings.SettingsPanel",
         "taskproject.toolbar.HeadersPanel",
-        "debug_toolbar.panels.request.RequestPanel",
-        "debug_toolbar.panels.sql.SQLPanel",
+        "taskproject.toolbar.RequestPanel",
+        "taskproject.toolbar.SQLPanel",
         "debug_toolbar.panels.staticfiles.StaticFilesPanel",
-        "debug_toolbar.panels.templates.TemplatesPanel",
+        "taskproject.toolbar.TemplatesPanel",
         "debug_toolbar.panels.alerts.AlertsPanel",
         "debug_toolbar.panels.cache.CachePanel",
         "debug_toolbar.panels.signals.SignalsPanel",
