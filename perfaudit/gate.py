@@ -368,26 +368,6 @@ WITH fn AS (
     JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = con.oid
         AND d.refclassid = 'pg_proc'::regclass
     WHERE con.contypid <> 0
-), view_dep AS (
-    SELECT DISTINCT vn.nspname AS view_schema, v.relname AS view_name,
-           CASE WHEN rn.nspname IS NOT NULL THEN 'relation' ELSE 'function' END AS kind,
-           coalesce(rn.nspname, f.nspname, of.nspname) AS schema,
-           coalesce(rc.relname, f.proname, of.proname) AS name,
-           coalesce(f.volatile OR NOT f.builtin, of.volatile OR NOT of.builtin) AS unsafe,
-           o.oid IS NOT NULL AS operator
-    FROM pg_class v
-    JOIN pg_namespace vn ON vn.oid = v.relnamespace
-    JOIN pg_rewrite r ON r.ev_class = v.oid
-    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-        AND d.refobjid <> v.oid
-    LEFT JOIN pg_class rc ON d.refclassid = 'pg_class'::regclass AND rc.oid = d.refobjid
-    LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-    LEFT JOIN fn f ON d.refclassid = 'pg_proc'::regclass AND f.oid = d.refobjid
-    LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid
-    LEFT JOIN fn of ON of.oid = o.oprcode
-    WHERE v.relkind IN ('v', 'm')
-      AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND (rc.oid IS NOT NULL OR f.oid IS NOT NULL OR of.oid IS NOT NULL)
 )
 SELECT json_build_object(
     'functions', (
@@ -411,10 +391,11 @@ SELECT json_build_object(
               JOIN pg_namespace n ON n.oid = t.typnamespace
               WHERE fn.volatile OR NOT fn.builtin) t
     ),
-    'view_deps', (
-        SELECT json_agg(json_build_array(view_schema, view_name, kind, schema, name, unsafe,
-                                         operator))
-        FROM view_dep
+    'views', (
+        SELECT json_agg(json_build_array(n.nspname, c.relname, pg_get_viewdef(c.oid)))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('v', 'm')
+          AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
     )
 )
 """
@@ -428,7 +409,8 @@ class CatalogFacts:
     functions: dict
     unsafe_operators: frozenset  # (schema, name)
     unsafe_types: frozenset  # (schema, name)
-    #: view or materialized view name -> {schema: [(kind, schema, name, unsafe, operator)]}
+    #: view or materialized view name -> {schema: its definition (pg_get_viewdef)}: built-in
+    #: functions are pinned, so pg_depend does not list them; the definition does.
     views: dict
     fetched_at: float = 0.0
 
@@ -438,8 +420,8 @@ class CatalogFacts:
         for schema, name, volatile, builtin in document.get("functions") or ():
             functions.setdefault(name, {})[schema] = (volatile, builtin)
         views: dict = {}
-        for vschema, vname, *dep in document.get("view_deps") or ():
-            views.setdefault(vname, {}).setdefault(vschema, []).append(tuple(dep))
+        for vschema, vname, definition in document.get("views") or ():
+            views.setdefault(vname, {})[vschema] = definition
         return cls(
             functions=functions,
             unsafe_operators=frozenset(map(tuple, document.get("unsafe_operators") or ())),
@@ -489,13 +471,20 @@ class Policy:
 
     protected: tuple[str, ...]
     allowed_functions: frozenset
+    conf: object = None
 
     @classmethod
     def from_settings(cls, conf) -> Policy:
         return cls(
             protected=tuple(p.lower() for p in (*conf.SQL_PROTECTED_TABLES, *_always_protected())),
             allowed_functions=frozenset(f.lower() for f in conf.SQL_ALLOWED_FUNCTIONS),
+            conf=conf,
         )
+
+    def function_allowed(self, name: str, schemas) -> bool:
+        """In SQL_ALLOWED_FUNCTIONS, by name or with the schema of every overload in play."""
+        allowed = self.allowed_functions
+        return name.lower() in allowed or all(f"{s}.{name}".lower() in allowed for s in schemas)
 
     def table_protected(self, schema: str | None, name: str) -> bool:
         candidates = [name.lower()] + ([f"{schema}.{name}".lower()] if schema else [])
@@ -548,25 +537,16 @@ def check_relation(schema, name, facts: CatalogFacts, policy: Policy, seen=None)
             reason="protected_table",
         )
     seen = seen if seen is not None else set()
-    for view_schema, deps in (facts.views.get(name) or {}).items():
+    for view_schema, definition in (facts.views.get(name) or {}).items():
         if (schema and view_schema != schema) or (view_schema, name) in seen:
             continue
         seen.add((view_schema, name))
-        for kind, dep_schema, dep_name, unsafe, operator in deps:
-            try:
-                if kind == "relation":
-                    check_relation(dep_schema, dep_name, facts, policy, seen)
-                elif operator:
-                    if unsafe:
-                        raise Refused(
-                            f"an operator calls {dep_schema}.{dep_name}(), a volatile or "
-                            "user-defined function",
-                            reason="unsafe_operator",
-                        )
-                else:
-                    _check_function(dep_schema, dep_name, "", facts, policy)
-            except Refused as exc:
-                raise Refused(f"{label} is a view and {exc}", reason=exc.reason) from None
+        try:
+            _check_size(definition, policy.conf)
+            _keyword, statement = _parse_one(definition, SELECT_ONLY, None, policy.conf)
+            _check_uses(uses_of(statement), facts, policy, seen)
+        except Refused as exc:
+            raise Refused(f"{label} is a view and {exc}", reason=exc.reason) from None
 
 
 def _check_function(schema, name, how, facts: CatalogFacts, policy: Policy) -> None:
@@ -587,7 +567,7 @@ def _check_function(schema, name, how, facts: CatalogFacts, policy: Policy) -> N
             "run here",
             reason="volatile_function",
         )
-    if name.lower() in policy.allowed_functions or label.lower() in policy.allowed_functions:
+    if policy.function_allowed(name, overloads):
         return
     if not all(builtin for _volatile, builtin in overloads.values()):
         raise Refused(
@@ -603,9 +583,9 @@ def _check_function(schema, name, how, facts: CatalogFacts, policy: Policy) -> N
         )
 
 
-def _check_uses(uses: Uses, facts: CatalogFacts, policy: Policy) -> None:
+def _check_uses(uses: Uses, facts: CatalogFacts, policy: Policy, seen=None) -> None:
     for schema, name in sorted(uses.relations, key=str):
-        check_relation(schema, name, facts, policy)
+        check_relation(schema, name, facts, policy, seen)
     for schema, name, how in sorted(uses.functions, key=str):
         _check_function(schema, name, how, facts, policy)
     for schema, name in sorted(uses.operators, key=str):
