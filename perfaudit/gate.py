@@ -655,8 +655,8 @@ def describe(exc: BaseException, *, role: str | None = None) -> str:
     code = sqlstate_of(exc)
     if code == "42501" and role:
         return (
-            f"{one_line(exc)} (running as PERFAUDIT['SQL_ROLE'] = {role!r}: "
-            "manage.py perfauditrole grants it the application's tables)"
+            f"{one_line(exc)} (running as PERFAUDIT['SQL_ROLE'] = {role!r}, which lacks this "
+            "privilege; manage.py perfauditrole grants it the application's tables)"
         )
     if code is None or code[:2] in SHOWN_CLASSES:
         return one_line(exc)
