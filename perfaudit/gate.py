@@ -13,8 +13,10 @@ The checks, in order, each refusing with a message naming its reason:
    ``PARSE_NESTING_LIMIT`` operators, keywords and brackets that could nest inside one another
    (an upper bound on the parse tree's depth read from PostgreSQL's lexer, which is flat).
    pglast turns the parse tree into Python objects with C recursion and no stack check: a
-   ``SELECT 1+1+...`` of 23,800 terms kills the process with SIGSEGV on an 8 MB stack, 2,900
-   on a 1 MB thread stack (measured: ``python -m perfaudit.gate --measure``);
+   ``SELECT 1+1+...`` of ~23,700 terms kills the process with SIGSEGV on an 8 MB stack, ~2,900
+   on a 1 MB thread stack, ~1,400 on 512 KB (``python -m benchmarks.gate``). So the bound
+   comes first, and the gate parses on a thread of its own with a 16 MB stack, whatever the
+   server's request threads have;
 2. one statement, of an allowed kind (a query for the forms), parsed by PostgreSQL's own
    parser, its tree at most ``SQL_MAX_DEPTH`` levels deep (the parse-tree code after the gate
    recurses in Python);
@@ -37,9 +39,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pglast import ast, parse_sql, parser
@@ -71,7 +75,8 @@ _STATEMENT_NODES = {
 }
 
 #: Nesting tokens the lexer may count before the parser is called (see the module docstring):
-#: at most ~2 parse-tree levels each, so ~2,000 levels and ~0.7 MB of C stack in pglast.
+#: at most ~2 parse-tree levels each (a property test pins it), ~1 MB of C stack in pglast for
+#: the heaviest shape measured (subqueries nested ~500 deep), on a 16 MB parser thread.
 PARSE_NESTING_LIMIT = 1_000
 #: Seconds the catalog facts are reused; an unknown function name refreshes them sooner.
 CACHE_SECONDS = 300
@@ -231,6 +236,34 @@ def _check_size(sql: str, conf) -> None:
         )
 
 
+#: The gate's own parse runs on a thread of its own with this stack, whatever thread called it
+#: (a server's request threads may have 512 KB or less): at PARSE_NESTING_LIMIT the deepest
+#: shape measured needs ~1 MB (nested subqueries); the parse trees the gate passes are at most
+#: SQL_MAX_DEPTH levels deep, which any thread parses again without trouble.
+PARSER_STACK_BYTES = 16 * 1024 * 1024
+#: (process id, the pool): a forked child (gunicorn --preload, multiprocessing) has the pool
+#: object but not its thread, so it starts its own.
+_parser: tuple[int, ThreadPoolExecutor] | None = None
+_parser_lock = threading.Lock()
+
+
+def parse_on_a_known_stack(sql: str):
+    """pglast's ``parse_sql`` on the gate's parser thread (``PARSER_STACK_BYTES`` of stack)."""
+    global _parser
+    with _parser_lock:
+        if _parser is None or _parser[0] != os.getpid():
+            # threading.stack_size() applies to threads started while it is set: start ours now.
+            previous = threading.stack_size(PARSER_STACK_BYTES)
+            try:
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perfaudit-gate")
+                pool.submit(int).result()
+            finally:
+                threading.stack_size(previous)
+            _parser = (os.getpid(), pool)
+        pool = _parser[1]
+    return pool.submit(parse_sql, sql).result()
+
+
 # --- 2. one statement of an allowed kind ------------------------------------------------------
 
 
@@ -255,7 +288,7 @@ def _parse_one(sql: str, allowed, refusal, conf):
             reason="statement_kind",
         )
     try:
-        parsed = parse_sql(sql)
+        parsed = parse_on_a_known_stack(sql)
     except parser.ParseError as exc:
         raise Refused(f"cannot parse the statement: {exc}", reason="parse_error") from None
     if len(parsed) != 1:
