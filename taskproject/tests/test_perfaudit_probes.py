@@ -401,7 +401,7 @@ def collected_static():
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "0"},
+        env={**os.environ, "DEBUG": "0", "DATABASE_URL": test_database_url()},
         check=True,
         timeout=300,
     )
