@@ -8,8 +8,6 @@ EXPLAIN.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from django import forms
 from django.conf import settings
 
@@ -76,7 +74,7 @@ def explain(model_admin, request):
                 form.add_error("sql", error)
             else:
                 item = report.plans[0]
-                rows = render.plan_rows(item.plan, [asdict(f) for f in item.findings])
+                rows = render.plan_rows(item.plan, [f.to_dict() for f in item.findings])
                 timing = plantime.timing(item.plan)
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})

@@ -63,7 +63,6 @@ def queries(model_admin, request):
                 | {
                     "hit_ratio": query.hit_ratio,
                     "share": report.share(query),
-                    "origin": report.origin.get(query.queryid, "app"),
                     "display": " ".join(query.query.split()),
                     # Only queries get an EXPLAIN button: the form refuses anything else.
                     "explainable": sqltext.first_keyword(query.query) in sqltext.SELECT_ONLY,

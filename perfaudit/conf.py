@@ -28,7 +28,7 @@ class PerfauditSettings:
 
     # --- slowqueries / the Queries page ---
     #: Tables of profilers (silk's by default): their statements are hidden with the other tool
-    #: noise unless asked for (``slowqueries --all``, the page's toggle). perfaudit.rules.origin.
+    #: noise unless asked for (``slowqueries --all``, the page's toggle). perfaudit.origin.
     PROFILER_TABLE_PREFIXES: tuple[str, ...] = ("silk_",)
 
     # --- explain / profilequery ---

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
+
+from perfaudit.operations import FixOperation
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -22,17 +24,36 @@ def severity_rank(severity: str) -> int:
 @dataclass(frozen=True)
 class Fix:
     sql: str | None = None
-    #: The Django migration operation(s) that apply the fix: one Python expression (an
-    #: operation, or a list of them) over the names ``migrations``, ``models`` and those of
-    #: ``django.contrib.postgres.operations``, valid in the migration state of ``app_label``.
-    migration: str | None = None
-    #: The app whose migrations the operation belongs in.
+    #: The migration operations that apply the fix, valid in the migration state of
+    #: ``app_label`` (structured: perfaudit.operations; the one writer prints and writes them).
+    operations: tuple[FixOperation, ...] = ()
+    #: The app whose migrations the operations belong in.
     app_label: str | None = None
     #: A shell command (quoted to run as printed), e.g. ``python manage.py explain '...'``.
     command: str | None = None
-    #: The edit to the model that must accompany ``migration`` (or replace it), so that
+    #: The edit to the model that must accompany the operations (or replace them), so that
     #: makemigrations agrees with the database afterwards.
     model_change: str | None = None
+
+    @property
+    def migration(self) -> str | None:
+        """The operations as one Python expression (an operation, or a list of them) over the
+        names ``migrations``, ``models`` and those of ``django.contrib.postgres.operations``:
+        what the command, the JSON document and the admin page print."""
+        if not self.operations:
+            return None
+        from perfaudit import migration_writer
+
+        return migration_writer.expression(self.operations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sql": self.sql,
+            "migration": self.migration,
+            "app_label": self.app_label,
+            "command": self.command,
+            "model_change": self.model_change,
+        }
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,11 @@ class Finding:
     def __post_init__(self):
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of a finding (what every report's ``findings`` list holds)."""
+        document = {f.name: getattr(self, f.name) for f in fields(self)}
+        return document | {"fix": self.fix.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -116,7 +142,7 @@ class Report:
         document = {
             "generated_at": self.generated_at,
             "database": self.database.to_dict(),
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
         }
         for key, value in self.payload().items():
             document.setdefault(key, value)
@@ -135,6 +161,8 @@ def json_default(value: Any) -> Any:
         return float(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
     return str(value)

@@ -1,6 +1,6 @@
 """Where a plan spends its time: each node's own share, its buffers, and the filter hint.
 
-Pure functions over an EXPLAIN (FORMAT JSON) document, numbered like perfaudit.rules.plans.walk
+Pure functions over an EXPLAIN (FORMAT JSON) document, numbered like perfaudit.snapshots.plans.walk
 (depth-first from 1), for the EXPLAIN page and the ``explain`` command.
 
 A node's *own* time is its total time (``Actual Total Time`` x ``Actual Loops``) minus its
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfaudit.rules.plans import walk
+from perfaudit.snapshots.plans import walk
 
 #: EXPLAIN (BUFFERS) keys per node, in the order the page lists them.
 BUFFER_KEYS = (

@@ -1,21 +1,15 @@
 """Rolled-back execution: the only place perfaudit runs a user's statement.
 
 Typed statements get here only through the gate (perfaudit.gate.check). EXPLAIN (ANALYZE),
-profilequery and ``explain --url`` all run inside ``rolled_back``: a transaction (or savepoint)
-that is always rolled back, with statement and lock timeouts, read-only when only a query may
-run, and for typed statements as ``PERFAUDIT['SQL_ROLE']`` when one is set (``SET LOCAL ROLE``:
-undone with the transaction, so a pooled connection keeps nothing). ``execute_one`` makes the
-server, not a lexer, refuse a second statement. Errors of running a typed statement are worded
-by ``gate.describe``: an SQLSTATE, never data PostgreSQL quoted.
-
-What-if indexes (adviseindexes), always undone, inside the same rolled-back transaction:
-
-* HypoPG (``hypopg_create_index``): a hypothetical index only the planner of this session sees;
-  nothing is built, no lock is taken. HypoPG's indexes live in the backend's memory, not in a
-  transaction, so every trial ends with ``hypopg_reset()`` (also on error).
-* ``try_built``: ``CREATE INDEX`` for real inside a savepoint that is rolled back. It reads the
-  whole table and holds a SHARE lock (writes wait) while it builds: development and staging
-  databases only (``adviseindexes --allow-build``).
+profilequery, the generic-plan check of pg_stat_statements' texts and the requests of
+``explain --url`` / ``adviseindexes --url`` all run inside ``rolled_back``: a transaction (or
+savepoint) that is always rolled back, with statement and lock timeouts, read-only when only a
+query may run, and for typed statements as ``PERFAUDIT['SQL_ROLE']`` when one is set (``SET
+LOCAL ROLE``: undone with the transaction, so a pooled connection keeps nothing).
+``execute_one`` makes the server, not a lexer, refuse a second statement. Errors of running a
+typed statement are worded by ``gate.describe``: an SQLSTATE, never data PostgreSQL quoted.
+Each probe returns a snapshot (perfaudit.snapshots) for the rules to judge. The advisor's
+what-if indexes (HypoPG, rolled-back builds) are the sandbox's too: perfaudit.whatif.
 """
 
 from __future__ import annotations
@@ -23,25 +17,31 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from django.db import DatabaseError, transaction
 
 from perfaudit import sqltext
+from perfaudit.ddl import ident
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.gate import describe
-from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY, quote_ident
+from perfaudit.snapshots.plans import Explained
+from perfaudit.snapshots.profile import QueryProfile
+from perfaudit.snapshots.statements import GenericPlanChecks, Statement
+from perfaudit.sqltext import EXPLAINABLE, READ_ONLY, SELECT_ONLY
 
 __all__ = [
     "EXPLAINABLE",
+    "GENERIC_PLAN_PROBES",
     "READ_ONLY",
     "SELECT_ONLY",
     "as_role",
+    "capture_request",
+    "check_generic_plans",
     "execute_one",
     "explain",
-    "plan_cost",
-    "try_built",
-    "try_hypothetical",
+    "request_client",
+    "rolled_back",
+    "time_query",
 ]
 
 
@@ -75,7 +75,7 @@ def as_role(cursor, role: str | None):
         yield
         return
     try:
-        cursor.execute(f"SET LOCAL ROLE {quote_ident(role)}")
+        cursor.execute(f"SET LOCAL ROLE {ident(role)}")
     except DatabaseError as exc:
         raise ServiceError(
             f"cannot run as PERFAUDIT['SQL_ROLE'] = {role!r}: {one_line(exc)} "
@@ -115,8 +115,8 @@ def explain(
     cursor=None,
     read_only: bool = False,
     role: str | None = None,
-) -> tuple[dict, bool]:
-    """(EXPLAIN's JSON document, whether it is a generic plan) for one statement.
+) -> Explained:
+    """EXPLAIN's JSON document for one statement, and how it was made.
 
     With ``cursor`` the EXPLAIN runs there (inside the caller's rolled-back transaction);
     otherwise in a fresh one, read-only for queries. ``role``: see ``rolled_back``.
@@ -152,7 +152,23 @@ def explain(
         raise ServiceError(f"EXPLAIN failed: {describe(exc, role=role)}") from None
     if isinstance(result, str):
         result = json.loads(result)
-    return result[0], generic
+    return Explained(
+        sql=sql,
+        params=[_json_value(p) for p in params] if params else [],
+        generic_plan=generic,
+        analyze=analyze,
+        document=result[0],
+    )
+
+
+def _json_value(value):
+    """A bound parameter as the report shows it (and a snapshot can store): JSON's own types
+    as they are, datetimes as ISO text, anything else as its text."""
+    from perfaudit.findings import json_default
+
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return json_default(value)
 
 
 def time_query(
@@ -163,8 +179,9 @@ def time_query(
     timeout_ms: int,
     on_iteration=None,
     role: str | None = None,
-) -> tuple[list, int]:
-    """(milliseconds per run, rows of the last run): ``sql`` run ``iterations`` times, read-only.
+) -> QueryProfile:
+    """Milliseconds per run and the rows of the last: ``sql`` run ``iterations`` times,
+    read-only.
 
     ``on_iteration(n, ms, rows)`` is called after each run, so a long profile shows progress.
     """
@@ -180,116 +197,98 @@ def time_query(
                     on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
         raise ServiceError(f"query failed: {describe(exc, role=role)}") from None
-    return timings, rows
+    return QueryProfile(iterations=iterations, rows=rows, timings_ms=timings, sql=sql)
 
 
-# --- what-if indexes (adviseindexes) ---------------------------------------------------------
-
-#: The prepared statement the PostgreSQL < 16 generic-plan path uses (deallocated after use).
-PREPARED = "perfaudit_advisor_stmt"
+#: At most this many statements are probed with EXPLAIN (GENERIC_PLAN) per report.
+GENERIC_PLAN_PROBES = 5
 
 
-@dataclass(frozen=True)
-class Plan:
-    cost: float
-    index_names: frozenset[str]
-    document: dict
+def check_generic_plans(
+    connection, statements: list[Statement], *, timeout_ms: int
+) -> GenericPlanChecks:
+    """The error, if any, EXPLAIN (GENERIC_PLAN) gives on each $n statement's text, so its
+    printed explain command is known to run (or said not to).
 
-
-def _plan_document(rows) -> dict:
-    result = rows[0][0]
-    if isinstance(result, str):
-        result = json.loads(result)
-    return result[0]
-
-
-def plan_cost(cursor, sql: str, *, nparams: int, pg_version: int) -> Plan:
-    """EXPLAIN (no ANALYZE: nothing executes) and the plan's total cost.
-
-    ``$n`` placeholders (pg_stat_statements' texts) get a generic plan: EXPLAIN (GENERIC_PLAN)
-    on PostgreSQL 16+; before 16, PREPARE the statement and EXPLAIN EXECUTE it with NULL
-    arguments under ``plan_cache_mode = force_generic_plan`` (set locally), so the plan is the
-    one built without looking at the values, exactly what GENERIC_PLAN shows.
+    Only on PostgreSQL 16+ (GENERIC_PLAN), for at most GENERIC_PLAN_PROBES statements, in one
+    rolled-back read-only transaction with a savepoint per statement: EXPLAIN without ANALYZE
+    executes nothing. pg_stat_statements turns a typed literal such as ``interval '1 day'``
+    into ``interval $3``, which does not parse.
     """
-    statement = sql.strip().rstrip(";")
-    if nparams and pg_version >= 160000:
-        rows = execute_one(cursor, f"EXPLAIN (FORMAT JSON, GENERIC_PLAN) {statement}", simple=True)
-    elif nparams:
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        cursor.execute(f"PREPARE {PREPARED} AS {statement}")
+    if connection.pg_version < 160000:
+        return GenericPlanChecks()
+    probes = [
+        row
+        for row in statements
+        if sqltext.has_positional_params(row.query)
+        and len(sqltext.statements(row.query)) == 1
+        and sqltext.first_keyword(row.query) in sqltext.EXPLAINABLE
+    ][:GENERIC_PLAN_PROBES]
+    if not probes:
+        return GenericPlanChecks()
+    errors = {}
+    with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
+        for row in probes:
+            try:
+                with transaction.atomic(using=connection.alias):
+                    execute_one(cursor, f"EXPLAIN (GENERIC_PLAN) {row.query}", simple=True)
+            except DatabaseError as exc:
+                errors[row.queryid] = one_line(exc)
+    return GenericPlanChecks(errors=errors, checked=tuple(row.queryid for row in probes))
+
+
+def request_client(username: str | None):
+    """A test client, logged in as ``username`` when one is given."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    if username:
+        user_model = get_user_model()
         try:
-            args = ", ".join(["NULL"] * nparams)
-            # A savepoint, so a failing EXPLAIN leaves a transaction DEALLOCATE can still use.
-            with transaction.atomic(using=cursor.db.alias):
-                cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {PREPARED}({args})")
-                rows = cursor.fetchall()
-        finally:
-            # Prepared statements outlive a rollback: always deallocate.
-            cursor.execute(f"DEALLOCATE {PREPARED}")
-    else:
-        rows = execute_one(cursor, f"EXPLAIN (FORMAT JSON) {statement}")
-    document = _plan_document(rows)
-    return Plan(float(document["Plan"]["Total Cost"]), _index_names(document["Plan"]), document)
+            user = user_model._default_manager.get_by_natural_key(username)
+        except user_model.DoesNotExist:
+            raise ServiceError(f"no user {username!r}") from None
+        client.force_login(user)
+    return client
 
 
-def _index_names(node: dict) -> frozenset[str]:
-    """Every index a plan (sub)tree uses. (Not rules.plans.walk: rules.plans -> catalog.plans
-    -> sandbox would be an import cycle.)"""
-    names = {node["Index Name"]} if "Index Name" in node else set()
-    for child in node.get("Plans", ()):
-        names |= _index_names(child)
-    return frozenset(names)
+@contextmanager
+def requesting(connection, username: str | None, *, timeout_ms: int):
+    """A rolled-back transaction with a logged-in test client and the one query recorder:
+    ``get(url)`` runs a GET and returns the response; ``recorder.queries`` is what it ran.
+    What the view writes (sessions, last_login, ...) disappears with the transaction."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from perfaudit import recording
+
+    recorder = recording.QueryRecorder()
+    with rolled_back(connection, timeout_ms=timeout_ms) as cursor:
+        client = request_client(username)
+
+        def get(url: str):
+            with (
+                override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
+                recorder.installed([connection.alias]),
+            ):
+                # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
+                return client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
+
+        yield get, recorder, cursor
 
 
-@dataclass(frozen=True)
-class TrialResult:
-    plans: dict[int, Plan]  # statement number -> plan with the index
-    index_name: str
-    size_bytes: int | None
-
-
-def try_hypothetical(
-    connection, cursor, create_sql: str, statements: dict[int, tuple], **kw
-) -> TrialResult:
-    """Plan ``statements`` ({number: (sql, nparams)}) with one hypothetical index."""
-    try:
-        # A savepoint: HypoPG refusing an access method (GIN) must not abort the transaction
-        # the reset below runs in.
-        with transaction.atomic(using=connection.alias):
-            cursor.execute(
-                "SELECT indexrelid, indexname FROM hypopg_create_index(%s)", [create_sql]
-            )
-            oid, name = cursor.fetchone()
-            cursor.execute("SELECT hypopg_relation_size(%s)", [oid])
-            size = cursor.fetchone()[0]
-            plans = {
-                number: plan_cost(cursor, sql, nparams=n, **kw)
-                for number, (sql, n) in statements.items()
-            }
-            return TrialResult(plans, name, size)
-    finally:
-        cursor.execute("SELECT hypopg_reset()")
-
-
-def try_built(
-    connection, cursor, create_sql: list[str], name: str, statements: dict[int, tuple], **kw
-) -> TrialResult:
-    """Build the index for real in a savepoint, plan, and roll the savepoint back."""
-    with transaction.atomic(using=connection.alias):
-        try:
-            for sql in create_sql:
-                cursor.execute(sql)
-            cursor.execute("SELECT pg_relation_size(%s::regclass)", [name])
-            size = cursor.fetchone()[0]
-            plans = {
-                number: plan_cost(cursor, sql, nparams=n, **kw)
-                for number, (sql, n) in statements.items()
-            }
-            return TrialResult(plans, name, size)
-        finally:
-            transaction.set_rollback(True, using=connection.alias)
-
-
-def hypothetical_count(cursor) -> int:
-    cursor.execute("SELECT count(*) FROM hypopg_list_indexes")
-    return cursor.fetchone()[0]
+def capture_request(
+    connection, url: str, username: str | None, *, timeout_ms: int, keywords: frozenset[str]
+) -> list[str]:
+    """The statements one GET runs whose first keyword is in ``keywords``, each with its
+    parameters inlined (the driver's own quoting) so the planner sees the values."""
+    if not url.startswith("/"):
+        raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
+    with requesting(connection, username, timeout_ms=timeout_ms) as (get, recorder, _cursor):
+        get(url)
+        return [
+            connection.ops.compose_sql(q.sql, q.params) if q.params else q.sql
+            for q in recorder.queries
+            if not q.many and sqltext.first_keyword(q.sql) in keywords
+        ]

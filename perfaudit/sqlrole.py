@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from perfaudit import gate
 from perfaudit.conf import get_settings
-from perfaudit.sqltext import quote_ident
+from perfaudit.ddl import ident
 
 DEFAULT_ROLE = "perfaudit_sql"
 ATTRIBUTES = "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
@@ -65,14 +65,10 @@ class RolePlan:
     skipped: list[str] = field(default_factory=list)
 
 
-def _qualified(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
 def statements(connection, role: str, *, writes: bool = False) -> RolePlan:
     """The SQL that creates ``role`` if needed and sets exactly its privileges."""
     plan = RolePlan(role)
-    who = quote_ident(role)
+    who = ident(role)
     facts = gate.catalog_facts(connection, refresh=True)
     policy = gate.Policy.from_settings(get_settings())
     with connection.cursor() as cursor:
@@ -92,7 +88,7 @@ def statements(connection, role: str, *, writes: bool = False) -> RolePlan:
         plan.statements.append(f"CREATE ROLE {who} {ATTRIBUTES}")
     else:
         plan.statements.append(f"ALTER ROLE {who} {ATTRIBUTES}")
-        plan.statements += [f"REVOKE {quote_ident(m)} FROM {who}" for m in row[1] or ()]
+        plan.statements += [f"REVOKE {ident(m)} FROM {who}" for m in row[1] or ()]
     if not superuser:
         options = " WITH INHERIT FALSE, SET TRUE" if connection.pg_version >= 160000 else ""
         plan.statements.append(f"GRANT {who} TO CURRENT_USER{options}")
@@ -106,23 +102,19 @@ def statements(connection, role: str, *, writes: bool = False) -> RolePlan:
         try:
             gate.check_relation(schema, name, facts, policy)
         except gate.Refused:
-            plan.statements.append(f"REVOKE ALL ON TABLE {_qualified(schema, name)} FROM {who}")
+            plan.statements.append(f"REVOKE ALL ON TABLE {ident(schema, name)} FROM {who}")
             plan.revoked.append(label)
             continue
         privileges = "SELECT, INSERT, UPDATE, DELETE" if writes and kind in "rpf" else "SELECT"
-        plan.statements.append(f"GRANT {privileges} ON TABLE {_qualified(schema, name)} TO {who}")
+        plan.statements.append(f"GRANT {privileges} ON TABLE {ident(schema, name)} TO {who}")
         plan.granted.append(label)
         allowed_tables.add((schema, name))
         schemas.add(schema)
     if writes:
         for schema, name, table_schema, table in sequences:
             if (table_schema, table) in allowed_tables:
-                plan.statements.append(
-                    f"GRANT USAGE ON SEQUENCE {_qualified(schema, name)} TO {who}"
-                )
-    plan.statements[1:1] = [
-        f"GRANT USAGE ON SCHEMA {quote_ident(s)} TO {who}" for s in sorted(schemas)
-    ]
+                plan.statements.append(f"GRANT USAGE ON SEQUENCE {ident(schema, name)} TO {who}")
+    plan.statements[1:1] = [f"GRANT USAGE ON SCHEMA {ident(s)} TO {who}" for s in sorted(schemas)]
     return plan
 
 

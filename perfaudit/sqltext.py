@@ -22,6 +22,8 @@ EXPLAINABLE = frozenset(
 READ_ONLY = frozenset({"SELECT", "VALUES", "TABLE"})
 #: What the admin's EXPLAIN form accepts: queries only (WITH runs in a read-only transaction).
 SELECT_ONLY = READ_ONLY | {"WITH"}
+#: Statements the index advisor plans. Plain EXPLAIN (never ANALYZE) executes none of them.
+ADVISABLE = frozenset({"SELECT", "WITH", "UPDATE", "DELETE"})
 
 # Django and psycopg placeholders (%s, %(name)s) and the %% escape: not PostgreSQL syntax, so
 # they become $n parameters before parsing; a literal '%' in the SQL text is always doubled.
@@ -99,6 +101,46 @@ def fingerprint(sql: str) -> str:
         return " ".join(sql.split())
 
 
-def quote_ident(name: str) -> str:
-    """A double-quoted identifier, embedded quotes doubled: valid for any name."""
-    return '"' + name.replace('"', '""') + '"'
+class SQLTextError(ValueError):
+    """SQL the parser cannot read as one statement (one line for the user)."""
+
+
+def parse_one(sql: str):
+    """The one statement's parse tree (pglast, i.e. PostgreSQL's own parser)."""
+    from pglast import parse_sql
+
+    try:
+        parsed = parse_sql(sql)
+    except parser.ParseError as exc:
+        raise SQLTextError(f"cannot parse the statement: {exc}") from None
+    if len(parsed) != 1:
+        raise SQLTextError(f"one statement at a time: this SQL holds {len(parsed)}")
+    return parsed[0].stmt
+
+
+def _nodes(node):
+    from pglast import ast
+
+    yield node
+    if isinstance(node, ast.Node):
+        for name in node:
+            yield from _nodes(getattr(node, name))
+    elif isinstance(node, tuple):
+        for value in node:
+            yield from _nodes(value)
+
+
+def referenced_tables(sql: str) -> list[str]:
+    """Relation names a statement reads, in order of appearance (CTE names included)."""
+    from pglast import ast
+
+    names = [n.relname for n in _nodes(parse_one(sql)) if isinstance(n, ast.RangeVar)]
+    return list(dict.fromkeys(names))
+
+
+def max_param(sql: str) -> int:
+    """The highest $n in the statement (0 when none): PREPARE needs as many arguments."""
+    from pglast import ast
+
+    numbers = [n.number for n in _nodes(parse_one(sql)) if isinstance(n, ast.ParamRef)]
+    return max(numbers, default=0)

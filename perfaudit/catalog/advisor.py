@@ -1,31 +1,25 @@
 """What the index advisor reads before judging: statements, tables, column statistics, indexes,
-extensions. Static SQL with bound parameters; nothing here decides anything.
+models, extensions. Static SQL with bound parameters; nothing here decides anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from perfaudit import origin, sqltext
+from perfaudit.catalog import declared, server
 from perfaudit.catalog import indexes as index_catalog
 from perfaudit.catalog import statements as statement_catalog
-from perfaudit.rules.advisor import ColumnFacts, ExistingIndex, TableFacts
-
-
-@dataclass(frozen=True)
-class AdvisorStatement:
-    sql: str
-    source: str  # pg_stat_statements | sql | url
-    queryid: int | None = None
-    calls: int | None = None
-    total_ms: float | None = None
-    mean_ms: float | None = None
-
-
-@dataclass(frozen=True)
-class Extensions:
-    hypopg_installed: bool
-    hypopg_available: bool
-    pg_trgm_installed: bool
+from perfaudit.snapshots.advisor import (
+    AdvisorSelection,
+    AdvisorSnapshot,
+    AdvisorStatement,
+    ColumnFacts,
+    ExistingIndex,
+    Extensions,
+    ModelFields,
+    TableFacts,
+)
+from perfaudit.snapshots.indexes import IndexInfo
+from perfaudit.snapshots.statements import StatementsStatus
 
 
 def extensions(connection) -> Extensions:
@@ -40,16 +34,40 @@ def extensions(connection) -> Extensions:
         return Extensions(*cursor.fetchone())
 
 
-def top_statements(
-    connection, *, limit: int, order: str = "total", min_calls: int = 1
-) -> tuple[statement_catalog.StatementsStatus, list[AdvisorStatement]]:
-    """The current database's top pg_stat_statements entries (normalized text, ``$n``)."""
-    status = statement_catalog.statements_status(connection)
-    if not status.usable or limit <= 0:
-        return status, []
-    rows, _total_ms = statement_catalog.list_statements(
-        connection, min_mean_ms=0.0, min_calls=min_calls, order=order, limit=limit
+def _plannable(sql: str, prefixes: tuple[str, ...]) -> bool:
+    """An application statement the advisor can plan: a SELECT, UPDATE or DELETE reading
+    tables of the schema (not the catalog's, nor HypoPG's)."""
+    if sqltext.first_keyword(sql) not in sqltext.ADVISABLE:
+        return False
+    if origin.classify(sql, profiler_prefixes=prefixes) != origin.APP:
+        return False
+    try:
+        tables = sqltext.referenced_tables(sql)
+    except sqltext.SQLTextError:
+        return True  # listed, with the parser's reason
+    return bool(tables) and not any(
+        t.startswith(("pg_", "hypopg")) or t == "information_schema" for t in tables
     )
+
+
+def top_statements(
+    connection, selection: AdvisorSelection
+) -> tuple[StatementsStatus, list[AdvisorStatement]]:
+    """The current database's top ``selection.top`` application entries of
+    pg_stat_statements by total time (normalized text, ``$n``)."""
+    status = statement_catalog.statements_status(connection)
+    if not status.usable or selection.top <= 0:
+        return status, []
+    # Utility statements, catalog queries and the profiler's bookkeeping (silk's tables) fill
+    # the top of pg_stat_statements too: read more, keep the first ``top`` plannable ones.
+    rows, _total_ms = statement_catalog.list_statements(
+        connection,
+        min_mean_ms=0.0,
+        min_calls=selection.min_calls,
+        order="total",
+        limit=selection.top * 10,
+    )
+    plannable = [r for r in rows if _plannable(r.query, selection.profiler_prefixes)]
     return status, [
         AdvisorStatement(
             sql=row.query,
@@ -59,7 +77,7 @@ def top_statements(
             total_ms=row.total_ms,
             mean_ms=row.mean_ms,
         )
-        for row in rows
+        for row in plannable[: selection.top]
     ]
 
 
@@ -132,7 +150,7 @@ def table_facts(connection, tables: list[str]) -> dict[str, TableFacts]:
     return facts
 
 
-def existing_index(index: index_catalog.IndexInfo) -> ExistingIndex:
+def existing_index(index: IndexInfo) -> ExistingIndex:
     return ExistingIndex(
         name=index.name,
         method=index.method,
@@ -144,4 +162,50 @@ def existing_index(index: index_catalog.IndexInfo) -> ExistingIndex:
         primary=index.is_primary,
         valid=index.is_valid and index.is_ready,
         expression_positions=tuple(c.attnum == 0 for c in index.columns),
+    )
+
+
+def model_fields(connection) -> dict[str, ModelFields]:
+    """Table -> its model and fields by column, for models a project migration can change
+    (not contrib's or an installed package's)."""
+    from django.apps import apps
+
+    schema = declared.read(connection)
+    result = {}
+    for table, ref in schema.models.items():
+        if table in schema.unactionable:
+            continue
+        model = apps.get_model(ref.app_label, ref.model_name)
+        fields = {f.column: f.name for f in model._meta.concrete_fields}
+        result[table] = ModelFields(model=ref, fields=fields)
+    return result
+
+
+def _referenced(statements: list[AdvisorStatement]) -> list[str]:
+    names = []
+    for statement in statements:
+        try:
+            names += sqltext.referenced_tables(statement.sql)
+        except sqltext.SQLTextError:
+            continue  # the rules say why it is not advised on
+    return names
+
+
+def collect(connection, selection: AdvisorSelection) -> AdvisorSnapshot:
+    """The statements (typed, captured, top of pg_stat_statements) and everything about the
+    tables they read."""
+    statements = [AdvisorStatement(sql=sql, source="sql") for sql in selection.sqls]
+    statements += [AdvisorStatement(sql=sql, source=src) for src, sql in selection.captured]
+    status = None
+    if selection.top:
+        status, top = top_statements(connection, selection)
+        statements += top
+    return AdvisorSnapshot(
+        server=server.server_info(connection),
+        extensions=extensions(connection),
+        statements=tuple(statements),
+        tables=table_facts(connection, _referenced(statements)),
+        models=model_fields(connection),
+        statements_status=status,
+        selection=selection,
     )

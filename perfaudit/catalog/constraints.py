@@ -8,28 +8,12 @@ does not block reads or writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class NotValidConstraint:
-    schema: str
-    table: str
-    name: str
-    #: pg_constraint.contype: c (CHECK), f (FOREIGN KEY), n (NOT NULL, PostgreSQL 18).
-    type: str
-    definition: str  # pg_get_constraintdef, e.g. "CHECK ((qty > 0)) NOT VALID"
-    columns: tuple[str, ...] = ()
-    referenced_table: str | None = None
-    referenced_columns: tuple[str, ...] = ()
-    #: The CHECK expression alone (pg_get_expr of conbin), for the query that finds violators.
-    check_expression: str | None = None
-
-
-@dataclass(frozen=True)
-class ConstraintsSnapshot:
-    not_valid: tuple[NotValidConstraint, ...]
-
+from perfaudit.catalog import declared
+from perfaudit.snapshots.constraints import (
+    ConstraintsSelection,
+    ConstraintsSnapshot,
+    NotValidConstraint,
+)
 
 _SQL = """
 SELECT n.nspname, t.relname, c.conname, c.contype::text, pg_get_constraintdef(c.oid),
@@ -52,12 +36,14 @@ ORDER BY t.relname, c.conname
 """
 
 
-def collect(connection, *, table: str | None = None) -> ConstraintsSnapshot:
+def collect(connection, selection: ConstraintsSelection) -> ConstraintsSnapshot:
     with connection.cursor() as cursor:
-        cursor.execute(_SQL, {"table": table})
+        cursor.execute(_SQL, {"table": selection.table})
         rows = cursor.fetchall()
     return ConstraintsSnapshot(
-        tuple(
+        models=declared.read(connection).models if rows else {},
+        selection=selection,
+        not_valid=tuple(
             NotValidConstraint(
                 schema=schema,
                 table=tbl,
@@ -70,5 +56,5 @@ def collect(connection, *, table: str | None = None) -> ConstraintsSnapshot:
                 check_expression=expr,
             )
             for schema, tbl, name, contype, definition, cols, ref, ref_cols, expr in rows
-        )
+        ),
     )

@@ -8,36 +8,7 @@ runs on demand, never in a loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Session:
-    pid: int
-    user: str | None
-    application: str
-    state: str | None
-    query: str | None
-    #: Seconds since the current (or last) query started / the transaction started.
-    query_seconds: float | None
-    xact_seconds: float | None
-
-
-@dataclass(frozen=True)
-class BlockedQuery:
-    blocked: Session
-    wait_event_type: str | None
-    wait_event: str | None
-    #: What it waits for: the relation (schema-qualified when needed) or the lock type.
-    locked_item: str | None
-    mode: str | None  # the lock mode it asked for
-    blockers: tuple[Session, ...]
-
-
-@dataclass(frozen=True)
-class LocksSnapshot:
-    blocked: tuple[BlockedQuery, ...]
-
+from perfaudit.snapshots.locks import BlockedQuery, LocksSnapshot, Session
 
 _SQL = """
 WITH waiting AS (
@@ -69,7 +40,7 @@ ORDER BY w.query_start, w.pid, b.pid
 # cleared first, and durations use clock_timestamp().
 
 
-def collect(connection) -> LocksSnapshot:
+def read(connection) -> LocksSnapshot:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(_SQL)

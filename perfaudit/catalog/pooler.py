@@ -10,8 +10,9 @@ breaks behind a transaction pooler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from perfaudit.snapshots.pooler import ClientSetup, PoolerSnapshot, ServerBackends
 
 POOL_COLUMNS = (
     "database",
@@ -27,49 +28,6 @@ POOL_COLUMNS = (
     "pool_mode",
 )
 CONFIG_KEYS = ("pool_mode", "default_pool_size", "max_client_conn", "max_db_connections")
-
-
-@dataclass(frozen=True)
-class ClientSetup:
-    """The Django side of one alias, as far as a transaction pooler cares."""
-
-    transaction_pooler: bool
-    startup_options: str | None
-    server_side_cursors_disabled: bool
-    server_side_binding: bool
-    django_pool: bool
-
-
-@dataclass(frozen=True)
-class ServerBackends:
-    client_addr: str | None  # None: over a Unix socket
-    application: str
-    state: str
-    connections: int
-
-
-@dataclass(frozen=True)
-class PoolerSnapshot:
-    client: ClientSetup
-    backends: list[ServerBackends] = field(default_factory=list)
-    admin_configured: bool = False
-    admin_error: str | None = None
-    pools: list[dict[str, Any]] = field(default_factory=list)
-    databases: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, str] = field(default_factory=dict)
-
-    def pool_size_for(self, database: str) -> int | None:
-        """Server connections the pooler may open to ``database`` (None: unknown)."""
-        for row in self.databases:
-            if row.get("name") == database and row.get("pool_size") not in (None, ""):
-                size = int(row["pool_size"])
-                cap = int(row.get("max_connections") or 0)
-                return min(size, cap) if cap else size
-        if "default_pool_size" in self.config:
-            size = int(self.config["default_pool_size"])
-            cap = int(self.config.get("max_db_connections") or 0)
-            return min(size, cap) if cap else size
-        return None
 
 
 def client_setup(connection, *, transaction_pooler: bool) -> ClientSetup:
@@ -108,7 +66,7 @@ def _show(conn, what: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def collect(connection, *, transaction_pooler: bool, admin_url: str | None) -> PoolerSnapshot:
+def read(connection, *, transaction_pooler: bool, admin_url: str | None) -> PoolerSnapshot:
     client = client_setup(connection, transaction_pooler=transaction_pooler)
     # The server side of a pooler only means something when there is one.
     backends = server_backends(connection) if transaction_pooler or admin_url else []

@@ -8,51 +8,7 @@ NULL unless the role is superuser or has ``pg_monitor``; ``visible`` says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Standby:
-    """A standby streaming from this primary (a row of pg_stat_replication)."""
-
-    application_name: str
-    client_addr: str | None
-    state: str | None
-    sync_state: str | None
-    sent_lsn: str | None
-    replay_lsn: str | None
-    lag_bytes: int | None  # pg_current_wal_lsn() - replay_lsn
-    write_lag_seconds: float | None
-    flush_lag_seconds: float | None
-    replay_lag_seconds: float | None
-    reply_age_seconds: float | None  # since the standby last reported
-
-
-@dataclass(frozen=True)
-class WalReceiver:
-    """This standby's WAL receiver and replay position."""
-
-    status: str | None  # streaming, stopping, ... (None: no receiver running)
-    sender_host: str | None
-    sender_port: int | None
-    receive_lsn: str | None
-    replay_lsn: str | None
-    lag_bytes: int | None  # received but not yet replayed
-    replay_age_seconds: float | None  # now() - pg_last_xact_replay_timestamp()
-    last_message_age_seconds: float | None
-    replay_paused: bool
-
-
-@dataclass(frozen=True)
-class ReplicationSnapshot:
-    alias: str
-    role: str  # "primary" | "standby" | "unreachable"
-    current_lsn: str | None = None
-    standbys: list[Standby] = field(default_factory=list)
-    receiver: WalReceiver | None = None
-    visible: bool = True
-    error: str | None = None
-
+from perfaudit.snapshots.replication import ReplicationSnapshot, Standby, WalReceiver
 
 STANDBYS_SQL = """
 SELECT coalesce(application_name, ''), client_addr::text, state, sync_state,
@@ -76,7 +32,7 @@ FROM (SELECT 1) one LEFT JOIN pg_stat_wal_receiver r ON true
 """
 
 
-def collect(connection, *, alias: str | None = None) -> ReplicationSnapshot:
+def read(connection, *, alias: str | None = None) -> ReplicationSnapshot:
     alias = alias or connection.alias
     with connection.cursor() as cursor:
         # One round trip for the role; pg_current_wal_lsn() raises on a standby, hence the CASE.

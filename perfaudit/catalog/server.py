@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    vendor: str
-    version: str
-    version_num: int
-    database: str
-    stats_reset: dt.datetime | None
-    now: dt.datetime
+from perfaudit.snapshots.server import DatabaseStats, EvidenceTimes, ServerInfo
 
 
 def server_info(connection) -> ServerInfo:
@@ -47,23 +36,6 @@ def table_rows(connection, tables: list[str]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-@dataclass(frozen=True)
-class DatabaseStats:
-    size_bytes: int
-    blocks_hit: int
-    blocks_read: int
-    commits: int
-    rollbacks: int
-    deadlocks: int
-    temp_bytes: int
-    stats_reset: dt.datetime | None
-
-    @property
-    def cache_hit_ratio(self) -> float | None:
-        total = self.blocks_hit + self.blocks_read
-        return self.blocks_hit / total if total else None
-
-
 def database_stats(connection) -> DatabaseStats:
     """Size and cumulative counters of the current database (since ``stats_reset``)."""
     with connection.cursor() as cursor:
@@ -76,17 +48,6 @@ def database_stats(connection) -> DatabaseStats:
             """
         )
         return DatabaseStats(*cursor.fetchone())
-
-
-@dataclass(frozen=True)
-class EvidenceTimes:
-    """When the scan counters could have started counting (see rules.indexes.EvidenceWindow)."""
-
-    stats_reset: dt.datetime | None
-    postmaster_start: dt.datetime
-    first_migration: dt.datetime | None
-    now: dt.datetime
-    version_num: int
 
 
 def evidence_times(connection) -> EvidenceTimes:

@@ -1,57 +1,23 @@
-"""pg_stat_statements: status of the extension, and its entries for the current database."""
+"""pg_stat_statements: status of the extension, and its entries for the current database.
+
+Each entry is tagged with its origin (perfaudit.origin: the application, or a tool around it),
+so the selection can list the application's statements and count the rest.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import replace
 
+from perfaudit import origin
 from perfaudit.catalog import server
-
-
-@dataclass(frozen=True)
-class StatementsStatus:
-    available: bool  # the server has the extension's files
-    installed: bool  # CREATE EXTENSION done in this database
-    preloaded: bool  # in shared_preload_libraries (needed to collect anything)
-    stats_reset: dt.datetime | None = None
-    deallocations: int | None = None
-
-    @property
-    def usable(self) -> bool:
-        return self.installed and self.preloaded
-
-    def how_to_enable(self) -> str:
-        steps = []
-        if not self.available:
-            steps.append("install the PostgreSQL contrib package on the server")
-        if not self.preloaded:
-            steps.append(
-                "set shared_preload_libraries = 'pg_stat_statements' in postgresql.conf "
-                "and restart PostgreSQL"
-            )
-        if not self.installed:
-            steps.append("run CREATE EXTENSION pg_stat_statements; in this database")
-        return "; then ".join(steps)
-
-
-@dataclass(frozen=True)
-class Statement:
-    queryid: int
-    query: str
-    calls: int
-    total_ms: float
-    mean_ms: float
-    max_ms: float
-    rows: int
-    shared_hit: int
-    shared_read: int
-    #: This statement's share of the total execution time of every statement of the database.
-    time_share: float | None = None
-
-    @property
-    def hit_ratio(self) -> float | None:
-        total = self.shared_hit + self.shared_read
-        return self.shared_hit / total if total else None
+from perfaudit.snapshots.statements import (
+    Flaggable,
+    HiddenGroup,
+    Statement,
+    StatementsSelection,
+    StatementsSnapshot,
+    StatementsStatus,
+)
 
 
 def statements_status(connection) -> StatementsStatus:
@@ -134,9 +100,7 @@ def list_statements(
     return [Statement(*row[:-1]) for row in rows if row[0] is not None], total_ms
 
 
-def candidate_statements(
-    connection, *, slow_ms: float | None, min_calls: int, min_share: float | None, limit: int = 50
-) -> list[Statement]:
+def candidate_statements(connection, flaggable: Flaggable) -> list[Statement]:
     """Statements a slow-query rule may flag, whatever the listing's order and limit: called
     enough times, and slow or taking a large share of the total time (one slow call of a
     report, a migration or pg_sleep says nothing about the application's hot path)."""
@@ -146,55 +110,14 @@ def candidate_statements(
     )
     params = {
         # None turns a condition off: no mean and no share reach these.
-        "mean": slow_ms if slow_ms else float("inf"),
-        "calls": min_calls,
-        "share": min_share if min_share else 2.0,
-        "limit": limit,
+        "mean": flaggable.min_mean_ms if flaggable.min_mean_ms else float("inf"),
+        "calls": flaggable.min_calls,
+        "share": flaggable.min_share if flaggable.min_share else 2.0,
+        "limit": flaggable.limit,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Statement(*row) for row in cursor.fetchall()]
-
-
-#: At most this many statements are probed with EXPLAIN (GENERIC_PLAN) per report.
-GENERIC_PLAN_PROBES = 5
-
-
-def generic_plan_errors(connection, candidates, *, timeout_ms: int) -> dict[int, str]:
-    """The error, if any, EXPLAIN (GENERIC_PLAN) gives on each candidate $n statement's text,
-    so its printed explain command is known to run (or said not to).
-
-    Only on PostgreSQL 16+ (GENERIC_PLAN), for at most GENERIC_PLAN_PROBES statements, in one
-    rolled-back read-only transaction with a savepoint per statement: EXPLAIN without ANALYZE
-    executes nothing. pg_stat_statements turns a typed literal such as ``interval '1 day'``
-    into ``interval $3``, which does not parse.
-    """
-    from django.db import DatabaseError, transaction
-
-    from perfaudit import sqltext
-    from perfaudit.errors import one_line
-    from perfaudit.sandbox import execute_one, rolled_back
-
-    if connection.pg_version < 160000:
-        return {}
-    probes = [
-        row
-        for row in candidates
-        if sqltext.has_positional_params(row.query)
-        and len(sqltext.statements(row.query)) == 1
-        and sqltext.first_keyword(row.query) in sqltext.EXPLAINABLE
-    ][:GENERIC_PLAN_PROBES]
-    if not probes:
-        return {}
-    result = {}
-    with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
-        for row in probes:
-            try:
-                with transaction.atomic(using=connection.alias):
-                    execute_one(cursor, f"EXPLAIN (GENERIC_PLAN) {row.query}", simple=True)
-            except DatabaseError as exc:
-                result[row.queryid] = one_line(exc)
-    return result
 
 
 def reset_statements(connection) -> None:
@@ -206,54 +129,52 @@ def reset_statements(connection) -> None:
         cursor.execute("SELECT pg_stat_statements_reset()")
 
 
-@dataclass(frozen=True)
-class StatementsSnapshot:
-    server: server.ServerInfo
-    status: StatementsStatus
-    #: Empty when the extension is not usable (nothing to read).
-    statements: list[Statement] = field(default_factory=list)
-    #: Execution time of every entry of this database (the base of "% of total time").
-    total_ms: float = 0.0
-    #: What the slow-query rules judge, whatever the listing shows (candidate_statements).
-    candidates: list[Statement] = field(default_factory=list)
-    #: queryid -> the error EXPLAIN (GENERIC_PLAN) gave on its normalized text (absent: fine).
-    generic_plan_errors: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def server_version_num(self) -> int:
-        return self.server.version_num
+def _tagged(rows: list[Statement], prefixes: tuple[str, ...]) -> list[Statement]:
+    return [replace(r, origin=origin.classify(r.query, profiler_prefixes=prefixes)) for r in rows]
 
 
-def collect(
-    connection,
-    *,
-    min_mean_ms: float = 0.0,
-    min_calls: int = 1,
-    order: str = "total",
-    limit: int | None = 20,
-    slow_ms: float | None = None,
-    flag_min_calls: int = 1,
-    min_share: float | None = None,
-    probe_timeout_ms: int | None = None,
-) -> StatementsSnapshot:
-    """``slow_ms``/``flag_min_calls``/``min_share``: which statements the rules may flag (read
-    apart from the listing). ``probe_timeout_ms``: probe their generic plans (None: don't)."""
+def _listing(rows: list[Statement], selection: StatementsSelection):
+    """The rows the selection lists (the application's, or all), cut to its limit, and what
+    it leaves out, counted by origin."""
+    shown, hidden = [], {}
+    for row in rows:
+        if origin.visible(row.origin, show_all=selection.show_all):
+            if selection.limit is None or len(shown) < selection.limit:
+                shown.append(row)
+        else:
+            count, total = hidden.get(row.origin, (0, 0.0))
+            hidden[row.origin] = (count + 1, total + row.total_ms)
+    groups = [
+        HiddenGroup(kind, origin.LABELS[kind], *hidden[kind])
+        for kind in origin.ORIGINS
+        if kind in hidden
+    ]
+    return shown, groups
+
+
+def collect(connection, selection: StatementsSelection) -> StatementsSnapshot:
+    """The listing and the entries the rules judge (``selection.flaggable``), read apart."""
     status = statements_status(connection)
-    rows, total_ms, candidates, errors = [], 0.0, [], {}
+    shown, hidden, total_ms, candidates = [], [], 0.0, []
     if status.usable:
+        # Every entry (at most pg_stat_statements.max): the tools' statements are left out
+        # before the list is cut to its limit, so the default view still shows ``limit`` rows.
         rows, total_ms = list_statements(
-            connection, min_mean_ms=min_mean_ms, min_calls=min_calls, order=order, limit=limit
+            connection,
+            min_mean_ms=selection.min_mean_ms,
+            min_calls=selection.min_calls,
+            order=selection.order,
+            limit=None,
         )
-        candidates = candidate_statements(
-            connection, slow_ms=slow_ms, min_calls=flag_min_calls, min_share=min_share
-        )
-        if probe_timeout_ms:
-            errors = generic_plan_errors(connection, candidates, timeout_ms=probe_timeout_ms)
+        prefixes = selection.profiler_prefixes
+        shown, hidden = _listing(_tagged(rows, prefixes), selection)
+        candidates = _tagged(candidate_statements(connection, selection.flaggable), prefixes)
     return StatementsSnapshot(
         server=server.server_info(connection),
         status=status,
-        statements=rows,
+        statements=shown,
         total_ms=total_ms,
         candidates=candidates,
-        generic_plan_errors=errors,
+        hidden=hidden,
+        selection=selection,
     )

@@ -2,47 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from perfaudit.catalog import server
-
-
-@dataclass(frozen=True)
-class TableStats:
-    schema: str
-    table: str
-    inserts: int
-    updates: int
-    hot_updates: int
-    deletes: int
-    live_tuples: int
-    dead_tuples: int
-    modified_since_analyze: int
-    seq_scans: int
-    seq_tuples_read: int
-    index_scans: int
-    total_bytes: int
-    table_bytes: int
-    last_vacuum: dt.datetime | None
-    last_autovacuum: dt.datetime | None
-    last_analyze: dt.datetime | None
-    last_autoanalyze: dt.datetime | None
-    #: autovacuum off for this table (reloption) or for the whole server.
-    autovacuum_disabled: bool = False
-
-    @property
-    def dead_ratio(self) -> float:
-        total = self.live_tuples + self.dead_tuples
-        return self.dead_tuples / total if total else 0.0
-
-    @property
-    def last_vacuumed(self) -> dt.datetime | None:
-        return max((d for d in (self.last_vacuum, self.last_autovacuum) if d), default=None)
-
-    @property
-    def last_analyzed(self) -> dt.datetime | None:
-        return max((d for d in (self.last_analyze, self.last_autoanalyze) if d), default=None)
+from perfaudit.snapshots.tables import TableSelection, TableSnapshot, TableStats
 
 
 def list_table_stats(connection, *, table: str | None = None) -> list[TableStats]:
@@ -68,16 +29,9 @@ def list_table_stats(connection, *, table: str | None = None) -> list[TableStats
         return [TableStats(*row) for row in cursor.fetchall()]
 
 
-@dataclass(frozen=True)
-class TableSnapshot:
-    server: server.ServerInfo
-    table: str | None
-    tables: list[TableStats]
-
-
-def collect(connection, *, table: str | None = None) -> TableSnapshot:
+def collect(connection, selection: TableSelection) -> TableSnapshot:
     return TableSnapshot(
         server=server.server_info(connection),
-        table=table,
-        tables=list_table_stats(connection, table=table),
+        tables=list_table_stats(connection, table=selection.table),
+        selection=selection,
     )

@@ -10,55 +10,12 @@ replication slot's xmin; the snapshot lists them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-#: (2^31 - 1) minus the 3,000,000 safety margin after which PostgreSQL 14+ refuses new IDs.
-XID_STOP_AGE = 2**31 - 1 - 3_000_000
-
-
-@dataclass(frozen=True)
-class TableAge:
-    schema: str
-    table: str
-    xid_age: int
-    mxid_age: int
-    size_bytes: int
-    #: autovacuum_enabled=false in the table's reloptions.
-    autovacuum_disabled: bool = False
-
-    @property
-    def xids_left(self) -> int:
-        return XID_STOP_AGE - self.xid_age
-
-    @property
-    def mxids_left(self) -> int:
-        return XID_STOP_AGE - self.mxid_age
-
-
-@dataclass(frozen=True)
-class XminHolder:
-    """Something holding back the oldest xmin: VACUUM cannot freeze past it."""
-
-    kind: str  # backend | prepared | replication_slot
-    name: str  # pid, gid or slot name
-    xmin_age: int
-    detail: str = ""  # state / query / slot type
-
-
-@dataclass(frozen=True)
-class WraparoundSnapshot:
-    database: str
-    database_xid_age: int
-    database_mxid_age: int
-    freeze_max_age: int  # autovacuum_freeze_max_age
-    autovacuum_on: bool
-    tables: tuple[TableAge, ...]
-    xmin_holders: tuple[XminHolder, ...]
-
-    @property
-    def database_xids_left(self) -> int:
-        return XID_STOP_AGE - self.database_xid_age
-
+from perfaudit.snapshots.wraparound import (
+    TableAge,
+    WraparoundSelection,
+    WraparoundSnapshot,
+    XminHolder,
+)
 
 # Every table of this database, system catalogs included (they need freezing too); the age is
 # the older of the table and its TOAST table, as autovacuum counts it.
@@ -96,11 +53,7 @@ LIMIT 10
 """
 
 
-def collect(
-    connection, *, min_age: int | None = None, table: str | None = None, limit: int = 50
-) -> WraparoundSnapshot:
-    """``min_age``: only tables at least this old (the rule's lowest threshold); the oldest
-    ``limit`` either way, so a cluster with 100,000 tables costs one bounded query."""
+def collect(connection, selection: WraparoundSelection) -> WraparoundSnapshot:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -111,10 +64,13 @@ def collect(
             """
         )
         database, xid_age, mxid_age, freeze_max_age, autovacuum_on = cursor.fetchone()
-        cursor.execute(_TABLES_SQL, {"min_age": min_age, "table": table, "limit": limit})
+        cursor.execute(
+            _TABLES_SQL,
+            {"min_age": selection.min_age, "table": selection.table, "limit": selection.limit},
+        )
         tables = tuple(TableAge(*row) for row in cursor.fetchall())
         cursor.execute(_HOLDERS_SQL)
         holders = tuple(XminHolder(*row) for row in cursor.fetchall())
     return WraparoundSnapshot(
-        database, xid_age, mxid_age, freeze_max_age, autovacuum_on, tables, holders
+        database, xid_age, mxid_age, freeze_max_age, autovacuum_on, tables, holders, selection
     )

@@ -1,14 +1,16 @@
-"""Connection rules: demand vs the server's limit, idle-in-transaction, long-running, no reuse."""
+"""Connection rules: demand vs the server's limit, idle-in-transaction, long-running, no reuse;
+and, through their own modules, locks (rules.locks), replication (rules.replication) and the
+pooler with the connection arithmetic (rules.pooler): ``evaluate`` judges the whole snapshot."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from perfaudit.catalog.activity import ConnectionsSnapshot
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules import locks
-from perfaudit.sqltext import quote_ident
+from perfaudit.rules import locks, pooler, replication
+from perfaudit.snapshots.connections import ConnectionsSnapshot
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,33 @@ class Headroom:
         return asdict(self)
 
 
-def headroom(
-    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
-) -> Headroom:
-    """``server_demand``: the server connections the apps open when that is not processes x
-    connections (behind a transaction pooler it is the pool, rules/pooler.py)."""
-    per_process = conf.CONNECTIONS_PER_PROCESS
+def _per_process(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> int:
     pool_options = snapshot.setup.pool_options
     if pool_options and isinstance(pool_options, dict):
-        per_process = pool_options.get("max_size", per_process)
+        return pool_options.get("max_size", conf.CONNECTIONS_PER_PROCESS)
+    return conf.CONNECTIONS_PER_PROCESS
+
+
+def arithmetic(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> dict:
+    """rules.pooler.arithmetic for this snapshot: who opens how many connections where."""
+    pooled = snapshot.pooler
+    return pooler.arithmetic(
+        app_processes=conf.APP_PROCESSES,
+        connections_per_process=_per_process(snapshot, conf),
+        available_to_apps=snapshot.limits.available_to_apps,
+        transaction_pooler=snapshot.selection.transaction_pooler,
+        pooler_pool_size=pooled.pool_size_for(snapshot.setup.database) if pooled else None,
+        pooler_max_client_conn=pooled.max_client_conn if pooled else None,
+        replicas=snapshot.replica_limits,
+    )
+
+
+def headroom(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> Headroom:
+    """The server connections the apps open against what the server allows them: processes x
+    connections, or behind a transaction pooler its pool (rules/pooler.py)."""
+    per_process = _per_process(snapshot, conf)
     limits = snapshot.limits
-    demand = conf.APP_PROCESSES * per_process if server_demand is None else server_demand
+    demand = arithmetic(snapshot, conf)["server_demand"]
     return Headroom(
         max_connections=limits.max_connections,
         superuser_reserved_connections=limits.superuser_reserved,
@@ -53,19 +71,21 @@ def headroom(
     )
 
 
-def evaluate(
-    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
-) -> list[Finding]:
+def evaluate(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    alias = snapshot.setup.alias
     return [
-        *connection_findings(snapshot, conf, server_demand=server_demand),
+        *connection_findings(snapshot, conf),
         *locks.evaluate(snapshot.locks, conf),
+        *replication.evaluate(
+            snapshot.replication, conf, expected_standbys=len(snapshot.replica_limits)
+        ),
+        *(pooler.evaluate(snapshot.pooler, conf, alias=alias) if snapshot.pooler else []),
+        *pooler.arithmetic_findings(arithmetic(snapshot, conf), alias=alias),
     ]
 
 
-def connection_findings(
-    snapshot: ConnectionsSnapshot, conf: PerfauditSettings, *, server_demand: int | None = None
-) -> list[Finding]:
-    room = headroom(snapshot, conf, server_demand=server_demand)
+def connection_findings(snapshot: ConnectionsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    room = headroom(snapshot, conf)
     alias = snapshot.setup.alias
     findings = []
     if room.app_demand > room.available_to_apps:
@@ -111,7 +131,7 @@ def connection_findings(
                     # A session-level SET would only change the auditing session: the setting
                     # must reach the application's new sessions.
                     fix=Fix(
-                        sql=f"ALTER DATABASE {quote_ident(group.database or '')} SET "
+                        sql=f"ALTER DATABASE {ddl.ident(group.database or '')} SET "
                         "idle_in_transaction_session_timeout = '60s'; -- new sessions; "
                         "or ALTER ROLE <app role> SET ... for one role. Then find the code "
                         "that leaves transactions open"

@@ -2,51 +2,45 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.constraints import ConstraintsSnapshot, NotValidConstraint
-from perfaudit.catalog.declared import ModelRef
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import quote_ident, quote_table
+from perfaudit.operations import VALIDATE_CONSTRAINT, FixOperation
+from perfaudit.snapshots.constraints import ConstraintsSnapshot, NotValidConstraint
 
 TYPES = {"c": "CHECK", "f": "FOREIGN KEY", "n": "NOT NULL"}
 
 
 def violations_query(c: NotValidConstraint) -> str | None:
     """A query listing the rows that would make VALIDATE CONSTRAINT fail."""
-    table = quote_table(c.schema, c.table)
+    table = ddl.table(c.schema, c.table)
     if c.type == "c" and c.check_expression:
         # A CHECK passes when its expression is true or NULL.
         return f"SELECT * FROM {table} WHERE NOT ({c.check_expression});"
     if c.type == "f" and c.referenced_table and c.columns:
-        ref = quote_ident(c.referenced_table)
+        ref = ddl.ident(c.referenced_table)
         join = " AND ".join(
-            f"p.{quote_ident(rc)} = t.{quote_ident(col)}"
+            f"p.{ddl.ident(rc)} = t.{ddl.ident(col)}"
             for col, rc in zip(c.columns, c.referenced_columns, strict=False)
         )
-        present = " AND ".join(f"t.{quote_ident(col)} IS NOT NULL" for col in c.columns)
+        present = " AND ".join(f"t.{ddl.ident(col)} IS NOT NULL" for col in c.columns)
         return (
             f"SELECT t.* FROM {table} t WHERE {present} "
             f"AND NOT EXISTS (SELECT 1 FROM {ref} p WHERE {join});"
         )
     if c.type == "n" and c.columns:
-        return f"SELECT * FROM {table} WHERE {quote_ident(c.columns[0])} IS NULL;"
+        return f"SELECT * FROM {table} WHERE {ddl.ident(c.columns[0])} IS NULL;"
     return None
 
 
-def evaluate(
-    snapshot: ConstraintsSnapshot,
-    conf: PerfauditSettings,
-    *,
-    models: dict[str, ModelRef] | None = None,
-) -> list[Finding]:
-    models = models or {}
+def evaluate(snapshot: ConstraintsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    models = snapshot.models
     findings = []
     for c in snapshot.not_valid:
         kind = TYPES.get(c.type, c.type)
         model = models.get(c.table)
         check = violations_query(c)
-        table = quote_table(c.schema, c.table)
-        validate = f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote_ident(c.name)};"
+        validate = ddl.validate_constraint(ddl.table(c.schema, c.table), c.name)
         sql = validate
         if check:
             sql = f"-- rows that break it (fix or delete them first):\n{check}\n{validate}"
@@ -70,11 +64,13 @@ def evaluate(
                     # ValidateConstraint runs ALTER TABLE ... VALIDATE CONSTRAINT on the
                     # model's table and changes no migration state, so it is valid whatever
                     # the state says about the constraint.
-                    migration=(
-                        f"ValidateConstraint(model_name={model.model_name!r}, name={c.name!r})"
-                        if model
-                        else None
-                    ),
+                    operations=(
+                        FixOperation(
+                            VALIDATE_CONSTRAINT, model.app_label, model.model_name, c.table, c.name
+                        ),
+                    )
+                    if model
+                    else (),
                     app_label=model.app_label if model else None,
                 ),
             )

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.declared import DeclaredIndex, ModelRef
-from perfaudit.catalog.indexes import IndexInfo
+from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import run_sql_operation
-from perfaudit.sqltext import quote_ident
+from perfaudit.operations import RUN_SQL, FixOperation
+from perfaudit.snapshots.declared import DeclaredIndex, ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 
-def _if_not_exists(want: DeclaredIndex) -> str:
-    """The declared CREATE, safe to run where the object already exists (a fresh install,
-    where the app's own migration created it)."""
-    sql = want.create_sql
-    for head in (
-        "CREATE UNIQUE INDEX CONCURRENTLY ",
-        "CREATE INDEX CONCURRENTLY ",
-        "CREATE UNIQUE INDEX ",
-        "CREATE INDEX ",
-    ):
-        if sql.startswith(head):
-            return head + "IF NOT EXISTS " + sql[len(head) :]
-    # A constraint (ALTER TABLE ... ADD CONSTRAINT) has no IF NOT EXISTS: guard it.
-    body = sql.rstrip(";").replace("$perfaudit$", "")
-    literal = "'" + want.name.replace("'", "''") + "'"
-    return (
-        "DO $perfaudit$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
-        f"{literal}) THEN {body}; END IF; END $perfaudit$;"
-    )
-
-
-def _repair(want: DeclaredIndex, sql, reason: str) -> Fix:
+def _repair(want: DeclaredIndex, sql: list[str], reason: str) -> Fix:
     # The migration state already has this index: only the database needs repairing, so
     # RunSQL (state unchanged) with IF [NOT] EXISTS, which a fresh install runs harmlessly.
-    return Fix(
-        sql="\n".join(sql) if isinstance(sql, list) else sql,
-        migration=run_sql_operation(sql, None, reason),
-        app_label=want.model.app_label,
+    repair = FixOperation(
+        RUN_SQL,
+        want.model.app_label,
+        model_name=want.model.model_name,
+        table=want.table,
+        name=want.name,
+        sql=tuple(sql),
+        reason=reason,
     )
+    return Fix(sql="\n".join(sql), operations=(repair,), app_label=want.model.app_label)
 
 
 def _differences(declared: DeclaredIndex, actual: IndexInfo) -> list[str]:
@@ -69,6 +53,61 @@ def _differences(declared: DeclaredIndex, actual: IndexInfo) -> list[str]:
     return diffs
 
 
+def _missing(want: DeclaredIndex) -> Finding:
+    return Finding(
+        kind="drift",
+        severity="warning",
+        table=want.table,
+        object=want.name,
+        message=f"declared on {want.model.app_label}.{want.model.model_name} but "
+        "absent from the database",
+        evidence={"declared": want.create_sql},
+        fix=_repair(
+            want,
+            [ddl.create_if_missing(want.create_sql, want.name)],
+            f"{want.name} is declared and in the migration state but missing from "
+            "this database; IF NOT EXISTS keeps fresh installs (where the app's "
+            "migration created it) working",
+        ),
+    )
+
+
+def _different(want: DeclaredIndex, have: IndexInfo, diffs: list[str]) -> Finding:
+    drop = (
+        ddl.drop_index(have.name)
+        if not have.constraint
+        else ddl.drop_constraint(ddl.ident(have.table), have.constraint, if_exists=True)
+    )
+    return Finding(
+        kind="drift",
+        severity="warning",
+        table=want.table,
+        object=want.name,
+        message="differs from its model declaration: " + "; ".join(diffs),
+        evidence={"declared": want.create_sql, "actual": have.definition},
+        fix=_repair(
+            want,
+            [drop, ddl.create_if_missing(want.create_sql, want.name)],
+            f"rebuild {want.name} as its model declares it; on a fresh install "
+            "it is dropped and re-created, harmlessly",
+        ),
+    )
+
+
+def _undeclared(have: IndexInfo) -> Finding:
+    return Finding(
+        kind="drift",
+        severity="info",
+        table=have.table,
+        object=have.name,
+        message="in the database but declared by no model or migration (created "
+        "by hand or by RunSQL?): declare it in Meta.indexes (adopting it with "
+        "SeparateDatabaseAndState(state_operations=[AddIndex(...)])), or drop it "
+        "if nothing needs it",
+        evidence={"actual": have.definition, "scans": have.scans},
+    )
+
+
 def drift_findings(
     declared: list[DeclaredIndex],
     actual: list[IndexInfo],
@@ -79,56 +118,15 @@ def drift_findings(
 ) -> list[Finding]:
     by_name = {(i.table, i.name): i for i in actual}
     findings = []
-    declared_keys = set()
     for want in declared:
-        declared_keys.add((want.table, want.name))
         if want.table not in existing_tables:
             continue  # the table itself is missing: that is `migrate`'s business
         have = by_name.get((want.table, want.name))
         if have is None:
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="warning",
-                    table=want.table,
-                    object=want.name,
-                    message=f"declared on {want.model.app_label}.{want.model.model_name} but "
-                    "absent from the database",
-                    evidence={"declared": want.create_sql},
-                    fix=_repair(
-                        want,
-                        _if_not_exists(want),
-                        f"{want.name} is declared and in the migration state but missing from "
-                        "this database; IF NOT EXISTS keeps fresh installs (where the app's "
-                        "migration created it) working",
-                    ),
-                )
-            )
-            continue
-        diffs = _differences(want, have)
-        if diffs:
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="warning",
-                    table=want.table,
-                    object=want.name,
-                    message="differs from its model declaration: " + "; ".join(diffs),
-                    evidence={"declared": want.create_sql, "actual": have.definition},
-                    fix=_repair(
-                        want,
-                        [
-                            f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(have.name)};"
-                            if not have.constraint
-                            else f"ALTER TABLE {quote_ident(have.table)} DROP CONSTRAINT IF "
-                            f"EXISTS {quote_ident(have.constraint)};",
-                            _if_not_exists(want),
-                        ],
-                        f"rebuild {want.name} as its model declares it; on a fresh install "
-                        "it is dropped and re-created, harmlessly",
-                    ),
-                )
-            )
+            findings.append(_missing(want))
+        elif diffs := _differences(want, have):
+            findings.append(_different(want, have, diffs))
+    declared_keys = {(want.table, want.name) for want in declared}
     for have in actual:
         if (
             have.table in models
@@ -137,17 +135,5 @@ def drift_findings(
             and not have.is_primary
             and have.constraint is None
         ):
-            findings.append(
-                Finding(
-                    kind="drift",
-                    severity="info",
-                    table=have.table,
-                    object=have.name,
-                    message="in the database but declared by no model or migration (created "
-                    "by hand or by RunSQL?): declare it in Meta.indexes (adopting it with "
-                    "SeparateDatabaseAndState(state_operations=[AddIndex(...)])), or drop it "
-                    "if nothing needs it",
-                    evidence={"actual": have.definition, "scans": have.scans},
-                )
-            )
+            findings.append(_undeclared(have))
     return findings

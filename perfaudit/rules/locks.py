@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.locks import LocksSnapshot, Session
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.snapshots.locks import LocksSnapshot, Session
 
 
 def _short(query: str | None, n: int = 120) -> str:

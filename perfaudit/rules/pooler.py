@@ -9,86 +9,94 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from perfaudit.catalog.pooler import PoolerSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.snapshots.pooler import PoolerSnapshot
+
+
+def _client_checks(client) -> tuple:
+    """(broken, kind, message, fix) for what breaks behind a transaction pooler."""
+    return (
+        (
+            client.django_pool,
+            "double_pooling",
+            "Django's connection pool in front of a transaction pooler: two pools, and "
+            "Django's holds pooler connections idle",
+            Fix(sql="-- DATABASES[...]['OPTIONS']: remove 'pool'; keep CONN_MAX_AGE"),
+        ),
+        (
+            bool(client.startup_options),
+            "pooler_startup_options",
+            f"startup options {client.startup_options!r}: a transaction pooler refuses "
+            "them (PgBouncer: 'unsupported startup parameter: options')",
+            Fix(sql="ALTER ROLE <pooler login role> SET statement_timeout = '10s';"),
+        ),
+        (
+            not client.server_side_cursors_disabled,
+            "pooler_server_side_cursors",
+            ".iterator() declares a server-side cursor in one transaction and fetches in "
+            "later ones, on another server connection",
+            Fix(sql="-- DATABASES[...]['DISABLE_SERVER_SIDE_CURSORS'] = True"),
+        ),
+        (
+            client.server_side_binding,
+            "pooler_prepared_statements",
+            "server-side binding prepares statements on one server connection and runs "
+            "them on others",
+            Fix(sql="-- DATABASES[...]['OPTIONS']: remove 'server_side_binding'"),
+        ),
+    )
+
+
+def _pool_findings(pool: dict, *, transaction_pooler: bool) -> list[Finding]:
+    findings = []
+    if int(pool.get("cl_waiting") or 0) > 0:
+        findings.append(
+            Finding(
+                kind="pooler_clients_waiting",
+                severity="warning",
+                table=None,
+                object=f"{pool.get('database')}/{pool.get('user')}",
+                message=f"{pool['cl_waiting']} client(s) waiting for a server connection "
+                f"(longest {pool.get('maxwait') or 0} s): the pool is too small for the load",
+                evidence=dict(pool),
+                fix=Fix(sql="-- pgbouncer.ini: raise default_pool_size (within max_connections)"),
+            )
+        )
+    if transaction_pooler and pool.get("pool_mode") not in (None, "transaction"):
+        findings.append(
+            Finding(
+                kind="pooler_mode",
+                severity="info",
+                table=None,
+                object=f"{pool.get('database')}/{pool.get('user')}",
+                message=f"the pool runs in {pool.get('pool_mode')} mode: each client holds "
+                "a server connection for its whole session",
+                evidence=dict(pool),
+            )
+        )
+    return findings
 
 
 def evaluate(snapshot: PoolerSnapshot, conf: PerfauditSettings, *, alias: str) -> list[Finding]:
     findings: list[Finding] = []
     client = snapshot.client
     if client.transaction_pooler:
-        checks = (
-            (
-                client.django_pool,
-                "double_pooling",
-                "Django's connection pool in front of a transaction pooler: two pools, and "
-                "Django's holds pooler connections idle",
-                Fix(sql="-- DATABASES[...]['OPTIONS']: remove 'pool'; keep CONN_MAX_AGE"),
-            ),
-            (
-                bool(client.startup_options),
-                "pooler_startup_options",
-                f"startup options {client.startup_options!r}: a transaction pooler refuses "
-                "them (PgBouncer: 'unsupported startup parameter: options')",
-                Fix(sql="ALTER ROLE <pooler login role> SET statement_timeout = '10s';"),
-            ),
-            (
-                not client.server_side_cursors_disabled,
-                "pooler_server_side_cursors",
-                ".iterator() declares a server-side cursor in one transaction and fetches in "
-                "later ones, on another server connection",
-                Fix(sql="-- DATABASES[...]['DISABLE_SERVER_SIDE_CURSORS'] = True"),
-            ),
-            (
-                client.server_side_binding,
-                "pooler_prepared_statements",
-                "server-side binding prepares statements on one server connection and runs "
-                "them on others",
-                Fix(sql="-- DATABASES[...]['OPTIONS']: remove 'server_side_binding'"),
-            ),
-        )
-        for failed, kind, message, fix in checks:
-            if failed:
-                findings.append(
-                    Finding(
-                        kind=kind,
-                        severity="error",
-                        table=None,
-                        object=alias,
-                        message=message,
-                        evidence=asdict(client),
-                        fix=fix,
-                    )
-                )
+        findings += [
+            Finding(
+                kind=kind,
+                severity="error",
+                table=None,
+                object=alias,
+                message=message,
+                evidence=asdict(client),
+                fix=fix,
+            )
+            for broken, kind, message, fix in _client_checks(client)
+            if broken
+        ]
     for pool in snapshot.pools:
-        if int(pool.get("cl_waiting") or 0) > 0:
-            findings.append(
-                Finding(
-                    kind="pooler_clients_waiting",
-                    severity="warning",
-                    table=None,
-                    object=f"{pool.get('database')}/{pool.get('user')}",
-                    message=f"{pool['cl_waiting']} client(s) waiting for a server connection "
-                    f"(longest {pool.get('maxwait') or 0} s): the pool is too small for the load",
-                    evidence=dict(pool),
-                    fix=Fix(
-                        sql="-- pgbouncer.ini: raise default_pool_size (within max_connections)"
-                    ),
-                )
-            )
-        if client.transaction_pooler and pool.get("pool_mode") not in (None, "transaction"):
-            findings.append(
-                Finding(
-                    kind="pooler_mode",
-                    severity="info",
-                    table=None,
-                    object=f"{pool.get('database')}/{pool.get('user')}",
-                    message=f"the pool runs in {pool.get('pool_mode')} mode: each client holds "
-                    "a server connection for its whole session",
-                    evidence=dict(pool),
-                )
-            )
+        findings += _pool_findings(pool, transaction_pooler=client.transaction_pooler)
     if snapshot.admin_error:
         findings.append(
             Finding(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.profile import ProfileSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding
+from perfaudit.snapshots.profile import ProfileSnapshot
 
 
 def evaluate(snapshot: ProfileSnapshot, conf: PerfauditSettings) -> list[Finding]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.sequences import TYPE_MAX, SequencesSnapshot
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import quote_ident, quote_table
+from perfaudit.snapshots.sequences import TYPE_MAX, SequencesSnapshot
 
 
 def evaluate(snapshot: SequencesSnapshot, conf: PerfauditSettings) -> list[Finding]:
@@ -31,12 +31,12 @@ def evaluate(snapshot: SequencesSnapshot, conf: PerfauditSettings) -> list[Findi
         else:
             outcome = "then nextval() fails and inserts stop"
         if narrow_column and s.table and s.column:
-            table = quote_table(s.schema, s.table)
-            sql = f"ALTER TABLE {table} ALTER COLUMN {quote_ident(s.column)} TYPE bigint;"
+            table = ddl.table(s.schema, s.table)
+            sql = f"ALTER TABLE {table} ALTER COLUMN {ddl.ident(s.column)} TYPE bigint;"
             if not s.identity:
                 # An identity column's sequence follows the column's new type; a serial's
                 # sequence keeps its own type (and so its old maximum) unless told.
-                sql += f"\nALTER SEQUENCE {quote_table(s.schema, s.name)} AS bigint;"
+                sql += f"\nALTER SEQUENCE {ddl.table(s.schema, s.name)} AS bigint;"
             sql += (
                 "\n-- rewrites the table under an ACCESS EXCLUSIVE lock: schedule it, or add a "
                 "bigint column, backfill it in batches and swap; widen the referencing FK "
@@ -44,7 +44,7 @@ def evaluate(snapshot: SequencesSnapshot, conf: PerfauditSettings) -> list[Findi
             )
         elif s.max_value < TYPE_MAX["bigint"] and s.increment > 0:
             sql = (
-                f"ALTER SEQUENCE {quote_table(s.schema, s.name)} AS bigint MAXVALUE "
+                f"ALTER SEQUENCE {ddl.table(s.schema, s.name)} AS bigint MAXVALUE "
                 f"{TYPE_MAX['bigint']};"
             )
         else:

@@ -8,13 +8,15 @@ import shlex
 from dataclasses import asdict
 
 from perfaudit import sqltext
-from perfaudit.catalog.statements import Statement, StatementsSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
+from perfaudit.snapshots.statements import GenericPlanChecks, Statement, StatementsSnapshot
 from perfaudit.sqltext import EXPLAINABLE
 
 
-def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
+def explain_command(
+    row: Statement, snapshot: StatementsSnapshot, generic_plans: GenericPlanChecks
+) -> str:
     """A shell command for the statement, quoted so that it runs as printed."""
     text = " ".join(row.query.split())
     quoted = shlex.quote(text)
@@ -25,7 +27,7 @@ def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
         return (
             f"# $n placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+: {substitute} {quoted}"
         )
-    error = snapshot.generic_plan_errors.get(row.queryid)
+    error = generic_plans.errors.get(row.queryid)
     if error is not None:
         return (
             f"# EXPLAIN (GENERIC_PLAN) refuses this normalized text ({error}; pg_stat_statements "
@@ -38,8 +40,16 @@ def explain_command(row: Statement, snapshot: StatementsSnapshot) -> str:
     )
 
 
-def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+def evaluate(
+    snapshot: StatementsSnapshot,
+    conf: PerfauditSettings,
+    *,
+    generic_plans: GenericPlanChecks | None = None,
+) -> list[Finding]:
+    """``generic_plans``: the sandbox's check that the printed explain commands run
+    (sandbox.check_generic_plans); without it, PostgreSQL 16+ is trusted to plan them."""
     status = snapshot.status
+    generic_plans = generic_plans or GenericPlanChecks()
     if not status.usable:
         return [
             Finding(
@@ -58,7 +68,7 @@ def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Find
                 ),
             )
         ]
-    findings = statement_findings(snapshot, conf)
+    findings = statement_findings(snapshot, conf, generic_plans)
     if status.deallocations:
         findings.append(
             Finding(
@@ -74,7 +84,9 @@ def evaluate(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Find
     return findings
 
 
-def statement_findings(snapshot: StatementsSnapshot, conf: PerfauditSettings) -> list[Finding]:
+def statement_findings(
+    snapshot: StatementsSnapshot, conf: PerfauditSettings, generic_plans: GenericPlanChecks
+) -> list[Finding]:
     findings = []
     for row in snapshot.candidates:
         if sqltext.first_keyword(row.query) not in EXPLAINABLE:
@@ -119,7 +131,7 @@ def statement_findings(snapshot: StatementsSnapshot, conf: PerfauditSettings) ->
                     "min_calls": conf.SLOW_QUERY_MIN_CALLS,
                     "slow_query_ms": conf.SLOW_QUERY_MS,
                 },
-                fix=Fix(command=explain_command(row, snapshot)),
+                fix=Fix(command=explain_command(row, snapshot, generic_plans)),
             )
         )
     return findings

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.tables import TableSnapshot, TableStats
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.sqltext import quote_ident as _q
+from perfaudit.snapshots.tables import TableSnapshot, TableStats
 
 
 def evaluate(snapshot: TableSnapshot, conf: PerfauditSettings) -> list[Finding]:
@@ -34,7 +34,7 @@ def table_findings(stats: list[TableStats], *, conf: PerfauditSettings) -> list[
                         "live_tuples": t.live_tuples,
                         "last_vacuumed": t.last_vacuumed,
                     },
-                    fix=Fix(sql=f"VACUUM (ANALYZE) {_q(t.table)};"),
+                    fix=Fix(sql=f"VACUUM (ANALYZE) {ddl.ident(t.table)};"),
                 )
             )
         threshold = conf.ANALYZE_MOD_RATIO * t.live_tuples + conf.DEAD_TUPLE_MIN
@@ -54,7 +54,7 @@ def table_findings(stats: list[TableStats], *, conf: PerfauditSettings) -> list[
                         "live_tuples": t.live_tuples,
                         "last_analyzed": t.last_analyzed,
                     },
-                    fix=Fix(sql=f"ANALYZE {_q(t.table)};"),
+                    fix=Fix(sql=f"ANALYZE {ddl.ident(t.table)};"),
                 )
             )
         if (

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.wraparound import WraparoundSnapshot
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import quote_table
+from perfaudit.snapshots.wraparound import XID_STOP_AGE, WraparoundSnapshot
 
 
 def min_age(conf: PerfauditSettings) -> int:
     """The youngest age any rule here can flag: the catalog reads only tables this old."""
-    from perfaudit.catalog.wraparound import XID_STOP_AGE
-
     return max(0, XID_STOP_AGE - conf.WRAPAROUND_WARNING_LEFT)
 
 
@@ -61,7 +59,7 @@ def evaluate(snapshot: WraparoundSnapshot, conf: PerfauditSettings) -> list[Find
             continue
         which = "transaction IDs" if t.xids_left <= t.mxids_left else "multixact IDs"
         left = min(t.xids_left, t.mxids_left)
-        table = quote_table(t.schema, t.table)
+        table = ddl.table(t.schema, t.table)
         findings.append(
             Finding(
                 kind="xid_wraparound",

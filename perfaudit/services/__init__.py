@@ -14,7 +14,6 @@ from perfaudit.services.connections import ConnectionsReport, db_connections
 from perfaudit.services.explain import ExplainReport, explain_queryset, explain_sql, explain_url
 from perfaudit.services.health import HealthReport, db_health
 from perfaudit.services.indexes import IndexReport, audit_indexes
-from perfaudit.services.migration_writer import write_fix_migration
 from perfaudit.services.overview import OVERVIEW_SECTIONS, OverviewReport, overview
 from perfaudit.services.profile import ProfileReport, profile_query
 from perfaudit.services.statements import SlowQueriesReport, reset_statistics, slow_queries
@@ -49,5 +48,4 @@ __all__ = [
     "reset_statistics",
     "slow_queries",
     "table_stats",
-    "write_fix_migration",
 ]

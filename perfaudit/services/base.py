@@ -6,10 +6,10 @@ from django.db import DatabaseError, connections
 from django.db.utils import ConnectionDoesNotExist
 from django.utils import timezone
 
-from perfaudit.catalog.server import ServerInfo
 from perfaudit.conf import acknowledgements
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import DatabaseRef, Finding, acknowledge, sort_findings
+from perfaudit.snapshots.server import ServerInfo
 
 
 def get_connection(using: str):

@@ -6,21 +6,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import connections
 
-from perfaudit.catalog import activity as catalog
-from perfaudit.catalog import pooler, replication
-from perfaudit.catalog.activity import ActivityGroup, ConnectionSetup
-from perfaudit.catalog.pooler import PoolerSnapshot
-from perfaudit.catalog.replication import ReplicationSnapshot
-from perfaudit.conf import get_settings
-from perfaudit.errors import one_line
+from perfaudit.catalog import connections as catalog
+from perfaudit.conf import PerfauditSettings, get_settings
 from perfaudit.findings import Report
 from perfaudit.rules import connections as rules
-from perfaudit.rules import pooler as pooler_rules
-from perfaudit.rules import replication as replication_rules
 from perfaudit.rules.connections import Headroom
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.connections import ActivityGroup, ConnectionSetup, ConnectionsSelection
+from perfaudit.snapshots.pooler import PoolerSnapshot
+from perfaudit.snapshots.replication import ReplicationSnapshot
 
 
 @dataclass(kw_only=True)
@@ -28,7 +24,7 @@ class ConnectionsReport(Report):
     setup: ConnectionSetup
     activity: list[ActivityGroup] = field(default_factory=list)
     headroom: Headroom
-    #: pooler_rules.arithmetic(): mode, client/server demand, per-replica headroom.
+    #: rules.connections.arithmetic(): mode, client/server demand, per-replica headroom.
     arithmetic: dict[str, Any] = field(default_factory=dict)
     #: The audited database first, then each replica alias (TEST["MIRROR"] == alias).
     replication: list[ReplicationSnapshot] = field(default_factory=list)
@@ -62,50 +58,24 @@ def replica_aliases(using: str) -> list[str]:
     ]
 
 
+def connections_selection(using: str, conf: PerfauditSettings) -> ConnectionsSelection:
+    return ConnectionsSelection(
+        transaction_pooler=conf.TRANSACTION_POOLER,
+        pooler_admin_url=conf.POOLER_ADMIN_URL,
+        replicas=tuple(replica_aliases(using)),
+    )
+
+
 def db_connections(*, using: str = "default") -> ConnectionsReport:
     connection = get_connection(using)
     conf = get_settings()
-    snapshot = catalog.collect(connection)
-
-    snapshots = [replication.collect(connection, alias=using)]
-    replica_limits: dict[str, int | None] = {}
-    for alias in replica_aliases(using):
-        try:
-            replica = connections[alias]
-            snapshots.append(replication.collect(replica, alias=alias))
-            replica_limits[alias] = catalog.connection_limits(replica).available_to_apps
-        except DatabaseError as exc:
-            snapshots.append(replication.unreachable(alias, one_line(exc)))
-            replica_limits[alias] = None
-    pooled = pooler.collect(
-        connection, transaction_pooler=conf.TRANSACTION_POOLER, admin_url=conf.POOLER_ADMIN_URL
-    )
-    room = rules.headroom(snapshot, conf)
-    arithmetic = pooler_rules.arithmetic(
-        app_processes=room.app_processes,
-        connections_per_process=room.connections_per_process,
-        available_to_apps=room.available_to_apps,
-        transaction_pooler=conf.TRANSACTION_POOLER,
-        pooler_pool_size=pooled.pool_size_for(connection.settings_dict.get("NAME") or ""),
-        pooler_max_client_conn=(
-            int(pooled.config["max_client_conn"]) if "max_client_conn" in pooled.config else None
-        ),
-        replicas=replica_limits,
-    )
-    # Behind a transaction pooler the server sees the pool, not the app processes.
-    server_demand = arithmetic["server_demand"]
-    findings = [
-        *rules.evaluate(snapshot, conf, server_demand=server_demand),
-        *replication_rules.evaluate(snapshots, conf, expected_standbys=len(replica_limits)),
-        *pooler_rules.evaluate(pooled, conf, alias=using),
-        *pooler_rules.arithmetic_findings(arithmetic, alias=using),
-    ]
+    snapshot = catalog.collect(connection, connections_selection(using, conf))
     return ConnectionsReport(
-        **envelope(connection, snapshot.server, findings),
+        **envelope(connection, snapshot.server, rules.evaluate(snapshot, conf)),
         setup=snapshot.setup,
         activity=snapshot.groups,
-        headroom=rules.headroom(snapshot, conf, server_demand=server_demand),
-        arithmetic=arithmetic,
-        replication=snapshots,
-        pooler=pooled,
+        headroom=rules.headroom(snapshot, conf),
+        arithmetic=rules.arithmetic(snapshot, conf),
+        replication=snapshot.replication,
+        pooler=snapshot.pooler,
     )

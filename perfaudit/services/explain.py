@@ -10,13 +10,13 @@ from typing import Any
 
 from django.db import transaction
 
-from perfaudit import gate, recording, sandbox, sqltext
+from perfaudit import gate, sandbox, sqltext
+from perfaudit import origin as origins
 from perfaudit.catalog import plans as catalog
 from perfaudit.catalog import server
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import Finding, Report
-from perfaudit.rules import origin as origins
 from perfaudit.rules import plans as rules
 from perfaudit.services.base import envelope, get_connection
 
@@ -38,7 +38,7 @@ class ExplainedPlan:
             "generic_plan": self.generic_plan,
             "analyze": self.analyze,
             "plan": self.plan,
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
@@ -49,7 +49,7 @@ class ExplainedRequest:
     status: int
     #: Every statement the request ran (transaction plumbing included).
     queries: int
-    #: Of those, the tools' (profiler tables, catalog reads; perfaudit.rules.origin): counted,
+    #: Of those, the tools' (profiler tables, catalog reads; perfaudit.origin): counted,
     #: never explained (silk's own INSERTs used to be most of the plans).
     tool_queries: int = 0
 
@@ -67,13 +67,15 @@ class ExplainReport(Report):
 
 
 def _explain_one(connection, sql, params, **options) -> ExplainedPlan:
-    snapshot = catalog.collect(connection, sql, params, **options)
+    """sandbox.explain runs it; the catalog adds the row estimates; the rules judge."""
+    snapshot = catalog.collect(connection, sandbox.explain(connection, sql, params, **options))
+    explained = snapshot.explained
     return ExplainedPlan(
-        sql=snapshot.sql,
-        params=snapshot.params,
-        generic_plan=snapshot.generic_plan,
-        analyze=snapshot.analyze,
-        plan=snapshot.document,
+        sql=explained.sql,
+        params=explained.params,
+        generic_plan=explained.generic_plan,
+        analyze=explained.analyze,
+        plan=explained.document,
         findings=rules.evaluate(snapshot, get_settings()),
     )
 
@@ -142,21 +144,6 @@ def explain_queryset(
     return _report(connection, [item])
 
 
-def _client_for(username: str | None):
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    client = Client()
-    if username:
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.get_by_natural_key(username)
-        except user_model.DoesNotExist:
-            raise ServiceError(f"no user {username!r}") from None
-        client.force_login(user)
-    return client
-
-
 def explain_url(
     *,
     using: str = "default",
@@ -170,23 +157,13 @@ def explain_url(
     The request and the explains share one transaction that is rolled back, so whatever the
     view writes (sessions, last_login, ...) disappears, and EXPLAIN sees the rows it saw.
     """
-    from django.conf import settings
-    from django.test.utils import override_settings
-
     connection = get_connection(using)
     if not url.startswith("/"):
         raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
     timeout_ms = get_settings().STATEMENT_TIMEOUT_MS
-    recorder = recording.QueryRecorder()
     explained = []
-    with sandbox.rolled_back(connection, timeout_ms=timeout_ms) as cursor:
-        client = _client_for(username)
-        with (
-            override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
-            recorder.installed([connection.alias]),
-        ):
-            # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
-            response = client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
+    with sandbox.requesting(connection, username, timeout_ms=timeout_ms) as (get, recorder, cursor):
+        response = get(url)
         prefixes = tuple(get_settings().PROFILER_TABLE_PREFIXES)
         tools = 0
         for query in recorder.queries:

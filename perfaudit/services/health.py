@@ -6,20 +6,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from perfaudit.catalog import constraints, declared, sequences, server, wraparound
+from perfaudit.catalog import constraints, sequences, server, wraparound
 from perfaudit.conf import get_settings
 from perfaudit.findings import Report
 from perfaudit.rules import constraints as constraint_rules
 from perfaudit.rules import sequences as sequence_rules
 from perfaudit.rules import wraparound as wraparound_rules
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.constraints import ConstraintsSelection, ConstraintsSnapshot
+from perfaudit.snapshots.sequences import SequencesSelection, SequencesSnapshot
+from perfaudit.snapshots.wraparound import WraparoundSelection, WraparoundSnapshot
 
 
 @dataclass(kw_only=True)
 class HealthReport(Report):
-    constraints: constraints.ConstraintsSnapshot
-    sequences: sequences.SequencesSnapshot
-    wraparound: wraparound.WraparoundSnapshot
+    constraints: ConstraintsSnapshot
+    sequences: SequencesSnapshot
+    wraparound: WraparoundSnapshot
     extra: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
@@ -45,14 +48,13 @@ class HealthReport(Report):
 def db_health(*, using: str = "default", table: str | None = None) -> HealthReport:
     connection = get_connection(using)
     conf = get_settings()
-    models = declared.collect(connection).models
-    constraint_snapshot = constraints.collect(connection, table=table)
-    sequence_snapshot = sequences.collect(connection, table=table)
+    constraint_snapshot = constraints.collect(connection, ConstraintsSelection(table=table))
+    sequence_snapshot = sequences.collect(connection, SequencesSelection(table=table))
     wrap_snapshot = wraparound.collect(
-        connection, min_age=wraparound_rules.min_age(conf), table=table
+        connection, WraparoundSelection(table=table, min_age=wraparound_rules.min_age(conf))
     )
     findings = [
-        *constraint_rules.evaluate(constraint_snapshot, conf, models=models),
+        *constraint_rules.evaluate(constraint_snapshot, conf),
         *sequence_rules.evaluate(sequence_snapshot, conf),
         *wraparound_rules.evaluate(wrap_snapshot, conf),
     ]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.apps import apps
+
+from perfaudit import migration_writer
 from perfaudit.catalog import indexes as catalog
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
-from perfaudit.findings import Report
+from perfaudit.findings import Finding, Report
 from perfaudit.rules import indexes as rules
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.indexes import IndexSelection, IndexSnapshot
 
 
 @dataclass(frozen=True)
@@ -35,39 +40,99 @@ class TableIndexes:
     indexes: list[IndexListing] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WrittenFixes:
+    path: Path
+    operations: int
+    #: The model edits the fixes ask for (makemigrations undoes them otherwise).
+    model_changes: list[str]
+
+
 @dataclass(kw_only=True)
 class IndexReport(Report):
     tables: list[TableIndexes] = field(default_factory=list)
-    #: Since when the scan counters count (rules.indexes.EvidenceWindow), for "unused".
+    #: Since when the scan counters count (snapshots.server.EvidenceWindow), for "unused".
     evidence_window: dict[str, Any] = field(default_factory=dict)
+    #: The migration --write-migration wrote (not part of the JSON document: stdout stays
+    #: the report; the command says where it wrote on stderr).
+    written: WrittenFixes | None = None
 
     def payload(self) -> dict[str, Any]:
         return {"tables": [asdict(t) for t in self.tables], "evidence_window": self.evidence_window}
 
 
 def audit_indexes(
-    *, using: str = "default", table: str | None = None, min_size_mb: float | None = None
+    *,
+    using: str = "default",
+    table: str | None = None,
+    min_size_mb: float | None = None,
+    write_migration: str | None = None,
 ) -> IndexReport:
+    """``write_migration``: an app label; every applicable fix for that app's models is
+    written as its next migration (``WrittenFixes`` in ``report.written``)."""
     connection = get_connection(using)
-    snapshot = catalog.collect(connection, table=table)
+    selection = IndexSelection(table=table, min_size_bytes=int((min_size_mb or 0) * 1024 * 1024))
+    snapshot = catalog.collect(connection, selection)
     if not snapshot.table_exists:
         raise ServiceError(f"no table {table!r} on the search path")
     findings = rules.evaluate(snapshot, get_settings())
-    min_bytes = (min_size_mb or 0) * 1024 * 1024
-    if min_bytes:
-        # An error (an invalid index, a failed build) is never hidden by its size: a failed
-        # unique build is often tiny, and exactly what CI must not miss.
-        sizes = {(i.table, i.name): i.size_bytes for i in snapshot.indexes}
-        findings = [
-            f
-            for f in findings
-            if f.severity == "error" or sizes.get((f.table, f.object), min_bytes) >= min_bytes
-        ]
-    listing: dict[str, TableIndexes] = {}
-    for index in snapshot.indexes:
-        if index.size_bytes < min_bytes:
+    report = IndexReport(
+        **envelope(connection, snapshot.server, findings),
+        tables=listing(snapshot),
+        evidence_window=evidence_window(snapshot),
+    )
+    if write_migration:
+        report.written = write_fixes(connection, report.findings, write_migration)
+    return report
+
+
+def applicable(findings: list[Finding], app_label: str) -> list[Finding]:
+    """Fixes with operations for this app, not acknowledged, one per object."""
+    seen, result = set(), []
+    for f in findings:
+        if f.acknowledged or f.fix.app_label != app_label or not f.fix.operations:
             continue
-        entry = listing.setdefault(index.table, TableIndexes(index.table, index.table_rows))
+        if (f.table, f.object) in seen:
+            continue
+        seen.add((f.table, f.object))
+        result.append(f)
+    return result
+
+
+def write_fixes(connection, findings: list[Finding], app_label: str) -> WrittenFixes:
+    """Every applicable fix for one app as its next migration, ``NNNN_perfaudit_fixes.py``:
+    exactly the operations the audit printed, each with the finding that proposed it."""
+    chosen = applicable(findings, app_label)
+    if not chosen:
+        try:
+            apps.get_app_config(app_label)
+        except LookupError:
+            raise ServiceError(f"--write-migration: no installed app {app_label!r}") from None
+        raise ServiceError(f"--write-migration: no applicable fix for app {app_label!r}")
+    operations, notes = [], []
+    for f in chosen:
+        note = f"{f.kind} {f.table}.{f.object}: {' '.join(f.message.split())}"
+        if f.fix.model_change:
+            note += f" MODEL CHANGE: {f.fix.model_change}"
+        operations += f.fix.operations
+        notes += [note] * len(f.fix.operations)
+    written = migration_writer.write_migration(
+        connection,
+        app_label,
+        operations,
+        name="perfaudit_fixes",
+        command=f"manage.py auditindexes --write-migration {app_label}",
+        notes=notes,
+    )
+    changes = [f.fix.model_change for f in chosen if f.fix.model_change]
+    return WrittenFixes(written.path, len(chosen), changes)
+
+
+def listing(snapshot: IndexSnapshot) -> list[TableIndexes]:
+    """The listed indexes (``snapshot.listed``), table by table."""
+    tables: dict[str, TableIndexes] = {}
+    for index in snapshot.listed:
+        entry = tables.setdefault(index.table, TableIndexes(index.table, index.table_rows))
         entry.indexes.append(
             IndexListing(
                 name=index.name,
@@ -82,14 +147,16 @@ def audit_indexes(
                 constraint=index.constraint,
             )
         )
-    window = rules.evidence_window(snapshot)
-    return IndexReport(
-        **envelope(connection, snapshot.server, findings),
-        tables=list(listing.values()),
-        evidence_window={
-            "start": window.start if window else None,
-            "days": window.days if window else None,
-            "sources": window.sources if window else {},
-            "postmaster_start": snapshot.evidence.postmaster_start if snapshot.evidence else None,
-        },
-    )
+    return list(tables.values())
+
+
+def evidence_window(snapshot: IndexSnapshot) -> dict[str, Any]:
+    """Since when the scan counters count, as the JSON document shows it."""
+    times = snapshot.evidence
+    window = times.window() if times else None
+    return {
+        "start": window.start if window else None,
+        "days": window.days if window else None,
+        "sources": window.sources if window else {},
+        "postmaster_start": times.postmaster_start if times else None,
+    }

@@ -1,20 +1,30 @@
-"""The admin's first page: database vitals plus every other report's findings, counted."""
+"""The admin's first page: database vitals plus every other report's findings, counted.
+
+It reads the four reports' snapshots and judges them with the same rules (each collect a
+handful of set-based catalog queries, whatever the number of tables), so its counts are exactly
+what the detail pages and commands show, without building their reports.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from perfaudit.catalog import server
-from perfaudit.catalog.server import DatabaseStats
-from perfaudit.catalog.statements import StatementsStatus
+from perfaudit.catalog import connections, indexes, server, statements, tables
+from perfaudit.conf import get_settings
 from perfaudit.findings import Report
+from perfaudit.rules import connections as connection_rules
+from perfaudit.rules import indexes as index_rules
+from perfaudit.rules import statements as statement_rules
+from perfaudit.rules import tables as table_rules
 from perfaudit.rules.connections import Headroom
 from perfaudit.services.base import envelope, get_connection
-from perfaudit.services.connections import db_connections
-from perfaudit.services.indexes import audit_indexes
-from perfaudit.services.statements import slow_queries
-from perfaudit.services.tables import table_stats
+from perfaudit.services.connections import connections_selection
+from perfaudit.services.statements import statements_selection
+from perfaudit.snapshots.indexes import IndexSelection
+from perfaudit.snapshots.server import DatabaseStats
+from perfaudit.snapshots.statements import StatementsStatus
+from perfaudit.snapshots.tables import TableSelection
 
 #: The reports the overview summarizes, in the order the admin shows them.
 OVERVIEW_SECTIONS = ("indexes", "tables", "connections", "queries")
@@ -48,30 +58,32 @@ class OverviewReport(Report):
 
 
 def overview(*, using: str = "default") -> OverviewReport:
-    """Database vitals plus the findings of every other report, counted by severity.
-
-    It runs the four reports themselves (each a handful of set-based catalog queries, whatever
-    the number of tables), so its counts are exactly what the detail pages and commands show.
-    """
+    """Database vitals plus the findings of every other report, counted by severity. No
+    generic-plan probe for the queries: the overview prints no fixes."""
     connection = get_connection(using)
+    conf = get_settings()
     stats = server.database_stats(connection)
-    reports = {
-        "indexes": audit_indexes(using=using),
-        "tables": table_stats(using=using),
-        "connections": db_connections(using=using),
-        "queries": slow_queries(using=using, probe_generic_plans=False),
+    index_snapshot = indexes.collect(connection, IndexSelection())
+    table_snapshot = tables.collect(connection, TableSelection())
+    connection_snapshot = connections.collect(connection, connections_selection(using, conf))
+    statement_snapshot = statements.collect(connection, statements_selection(conf))
+    found = {
+        "indexes": index_rules.evaluate(index_snapshot, conf),
+        "tables": table_rules.evaluate(table_snapshot, conf),
+        "connections": connection_rules.evaluate(connection_snapshot, conf),
+        "queries": statement_rules.evaluate(statement_snapshot, conf),
     }
     sections = []
     for name in OVERVIEW_SECTIONS:
         counts = dict.fromkeys(("error", "warning", "info"), 0)
-        for finding in reports[name].findings:
+        for finding in found[name]:
             counts[finding.severity] += 1
         sections.append(Section(name=name, counts=counts))
-    findings = [f for name in OVERVIEW_SECTIONS for f in reports[name].findings]
+    findings = [f for name in OVERVIEW_SECTIONS for f in found[name]]
     return OverviewReport(
-        **envelope(connection, server.server_info(connection), findings),
+        **envelope(connection, index_snapshot.server, findings),
         stats=stats,
-        headroom=reports["connections"].headroom,
-        statements_status=reports["queries"].status,
+        headroom=connection_rules.headroom(connection_snapshot, conf),
+        statements_status=statement_snapshot.status,
         sections=sections,
     )

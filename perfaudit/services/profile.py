@@ -7,12 +7,12 @@ from typing import Any
 
 from perfaudit import gate, sandbox
 from perfaudit.catalog import profile as catalog
-from perfaudit.catalog.profile import QueryProfile
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import Report
 from perfaudit.rules import profile as rules
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.profile import QueryProfile
 
 
 @dataclass(kw_only=True)
@@ -39,7 +39,7 @@ def profile_query(
         "transaction; for a write, use manage.py explain --analyze (rolled back)",
     )
     conf = get_settings()
-    snapshot = catalog.collect(
+    timings = sandbox.time_query(
         connection,
         sql,
         iterations=iterations,
@@ -47,6 +47,7 @@ def profile_query(
         on_iteration=on_iteration,
         role=conf.SQL_ROLE,
     )
+    snapshot = catalog.collect(connection, timings)
     return ProfileReport(
         **envelope(connection, snapshot.server, rules.evaluate(snapshot, conf)),
         sql=sql,

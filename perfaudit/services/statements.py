@@ -1,42 +1,39 @@
 """slowqueries: collect pg_stat_statements (optionally reset first), evaluate, report.
 
-By default the report holds the application's statements only: profiler tables (silk), EXPLAINs,
-catalog reads, DDL/migrations and transaction control are counted in ``hidden`` and listed with
-``show_all`` (perfaudit.rules.origin decides). Each statement carries its share of the total
-execution time of every statement of the database, hidden ones included.
+By default the report lists the application's statements only: profiler tables (silk),
+EXPLAINs, catalog reads, DDL/migrations and transaction control are counted in ``hidden`` and
+listed with ``show_all`` (perfaudit.origin decides, in the catalog's collect). Each statement
+carries its share of the total execution time of every statement of the database, hidden ones
+included.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import DatabaseError
 
+from perfaudit import sandbox
 from perfaudit.catalog import statements as catalog
-from perfaudit.catalog.statements import Statement, StatementsStatus
-from perfaudit.conf import get_settings
+from perfaudit.conf import PerfauditSettings, get_settings
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import Report
-from perfaudit.rules import origin as origins
 from perfaudit.rules import statements as rules
 from perfaudit.services.base import envelope, get_connection
-
-
-@dataclass(frozen=True)
-class HiddenGroup:
-    origin: str
-    label: str
-    statements: int
-    total_ms: float
+from perfaudit.snapshots.statements import (
+    Flaggable,
+    HiddenGroup,
+    Statement,
+    StatementsSelection,
+    StatementsStatus,
+)
 
 
 @dataclass(kw_only=True)
 class SlowQueriesReport(Report):
     status: StatementsStatus
     queries: list[Statement] = field(default_factory=list)
-    #: queryid -> origin (perfaudit.rules.origin.ORIGINS) of each listed statement.
-    origin: dict[int, str] = field(default_factory=dict)
     #: Every statement of the database (listed or not), for "% of total time".
     total_ms: float = 0.0
     show_all: bool = False
@@ -56,12 +53,7 @@ class SlowQueriesReport(Report):
             "total_ms": self.total_ms,
             "hidden": [asdict(h) for h in self.hidden],
             "queries": [
-                asdict(r)
-                | {
-                    "hit_ratio": r.hit_ratio,
-                    "origin": self.origin.get(r.queryid, origins.APP),
-                    "share_of_total": round(self.share(r), 3),
-                }
+                asdict(r) | {"hit_ratio": r.hit_ratio, "share_of_total": round(self.share(r), 3)}
                 for r in self.queries
             ],
         }
@@ -70,6 +62,21 @@ class SlowQueriesReport(Report):
         document = super().to_dict()
         document["pg_stat_statements"]["slow_query_min_calls"] = self.slow_query_min_calls
         return document
+
+
+def statements_selection(conf: PerfauditSettings, **listing) -> StatementsSelection:
+    """The listing asked for, the application's statements told from the tools' with the
+    profiler's table prefixes, and the entries the slow-query rules judge (PERFAUDIT's
+    SLOW_QUERY_MS, SLOW_QUERY_MIN_CALLS, TIME_SHARE_RATIO)."""
+    return StatementsSelection(
+        **listing,
+        profiler_prefixes=tuple(conf.PROFILER_TABLE_PREFIXES),
+        flaggable=Flaggable(
+            min_mean_ms=conf.SLOW_QUERY_MS,
+            min_calls=conf.SLOW_QUERY_MIN_CALLS,
+            min_share=conf.TIME_SHARE_RATIO,
+        ),
+    )
 
 
 def slow_queries(
@@ -84,49 +91,35 @@ def slow_queries(
     probe_generic_plans: bool = True,
 ) -> SlowQueriesReport:
     """``probe_generic_plans``: check that each flagged $n statement's printed explain command
-    runs (3 queries per statement, at most catalog.GENERIC_PLAN_PROBES); the overview, which
-    prints no fixes, turns it off."""
+    runs (3 queries per statement, at most sandbox.GENERIC_PLAN_PROBES)."""
     connection = get_connection(using)
     conf = get_settings()
     if reset and catalog.statements_status(connection).usable:
         reset_statistics(using=using)
-    # Every entry (at most pg_stat_statements.max): the tools' statements are filtered out
-    # before the list is cut to ``limit``, so the default view still shows ``limit`` rows.
-    snapshot = catalog.collect(
-        connection,
+    selection = statements_selection(
+        conf,
         min_mean_ms=min_mean_ms,
         min_calls=min_calls,
         order=order,
-        limit=None,
-        slow_ms=conf.SLOW_QUERY_MS,
-        flag_min_calls=conf.SLOW_QUERY_MIN_CALLS,
-        min_share=conf.TIME_SHARE_RATIO,
-        probe_timeout_ms=conf.STATEMENT_TIMEOUT_MS if probe_generic_plans else None,
+        limit=limit,
+        show_all=show_all,
     )
-    shown, kinds, hidden = [], {}, {}
-    for row in snapshot.statements:
-        kind = origins.classify(row.query, profiler_prefixes=tuple(conf.PROFILER_TABLE_PREFIXES))
-        if origins.visible(kind, show_all=show_all):
-            if len(shown) < limit:
-                shown.append(row)
-                kinds[row.queryid] = kind
-        else:
-            count, total = hidden.get(kind, (0, 0.0))
-            hidden[kind] = (count + 1, total + row.total_ms)
-    snapshot = replace(snapshot, statements=shown)
-    findings = rules.evaluate(snapshot, conf)
+    snapshot = catalog.collect(connection, selection)
+    checks = (
+        sandbox.check_generic_plans(
+            connection, snapshot.candidates, timeout_ms=conf.STATEMENT_TIMEOUT_MS
+        )
+        if probe_generic_plans
+        else sandbox.GenericPlanChecks()
+    )
+    findings = rules.evaluate(snapshot, conf, generic_plans=checks)
     return SlowQueriesReport(
         **envelope(connection, snapshot.server, findings),
         status=snapshot.status,
-        queries=shown,
-        origin=kinds,
+        queries=snapshot.statements,
         total_ms=snapshot.total_ms,
         show_all=show_all,
-        hidden=[
-            HiddenGroup(kind, origins.LABELS[kind], *hidden[kind])
-            for kind in origins.ORIGINS
-            if kind in hidden
-        ],
+        hidden=snapshot.hidden,
         slow_query_min_calls=conf.SLOW_QUERY_MIN_CALLS,
     )
 

@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from perfaudit.catalog import tables as catalog
-from perfaudit.catalog.tables import TableStats
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import Report
 from perfaudit.rules import tables as rules
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.tables import TableSelection, TableStats
 
 
 @dataclass(kw_only=True)
@@ -34,7 +34,7 @@ class TableStatsReport(Report):
 
 def table_stats(*, using: str = "default", table: str | None = None) -> TableStatsReport:
     connection = get_connection(using)
-    snapshot = catalog.collect(connection, table=table)
+    snapshot = catalog.collect(connection, TableSelection(table=table))
     if table and not snapshot.tables:
         raise ServiceError(f"no table {table!r} on the search path")
     findings = rules.evaluate(snapshot, get_settings())

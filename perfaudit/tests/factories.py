@@ -1,6 +1,6 @@
 """Hand-built catalog dataclasses for the pure rule tests."""
 
-from perfaudit.catalog.indexes import IndexColumn, IndexInfo
+from perfaudit.snapshots.indexes import IndexColumn, IndexInfo
 
 BTREE_INT8 = 3124  # int8_ops
 BTREE_BOOL = 424
@@ -33,7 +33,7 @@ def index(name, *columns, table="t", **kw):
 def server_info(*, stats_reset=None, now=None, version_num=180001):
     import datetime as dt
 
-    from perfaudit.catalog.server import ServerInfo
+    from perfaudit.snapshots.server import ServerInfo
 
     now = now or dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     return ServerInfo("postgresql", "18.1", version_num, "db", stats_reset, now)

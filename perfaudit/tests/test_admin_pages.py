@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from perfaudit.catalog.statements import GENERIC_PLAN_PROBES
+from perfaudit.sandbox import GENERIC_PLAN_PROBES
 
 from .conftest import SLOW_QUERY, run_sql, statements_usable
 

@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from perfaudit.catalog.declared import DeclaredIndex, DeclaredSchema, ModelRef
-from perfaudit.catalog.indexes import IndexSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import indexes as rules
+from perfaudit.snapshots.declared import DeclaredIndex, DeclaredSchema, ModelRef
+from perfaudit.snapshots.indexes import IndexSnapshot
 
 from .factories import col, index, server_info
 
@@ -17,7 +17,6 @@ THING = ModelRef("app", "thing")
 def snapshot(indexes, *, declared=(), unactionable=(), known=()):
     return IndexSnapshot(
         server=server_info(stats_reset=NOW - dt.timedelta(days=30), now=NOW),
-        table=None,
         table_exists=True,
         indexes=indexes,
         foreign_keys=[],
@@ -43,7 +42,6 @@ def declared(name, *columns):
         False,
         (),
         "CREATE",
-        "Add",
     )
 
 

@@ -1,7 +1,7 @@
 """Drift rule on hand-built declarations and catalog rows."""
 
-from perfaudit.catalog.declared import DeclaredIndex, ModelRef
 from perfaudit.rules.drift import drift_findings
+from perfaudit.snapshots.declared import DeclaredIndex, ModelRef
 
 from .factories import col, index
 
@@ -20,7 +20,6 @@ def declared(name, columns=("owner_id", "created_at"), desc=(False, True), **kw)
         partial=kw.get("partial", False),
         include=(),
         create_sql=f'CREATE INDEX "{name}" ...;',
-        operation="AddIndexConcurrently(...)",
     )
 
 

@@ -1,13 +1,13 @@
 """Rules for PgHero's cheap checks, without a database: constraints, sequences, wraparound,
 blocked queries."""
 
-from perfaudit.catalog.constraints import ConstraintsSnapshot, NotValidConstraint
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.locks import BlockedQuery, LocksSnapshot, Session
-from perfaudit.catalog.sequences import SequenceInfo, SequencesSnapshot
-from perfaudit.catalog.wraparound import XID_STOP_AGE, TableAge, WraparoundSnapshot, XminHolder
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import constraints, locks, sequences, wraparound
+from perfaudit.snapshots.constraints import ConstraintsSnapshot, NotValidConstraint
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.locks import BlockedQuery, LocksSnapshot, Session
+from perfaudit.snapshots.sequences import SequenceInfo, SequencesSnapshot
+from perfaudit.snapshots.wraparound import XID_STOP_AGE, TableAge, WraparoundSnapshot, XminHolder
 
 CONF = PerfauditSettings()
 BIGINT_MAX = 9223372036854775807
@@ -29,7 +29,7 @@ def test_not_valid_check_has_validate_fix_and_the_violations_query():
         "(qty > 0)",
     )
     [f] = constraints.evaluate(
-        ConstraintsSnapshot((c,)), CONF, models={"shop_item": ModelRef("shop", "item")}
+        ConstraintsSnapshot((c,), models={"shop_item": ModelRef("shop", "item")}), CONF
     )
     assert (f.kind, f.severity, f.table, f.object) == (
         "not_valid_constraint",

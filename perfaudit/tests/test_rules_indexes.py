@@ -4,10 +4,10 @@ import datetime as dt
 
 from django.db import migrations
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import ForeignKey
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import indexes as rules
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import ForeignKey
 
 from .factories import col, index
 

@@ -1,7 +1,8 @@
 """Plan diagnostics on hand-written EXPLAIN (FORMAT JSON) plans."""
 
 from perfaudit.conf import PerfauditSettings
-from perfaudit.rules.plans import diagnose, walk
+from perfaudit.rules.plans import diagnose
+from perfaudit.snapshots.plans import walk
 
 CONF = PerfauditSettings()
 

@@ -1,9 +1,9 @@
 """Replication and pooler rules on hand-built snapshots: no database."""
 
-from perfaudit.catalog.pooler import ClientSetup, PoolerSnapshot
-from perfaudit.catalog.replication import ReplicationSnapshot, Standby, WalReceiver
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import pooler, replication
+from perfaudit.snapshots.pooler import ClientSetup, PoolerSnapshot
+from perfaudit.snapshots.replication import ReplicationSnapshot, Standby, WalReceiver
 
 CONF = PerfauditSettings(REPLICATION_LAG_WARNING_SECONDS=10, REPLICATION_LAG_WARNING_BYTES=1000)
 

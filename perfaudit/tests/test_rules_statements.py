@@ -2,9 +2,14 @@
 
 import shlex
 
-from perfaudit.catalog.statements import Statement, StatementsSnapshot, StatementsStatus
 from perfaudit.conf import PerfauditSettings
 from perfaudit.rules import statements
+from perfaudit.snapshots.statements import (
+    GenericPlanChecks,
+    Statement,
+    StatementsSnapshot,
+    StatementsStatus,
+)
 
 from .factories import server_info
 
@@ -18,12 +23,10 @@ def stmt(queryid, query, *, calls, mean, share):
 
 def evaluate(*rows, version=180000, generic_errors=None):
     snapshot = StatementsSnapshot(
-        server=server_info(version_num=version),
-        status=STATUS,
-        candidates=list(rows),
-        generic_plan_errors=generic_errors or {},
+        server=server_info(version_num=version), status=STATUS, candidates=list(rows)
     )
-    return statements.evaluate(snapshot, CONF)
+    checks = GenericPlanChecks(errors=generic_errors or {})
+    return statements.evaluate(snapshot, CONF, generic_plans=checks)
 
 
 def test_one_call_is_not_a_slow_query():

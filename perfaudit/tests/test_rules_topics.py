@@ -4,17 +4,17 @@ import datetime as dt
 
 import pytest
 
-from perfaudit.catalog.activity import (
+from perfaudit.conf import PerfauditSettings
+from perfaudit.rules import connections, profile, statements, tables
+from perfaudit.snapshots.connections import (
     ActivityGroup,
     ConnectionLimits,
     ConnectionSetup,
     ConnectionsSnapshot,
 )
-from perfaudit.catalog.profile import ProfileSnapshot, QueryProfile
-from perfaudit.catalog.statements import Statement, StatementsSnapshot, StatementsStatus
-from perfaudit.catalog.tables import TableSnapshot, TableStats
-from perfaudit.conf import PerfauditSettings
-from perfaudit.rules import connections, profile, statements, tables
+from perfaudit.snapshots.profile import ProfileSnapshot, QueryProfile
+from perfaudit.snapshots.statements import Statement, StatementsSnapshot, StatementsStatus
+from perfaudit.snapshots.tables import TableSnapshot, TableStats
 
 from .factories import server_info
 
@@ -41,18 +41,16 @@ def table(**kw):
 
 
 def test_tables_dead_tuples_stale_stats_and_seq_scans():
-    snap = TableSnapshot(server_info(), None, [table(live_tuples=10_000, dead_tuples=5_000)])
+    snap = TableSnapshot(server_info(), [table(live_tuples=10_000, dead_tuples=5_000)])
     assert kinds(tables.evaluate(snap, CONF)) == [("needs_vacuum", "warning")]
-    snap = TableSnapshot(
-        server_info(), None, [table(live_tuples=10_000, modified_since_analyze=4_000)]
-    )
+    snap = TableSnapshot(server_info(), [table(live_tuples=10_000, modified_since_analyze=4_000)])
     (found,) = tables.evaluate(snap, CONF)
     assert (found.kind, found.fix.sql) == ("needs_analyze", 'ANALYZE "t";')
     heavy = table(live_tuples=100_000, seq_scans=10, seq_tuples_read=1_000_000, index_scans=1)
-    assert kinds(tables.evaluate(TableSnapshot(server_info(), None, [heavy]), CONF)) == [
+    assert kinds(tables.evaluate(TableSnapshot(server_info(), [heavy]), CONF)) == [
         ("seq_scan_heavy", "warning")
     ]
-    assert tables.evaluate(TableSnapshot(server_info(), None, [table(live_tuples=10)]), CONF) == []
+    assert tables.evaluate(TableSnapshot(server_info(), [table(live_tuples=10)]), CONF) == []
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -141,7 +139,7 @@ def test_dead_tuples_on_a_table_with_autovacuum_disabled_say_so():
     rows = [table(live_tuples=10_000, dead_tuples=5_000, autovacuum_disabled=True)]
     [found] = [
         f
-        for f in tables.evaluate(TableSnapshot(server_info(), None, rows), CONF)
+        for f in tables.evaluate(TableSnapshot(server_info(), rows), CONF)
         if f.kind == "needs_vacuum"
     ]
     assert "autovacuum is disabled for this table" in found.message

@@ -4,9 +4,9 @@ transaction, and names given to the commands are parameters, never SQL.
 Transaction tests: a COMMIT that slipped through would really commit here (inside the usual
 test transaction it would only end that). The victim table must keep its rows.
 
-The gate (perfaudit.gate, test_gate.py, test_probes.py) now refuses most of these statements
-first; the ``no_gate`` tests show the layers behind it (the extended protocol, the read-only
-rolled-back transaction) still hold on their own.
+The gate (perfaudit.gate, test_gate.py, taskproject's test_perfaudit_probes.py) refuses most
+of these statements first; the ``no_gate`` tests show the layers behind it (the extended
+protocol, the read-only rolled-back transaction) still hold on their own.
 """
 
 from io import StringIO

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from perfaudit import services
-from perfaudit.catalog.wraparound import XID_STOP_AGE
+from perfaudit.snapshots.wraparound import XID_STOP_AGE
 
 from .conftest import run_sql
 

@@ -110,6 +110,15 @@ def test_a_table_the_role_may_not_read_says_so(role):
     assert_back_to_the_session_user()
 
 
+def test_the_advisor_plans_typed_statements_as_the_role(role):
+    run_sql("CREATE TABLE pa_after (id int, v int)")  # created after the grants
+    readable = services.advise_indexes(sqls=["SELECT * FROM django_content_type WHERE id = 1"])
+    assert readable.statements[0].cost_before is not None
+    report = services.advise_indexes(sqls=["SELECT * FROM pa_after WHERE v = 1"])
+    assert "permission denied" in (report.statements[0].note or "")
+    assert_back_to_the_session_user()
+
+
 def test_a_missing_role_is_a_clear_error(settings):
     settings.PERFAUDIT = {**getattr(settings, "PERFAUDIT", {}), "SQL_ROLE": "perfaudit_absent"}
     with pytest.raises(services.ServiceError, match='role "perfaudit_absent" does not exist'):

@@ -45,7 +45,3 @@ def test_fingerprints_are_postgresqls_parse_tree():
     assert sqltext.fingerprint("SELECT * FROM t WHERE a LIKE 'x%%'") == sqltext.fingerprint(
         "SELECT * FROM t WHERE a LIKE %s"
     )
-
-
-def test_quote_ident_doubles_embedded_quotes():
-    assert sqltext.quote_ident('we"ird') == '"we""ird"'

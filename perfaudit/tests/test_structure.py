@@ -1,5 +1,9 @@
 """The shape, enforced (no database): no import cycles in the project's packages, perfaudit
-never imports the demo project, and no perfaudit module grows past ~300 lines."""
+never imports the demo project, no perfaudit module grows past ~300 lines nor any function
+past ~80; and perfaudit's layers depend one way: catalog and rules both read snapshots, never
+each other; snapshots import no other layer; the sandbox knows no catalog, rules or service;
+every topic has ``collect(connection, selection)`` and ``evaluate(snapshot, conf)``; no module
+imports another's private names."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("perfaudit", "tasks", "taskproject", "benchmarks")
 MAX_LINES = 300
+MAX_FUNCTION_LINES = 80
 
 
 def modules() -> dict[str, Path]:
@@ -125,3 +130,129 @@ def test_perfaudit_never_imports_the_demo_project():
 )
 def test_perfaudit_modules_stay_small(path):
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "perfaudit").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_perfaudit_functions_stay_short(path):
+    tree = ast.parse(path.read_text(), str(path))
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == []
+
+
+def test_the_length_check_measures_whole_functions():
+    body = "\n".join(f"    x{n} = {n}" for n in range(MAX_FUNCTION_LINES))
+    [node] = ast.parse(f"def f():\n{body}\n").body
+    assert node.end_lineno - node.lineno + 1 == MAX_FUNCTION_LINES + 1
+
+
+def perfaudit_code() -> dict[str, tuple[Path, ast.Module]]:
+    """perfaudit's modules (tests excluded), parsed."""
+    return {
+        module: (path, ast.parse(path.read_text(), str(path)))
+        for module, path in modules().items()
+        if module.startswith("perfaudit") and not module.startswith("perfaudit.tests")
+    }
+
+
+def layer_offenders(source: str, forbidden: tuple[str, ...]) -> list[str]:
+    """``source`` modules importing (at any level) a module under one of ``forbidden``."""
+    offenders = []
+    for module, (_path, tree) in perfaudit_code().items():
+        if not (module == source or module.startswith(source + ".")):
+            continue
+        for name in imported_names(tree, module, top_level_only=False):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                offenders.append(f"{module} imports {name}")
+    return sorted(offenders)
+
+
+def test_the_layer_check_sees_an_import():
+    tree = ast.parse(
+        "from perfaudit.rules import indexes\ndef f():\n    import perfaudit.catalog\n"
+    )
+    names = imported_names(tree, "perfaudit.x", top_level_only=False)
+    assert {"perfaudit.rules.indexes", "perfaudit.catalog"} <= names
+
+
+def test_catalog_never_imports_rules():
+    assert layer_offenders("perfaudit.catalog", ("perfaudit.rules",)) == []
+
+
+def test_rules_never_import_catalog():
+    assert layer_offenders("perfaudit.rules", ("perfaudit.catalog",)) == []
+
+
+def test_snapshots_import_no_other_layer():
+    others = ("catalog", "rules", "services", "sandbox", "whatif", "render", "management")
+    assert layer_offenders("perfaudit.snapshots", tuple(f"perfaudit.{o}" for o in others)) == []
+
+
+def test_the_sandbox_runs_what_it_is_given():
+    # Probes return snapshots; what they run comes from the services, never a catalog read or
+    # a rule of their own.
+    forbidden = ("perfaudit.catalog", "perfaudit.rules", "perfaudit.services")
+    assert layer_offenders("perfaudit.sandbox", forbidden) == []
+    assert layer_offenders("perfaudit.whatif", forbidden) == []
+
+
+def functions_named(prefix: str, name: str):
+    for module, (_path, tree) in perfaudit_code().items():
+        if module == prefix or module.startswith(prefix + "."):
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef) and node.name == name:
+                    yield module, tree, node
+
+
+def test_catalog_and_rules_both_read_snapshots():
+    missing = []
+    for module, tree, _node in [
+        *functions_named("perfaudit.catalog", "collect"),
+        *functions_named("perfaudit.rules", "evaluate"),
+    ]:
+        names = imported_names(tree, module, top_level_only=True)
+        if not any(n.startswith("perfaudit.snapshots.") for n in names):
+            missing.append(module)
+    assert missing == []
+
+
+def positional(node: ast.FunctionDef) -> list[str]:
+    return [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+
+
+def test_every_collect_takes_a_connection_and_a_selection():
+    found = {m: positional(n) for m, _t, n in functions_named("perfaudit.catalog", "collect")}
+    assert len(found) >= 10
+    assert {m: args for m, args in found.items() if len(args) != 2 or args[0] != "connection"} == {}
+    # Nothing but the selection: no thresholds, no options beside it.
+    extra = [m for m, _t, n in functions_named("perfaudit.catalog", "collect") if n.args.kwonlyargs]
+    assert extra == []
+
+
+def test_every_evaluate_takes_a_snapshot_and_the_settings():
+    # The advisor is a pipeline instead (rules.advisor.propose and .decide, its two pure
+    # stages), tested in test_advisor_stages.py.
+    found = {
+        m: positional(n)
+        for m, _t, n in functions_named("perfaudit.rules", "evaluate")
+        if not m.startswith("perfaudit.rules.advisor")
+    }
+    assert len(found) >= 10
+    assert {m: args for m, args in found.items() if len(args) != 2 or args[1] != "conf"} == {}
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = []
+    for module, (_path, tree) in perfaudit_code().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("perfaudit"):
+                offenders += [f"{module}: {a.name}" for a in node.names if a.name.startswith("_")]
+    assert offenders == []

@@ -353,6 +353,36 @@ def test_dblink_is_refused(attacker, analyze_on):
         gate.clear_cache()
 
 
+@pytest.fixture
+def sql_role(settings):
+    """A least-privileged role of its own (cluster-wide: dropped afterwards)."""
+    name = f"perfaudit_probe_{secrets.token_hex(4)}"
+    call_command("perfauditrole", "--role", name, stdout=StringIO())
+    settings.PERFAUDIT = {**settings.PERFAUDIT, "SQL_ROLE": name}
+    yield name
+    execute(f'DROP OWNED BY "{name}"')
+    execute(f'DROP ROLE "{name}"')
+
+
+def test_accepted_statements_leave_the_connection_as_it_was(attacker, analyze_on, sql_role):
+    """A statement the gate lets through, run by every surface as the role: the connection
+    comes back with its own user, settings, no lock, prepared statement or temporary table."""
+    before = session_state()
+    sql = "SELECT t.owner_id, count(*) FROM tasks_task t WHERE t.title LIKE $1 GROUP BY 1"
+    for surface, (status, text) in through_every_surface(attacker["client"], sql).items():
+        if surface in {"EXPLAIN page", "explain --analyze"}:  # $1 cannot be executed
+            assert status in (400, 2) and "placeholders cannot be executed" in text, surface
+        elif surface == "profilequery":
+            assert status == 2, surface  # $1 without a value
+        else:
+            assert status in (200, 0), (surface, text[:300])
+        assert session_state() == before, surface
+    sql = "SELECT t.owner_id, count(*) FROM tasks_task t WHERE t.title LIKE 'a%' GROUP BY 1"
+    for surface, (status, _text) in through_every_surface(attacker["client"], sql).items():
+        assert status in (200, 0), surface
+        assert session_state() == before, surface
+
+
 def test_an_execution_error_shows_no_value(attacker, analyze_on):
     """The statement passes the gate and fails while running: PostgreSQL's message would quote
     the value it read; perfaudit shows the SQLSTATE instead."""

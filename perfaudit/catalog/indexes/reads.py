@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from perfaudit.catalog.indexes.records import ForeignKey, IndexColumn, IndexInfo
+from perfaudit.snapshots.indexes import ForeignKey, IndexColumn, IndexInfo
 
 _INDEX_SQL = """
 SELECT n.nspname, t.relname, i.relname, am.amname,
@@ -187,7 +187,7 @@ def building_indexes(connection) -> dict[int, dict]:
         }
 
 
-def _existing_tables(connection) -> set[str]:
+def existing_tables(connection) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

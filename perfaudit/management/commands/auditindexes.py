@@ -1,5 +1,6 @@
-from perfaudit import render, services
+from perfaudit import render
 from perfaudit.management.base import PerfauditCommand
+from perfaudit.services.indexes import audit_indexes
 
 
 class Command(PerfauditCommand):
@@ -19,19 +20,15 @@ class Command(PerfauditCommand):
         )
 
     def build(self, options):
-        report = services.audit_indexes(
-            using=options["database"], table=options["table"], min_size_mb=options["min_size_mb"]
+        report = audit_indexes(
+            using=options["database"],
+            table=options["table"],
+            min_size_mb=options["min_size_mb"],
+            write_migration=options["write_migration"],
         )
-        if options["write_migration"]:
-            written = services.write_fix_migration(
-                services.get_connection(options["database"]),
-                report.findings,
-                options["write_migration"],
-            )
+        if report.written:
             # stderr: stdout stays the report (JSON with --format json).
-            self.stderr.write(f"wrote {written.path} ({written.operations} operation(s))")
-            for change in written.model_changes:
-                self.stderr.write(f"  model change needed: {change}")
+            self.stderr.write(render.written_fixes(report.written))
         return report
 
     def render_text(self, report, options):

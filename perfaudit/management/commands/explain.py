@@ -3,7 +3,7 @@ import textwrap
 from perfaudit import plantime, render, services
 from perfaudit.errors import ServiceError
 from perfaudit.management.base import PerfauditCommand
-from perfaudit.rules.plans import walk
+from perfaudit.snapshots.plans import walk
 
 
 class Command(PerfauditCommand):

@@ -68,7 +68,7 @@ class Command(PerfauditCommand):
                     q.mean_ms,
                     q.rows,
                     "-" if q.hit_ratio is None else f"{q.hit_ratio:.0%}",
-                    *([report.origin.get(q.queryid, "app")] if report.show_all else []),
+                    *([q.origin] if report.show_all else []),
                     q.query,
                 )
                 for q in report.queries

@@ -41,14 +41,12 @@ from perfaudit.rules.advisor.facts import (
     Access,
     AdvisorInputError,
     Candidate,
-    ColumnFacts,
     Condition,
-    ExistingIndex,
     Key,
     Predicate,
-    TableFacts,
 )
 from perfaudit.rules.advisor.parse import normalize_expression, parse_statement
+from perfaudit.snapshots.advisor import ColumnFacts, ExistingIndex, TableFacts
 
 __all__ = [
     "DEFAULT_EQ_SEL",

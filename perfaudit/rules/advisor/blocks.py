@@ -6,12 +6,14 @@ from dataclasses import replace
 
 from pglast import ast, enums, parse_sql
 
-from perfaudit.rules.advisor.conditions import _conditions
-from perfaudit.rules.advisor.facts import Access, AdvisorInputError, TableFacts
-from perfaudit.rules.advisor.parse import _Block, _column_refs, parse_statement
+from perfaudit import sqltext
+from perfaudit.rules.advisor.conditions import add_conditions
+from perfaudit.rules.advisor.facts import Access, AdvisorInputError
+from perfaudit.rules.advisor.parse import Block, column_refs, parse_statement
+from perfaudit.snapshots.advisor import TableFacts
 
 
-def _from_item(block: _Block, item, tables: dict[str, TableFacts], blocks: list):
+def _from_item(block: Block, item, tables: dict[str, TableFacts], blocks: list):
     if isinstance(item, ast.RangeVar):
         block.add_range(item)
     elif isinstance(item, ast.JoinExpr):
@@ -35,11 +37,11 @@ def _sublinks(node, tables, blocks):
             _sublinks(v, tables, blocks)
 
 
-def _finish(block: _Block, where, blocks: list, tables):
+def _finish(block: Block, where, blocks: list, tables):
     for quals in block._pending_quals:
-        _conditions(block, quals)
+        add_conditions(block, quals)
         _sublinks(quals, tables, blocks)
-    _conditions(block, where)
+    add_conditions(block, where)
     _sublinks(where, tables, blocks)
     blocks.append(block)
 
@@ -54,7 +56,7 @@ def _select(stmt, tables: dict[str, TableFacts], blocks: list):
         _select(stmt.larg, tables, blocks)
         _select(stmt.rarg, tables, blocks)
         return
-    block = _Block(tables)
+    block = Block(tables)
     block._pending_quals = []
     for item in stmt.fromClause or ():
         _from_item(block, item, tables, blocks)
@@ -77,14 +79,14 @@ def analyze_statement(sql: str, tables: dict[str, TableFacts] | None = None) -> 
     """How each query block of ``sql`` reads each table: conditions, ORDER BY, LIMIT."""
     stmt = parse_statement(sql)
     tables = tables or {}
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     if isinstance(stmt, ast.SelectStmt):
         _select(stmt, tables, blocks)
     elif isinstance(stmt, ast.UpdateStmt | ast.DeleteStmt):
         if stmt.withClause:
             for cte in stmt.withClause.ctes or ():
                 _select(cte.ctequery, tables, blocks)
-        block = _Block(tables)
+        block = Block(tables)
         block._pending_quals = []
         block.add_range(stmt.relation)
         extra = stmt.fromClause if isinstance(stmt, ast.UpdateStmt) else stmt.usingClause
@@ -110,42 +112,19 @@ def analyze_statement(sql: str, tables: dict[str, TableFacts] | None = None) -> 
 
 
 def referenced_tables(sql: str) -> list[str]:
-    """Table names a statement reads (for the catalog to collect), in order of appearance."""
-    stmt = parse_statement(sql)
-    names = []
-
-    def walk(n):
-        if isinstance(n, ast.RangeVar):
-            names.append(n.relname)
-        if isinstance(n, ast.Node):
-            for name in n:
-                walk(getattr(n, name))
-        elif isinstance(n, tuple):
-            for v in n:
-                walk(v)
-
-    walk(stmt)
-    return list(dict.fromkeys(names))
+    """Table names a statement reads, in order of appearance (sqltext.referenced_tables)."""
+    try:
+        return sqltext.referenced_tables(sql)
+    except sqltext.SQLTextError as exc:
+        raise AdvisorInputError(str(exc)) from None
 
 
 def max_param(sql: str) -> int:
     """The highest $n in the statement (0 when none): PREPARE needs as many arguments."""
-    stmt = parse_statement(sql)
-    highest = 0
-
-    def walk(n):
-        nonlocal highest
-        if isinstance(n, ast.ParamRef):
-            highest = max(highest, n.number)
-        if isinstance(n, ast.Node):
-            for name in n:
-                walk(getattr(n, name))
-        elif isinstance(n, tuple):
-            for v in n:
-                walk(v)
-
-    walk(stmt)
-    return highest
+    try:
+        return sqltext.max_param(sql)
+    except sqltext.SQLTextError as exc:
+        raise AdvisorInputError(str(exc)) from None
 
 
 def _expression_node(text: str):
@@ -159,7 +138,7 @@ def referenced_columns(expression: str) -> list[str]:
     """Column names an index expression uses, in order."""
     node = _expression_node(expression)
     names = [
-        ref.fields[-1].sval for ref in _column_refs(node) if isinstance(ref.fields[-1], ast.String)
+        ref.fields[-1].sval for ref in column_refs(node) if isinstance(ref.fields[-1], ast.String)
     ]
     return list(dict.fromkeys(names))
 

@@ -11,12 +11,11 @@ from perfaudit.rules.advisor.facts import (
     DEFAULT_RANGE_SEL,
     Access,
     Candidate,
-    ColumnFacts,
     Condition,
     Key,
     Predicate,
-    TableFacts,
 )
+from perfaudit.snapshots.advisor import ColumnFacts, TableFacts
 
 # --- selectivity -----------------------------------------------------------------------------
 
@@ -91,15 +90,10 @@ def _pattern_ops(col: ColumnFacts | None) -> str:
     return "text_pattern_ops"
 
 
-def candidates_for(
-    access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
-) -> list[Candidate]:
-    """Candidate indexes for one table access, the most promising first."""
-    conds = access.conditions
-    ids = frozenset({statement})
-    result: list[Candidate] = []
-
-    # GIN: substring search and full text, which no B-tree serves.
+def _gin_and_pattern(conds, table: TableFacts, ids: frozenset) -> list[Candidate]:
+    """GIN for substring search and full text, which no B-tree serves; a pattern_ops B-tree
+    for a prefix LIKE."""
+    result = []
     for cond in conds:
         if cond.kind == "like":
             pattern = cond.value
@@ -117,8 +111,12 @@ def candidates_for(
             result.append(
                 Candidate(table.name, (Key(cond.column, cond.expression),), "gin", (), ids)
             )
+    return result
 
-    # B-tree: equality first (most selective first), then one range column or the sort.
+
+def _sorted_conditions(conds, table: TableFacts, rules: AdvisorRules):
+    """(constant conditions for a partial index's WHERE, (selectivity, equality) pairs,
+    ranges)."""
     partial: list[Predicate] = []
     eq: list[tuple[float, Condition]] = []
     ranges: list[Condition] = []
@@ -141,6 +139,11 @@ def candidates_for(
         elif cond.kind in {"range", "between"}:
             ranges.append(cond)
     eq.sort(key=lambda p: (p[0], p[1].column or p[1].expression or ""))
+    return partial, eq, ranges
+
+
+def _keys(access: Access, eq, ranges) -> tuple[list[Key], list[Key], list[Key]]:
+    """(equality keys, most selective first; the sort keys; the range keys)."""
     eq_keys: list[Key] = []
     for _sel, cond in eq:
         key = Key(cond.column, cond.expression)
@@ -158,9 +161,13 @@ def candidates_for(
         key = Key(cond.column, cond.expression)
         if key not in eq_keys and key not in range_keys:
             range_keys.append(key)
+    return eq_keys, sort_keys, range_keys
 
-    # Only what the statistics can say (equalities, null tests, flags): a range's share depends
-    # on its bounds (histograms the planner reads and we do not), so it never rules a table out.
+
+def _kept_share(eq, ranges, partial: list[Predicate], table: TableFacts) -> float:
+    """Only what the statistics can say (equalities, null tests, flags): a range's share
+    depends on its bounds (histograms the planner reads and we do not), so it never rules a
+    table out."""
     selective = 0.0 if ranges else math.prod(s for s, _c in eq)
     for pred in partial:
         selective *= selectivity(
@@ -173,8 +180,20 @@ def candidates_for(
             ),
             table,
         )
+    return selective
+
+
+def candidates_for(
+    access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
+) -> list[Candidate]:
+    """Candidate indexes for one table access, the most promising first."""
+    ids = frozenset({statement})
+    result = _gin_and_pattern(access.conditions, table, ids)
+    # B-tree: equality first (most selective first), then one range column or the sort.
+    partial, eq, ranges = _sorted_conditions(access.conditions, table, rules)
+    eq_keys, sort_keys, range_keys = _keys(access, eq, ranges)
     stops_early = bool(sort_keys) and access.limit
-    if selective >= rules.no_help_fraction and not stops_early:
+    if _kept_share(eq, ranges, partial, table) >= rules.no_help_fraction and not stops_early:
         return result  # e.g. a predicate that keeps half the table: a seq scan is right
 
     where = tuple(sorted(set(partial), key=lambda p: (p.column, p.op)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perfaudit.rules.advisor.candidates import selectivity
-from perfaudit.rules.advisor.facts import Candidate, Condition, TableFacts
+from perfaudit.rules.advisor.facts import Candidate, Condition
+from perfaudit.snapshots.advisor import TableFacts
 
 # --- choosing among verified candidates ------------------------------------------------------
 

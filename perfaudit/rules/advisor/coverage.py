@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from perfaudit.rules.advisor.candidates import AdvisorRules, candidates_for
-from perfaudit.rules.advisor.facts import Access, Candidate, ExistingIndex, Key, TableFacts
+from perfaudit.rules.advisor.facts import Access, Candidate, Key
 from perfaudit.rules.advisor.parse import normalize_expression
+from perfaudit.snapshots.advisor import ExistingIndex, TableFacts
 
 
 def _key_matches(key: Key, existing: ExistingIndex, position: int) -> bool:

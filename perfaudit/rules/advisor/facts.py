@@ -1,10 +1,11 @@
-"""The index advisor's vocabulary: catalog facts handed in, conditions read from SQL, candidates."""
+"""The index advisor's vocabulary: conditions read from SQL, keys, candidate indexes. (The
+catalog's facts it judges are snapshots: perfaudit.snapshots.advisor.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit import ddl
 
 #: PostgreSQL's own default selectivities (src/include/utils/selfuncs.h), used where the
 #: statistics say nothing: an inequality keeps a third, a range between two bounds 0.5 %.
@@ -18,49 +19,6 @@ LIKE_OPS = {"~~", "~~*", "!~~", "!~~*"}
 
 class AdvisorInputError(ValueError):
     """A statement pglast cannot parse, or one with nothing to index (one line for the user)."""
-
-
-# --- facts handed in by perfaudit.catalog.advisor -------------------------------------------
-
-
-@dataclass(frozen=True)
-class ColumnFacts:
-    name: str
-    type: str = "text"
-    null_frac: float | None = None
-    #: pg_stats semantics: > 0 a count, < 0 minus the fraction of rows (-1 = unique).
-    n_distinct: float | None = None
-    mcv: tuple[str, ...] = ()  # most common values, as text
-    mcf: tuple[float, ...] = ()  # their frequencies
-    avg_width: int | None = None
-
-
-@dataclass(frozen=True)
-class ExistingIndex:
-    name: str
-    method: str
-    #: Key columns, or the deparsed expression (pg_get_indexdef per position) for expressions.
-    keys: tuple[str, ...]
-    descending: tuple[bool, ...] = ()
-    opclasses: tuple[str, ...] = ()
-    predicate: str | None = None
-    unique: bool = False
-    primary: bool = False
-    valid: bool = True
-    expression_positions: tuple[bool, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableFacts:
-    name: str
-    rows: float
-    size_bytes: int = 0
-    columns: dict[str, ColumnFacts] = field(default_factory=dict)
-    indexes: tuple[ExistingIndex, ...] = ()
-    #: n_tup_ins + n_tup_upd + n_tup_del since the statistics reset.
-    writes: int = 0
-    inserts: int = 0
-    updates: int = 0
 
 
 # --- what the parse tree says ----------------------------------------------------------------
@@ -104,7 +62,7 @@ class Key:
         return self.column if self.column is not None else self.expression
 
     def sql(self) -> str:
-        base = _quote(self.column) if self.column is not None else f"({self.expression})"
+        base = ddl.ident(self.column) if self.column is not None else f"({self.expression})"
         if self.opclass:
             base += f" {self.opclass}"
         return base + (" DESC" if self.descending else "")
@@ -119,11 +77,12 @@ class Predicate:
     value: object = None
 
     def sql(self) -> str:
+        column = ddl.ident(self.column)
         if self.op in {"IS NULL", "IS NOT NULL"}:
-            return f"{_quote(self.column)} {self.op}"
+            return f"{column} {self.op}"
         if isinstance(self.value, bool):
-            return _quote(self.column) if self.value else f"NOT {_quote(self.column)}"
-        return f"{_quote(self.column)} = {_literal(self.value)}"
+            return column if self.value else f"NOT {column}"
+        return f"{column} = {ddl.literal(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -150,18 +109,12 @@ class Candidate:
         return (self.table, self.using, self.keys, self.where)
 
     def create_sql(self, name: str, *, concurrently: bool = True) -> str:
-        sql = (
-            f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}{_quote(name)} ON "
-            f"{_quote(self.table)} USING {self.using} ({', '.join(k.sql() for k in self.keys)})"
+        return ddl.create_index(
+            name,
+            ddl.ident(self.table),
+            [k.sql() for k in self.keys],
+            method=self.using,
+            where=self.where_sql,
+            concurrently=concurrently,
+            terminate=False,
         )
-        if self.where:
-            sql += f" WHERE {self.where_sql}"
-        return sql
-
-
-def _literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, int | float):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"

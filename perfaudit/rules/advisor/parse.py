@@ -8,7 +8,9 @@ import copy
 from pglast import ast, enums, parse_sql
 from pglast.stream import RawStream
 
-from perfaudit.rules.advisor.facts import AdvisorInputError, Condition, TableFacts
+from perfaudit import sqltext
+from perfaudit.rules.advisor.facts import AdvisorInputError, Condition
+from perfaudit.snapshots.advisor import TableFacts
 
 # --- parsing ---------------------------------------------------------------------------------
 
@@ -16,12 +18,9 @@ from perfaudit.rules.advisor.facts import AdvisorInputError, Condition, TableFac
 def parse_statement(sql: str):
     """The one statement's parse tree (pglast, i.e. PostgreSQL's own parser)."""
     try:
-        parsed = parse_sql(sql)
-    except Exception as exc:  # pglast.parser.ParseError
-        raise AdvisorInputError(f"cannot parse the statement: {exc}") from None
-    if len(parsed) != 1:
-        raise AdvisorInputError(f"one statement at a time: this SQL holds {len(parsed)}")
-    return parsed[0].stmt
+        return sqltext.parse_one(sql)
+    except sqltext.SQLTextError as exc:
+        raise AdvisorInputError(str(exc)) from None
 
 
 def _strip(node, *, casts: bool = True):
@@ -64,7 +63,7 @@ def _expr_text(node) -> str:
     return RawStream()(_strip(node, casts=False))
 
 
-def _const_value(node):
+def const_value(node):
     """(is_constant, python value) for a literal, a cast literal, or TRUE/FALSE."""
     while isinstance(node, ast.TypeCast):
         node = node.arg
@@ -83,24 +82,24 @@ def _const_value(node):
     return False, None
 
 
-def _is_value(node) -> bool:
+def is_value(node) -> bool:
     """A literal, a $n parameter or a function of them: something that is fixed per execution."""
     while isinstance(node, ast.TypeCast):
         node = node.arg
     if isinstance(node, ast.A_Const | ast.ParamRef):
         return True
     if isinstance(node, ast.FuncCall):
-        return all(_is_value(a) for a in node.args or ())
+        return all(is_value(a) for a in node.args or ())
     if isinstance(node, ast.A_Expr):
-        return all(_is_value(x) for x in (node.lexpr, node.rexpr) if isinstance(x, ast.Node))
+        return all(is_value(x) for x in (node.lexpr, node.rexpr) if isinstance(x, ast.Node))
     return isinstance(node, ast.SQLValueFunction)  # now(), CURRENT_DATE
 
 
-def _op_name(expr: ast.A_Expr) -> str:
+def op_name(expr: ast.A_Expr) -> str:
     return expr.name[-1].sval if expr.name else ""
 
 
-class _Block:
+class Block:
     """One query block (SELECT / UPDATE / DELETE): its tables and their aliases."""
 
     def __init__(self, tables: dict[str, TableFacts]):
@@ -137,7 +136,7 @@ class _Block:
         return None
 
 
-def _column_of(block: _Block, node) -> tuple[str, str | None, str | None]:
+def column_of(block: Block, node) -> tuple[str, str | None, str | None]:
     """(table, column, expression) when node is a column or an expression over one table's
     columns (upper(t.title)); (None, None, None) otherwise."""
     while isinstance(node, ast.TypeCast):
@@ -149,7 +148,7 @@ def _column_of(block: _Block, node) -> tuple[str, str | None, str | None]:
         return None, None, None
     if isinstance(node, ast.FuncCall | ast.A_Expr | ast.CoalesceExpr):
         tables = set()
-        refs = _column_refs(node)
+        refs = column_refs(node)
         for ref in refs:
             resolved = block.resolve(ref)
             if not resolved:
@@ -160,7 +159,7 @@ def _column_of(block: _Block, node) -> tuple[str, str | None, str | None]:
     return None, None, None
 
 
-def _column_refs(node) -> list[ast.ColumnRef]:
+def column_refs(node) -> list[ast.ColumnRef]:
     found = []
 
     def walk(n):
@@ -179,9 +178,9 @@ def _column_refs(node) -> list[ast.ColumnRef]:
     return found
 
 
-def _conjuncts(node) -> list:
+def conjuncts(node) -> list:
     if node is None:
         return []
     if isinstance(node, ast.BoolExpr) and node.boolop == enums.BoolExprType.AND_EXPR:
-        return [c for arg in node.args for c in _conjuncts(arg)]
+        return [c for arg in node.args for c in conjuncts(arg)]
     return [node]

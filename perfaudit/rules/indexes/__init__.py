@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from perfaudit.catalog.declared import STRAY, IndexOrigin, ModelRef
-from perfaudit.catalog.indexes import IndexSnapshot
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
 from perfaudit.rules import drift
@@ -29,7 +27,9 @@ from perfaudit.rules.indexes.unused import REPLICA_NOTE as REPLICA_NOTE
 from perfaudit.rules.indexes.unused import fk_referenced_indexes as fk_referenced_indexes
 from perfaudit.rules.indexes.unused import only_fk_index as only_fk_index
 from perfaudit.rules.indexes.unused import unused_indexes
-from perfaudit.rules.indexes.window import EvidenceWindow, evidence_window
+from perfaudit.snapshots.declared import STRAY, IndexOrigin, ModelRef
+from perfaudit.snapshots.indexes import IndexSnapshot
+from perfaudit.snapshots.server import EvidenceWindow
 
 __all__ = [
     "STRAY",
@@ -56,8 +56,12 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
     origins = {
         (d.table, d.name): IndexOrigin("declared", d.model, in_state=True) for d in declared.indexes
     } | dict(declared.origins)
-    window = evidence_window(snapshot) or EvidenceWindow.from_evidence(
-        now=snapshot.server.now, stats_reset=snapshot.server.stats_reset
+    window = (
+        snapshot.evidence.window()
+        if snapshot.evidence
+        else EvidenceWindow.from_evidence(
+            now=snapshot.server.now, stats_reset=snapshot.server.stats_reset
+        )
     )
     # Duplicates and redundant pairs first: the indexes they keep are never also "unused".
     pairs = [
@@ -90,7 +94,22 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
         existing_tables=snapshot.existing_tables,
     )
     findings = soften_unactionable(findings, declared.unactionable)
-    return one_per_object(findings)
+    return at_least_selected_size(one_per_object(findings), snapshot)
+
+
+def at_least_selected_size(findings: list[Finding], snapshot: IndexSnapshot) -> list[Finding]:
+    """The findings on indexes at least ``selection.min_size_bytes`` big. An error (an invalid
+    index, a failed build) is never hidden by its size: a failed unique build is often tiny,
+    and exactly what CI must not miss."""
+    min_bytes = snapshot.selection.min_size_bytes
+    if not min_bytes:
+        return findings
+    sizes = {(i.table, i.name): i.size_bytes for i in snapshot.indexes}
+    return [
+        f
+        for f in findings
+        if f.severity == "error" or sizes.get((f.table, f.object), min_bytes) >= min_bytes
+    ]
 
 
 def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
@@ -103,7 +122,7 @@ def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
                 severity="info",
                 message=f.message + " (index created by Django or an installed package for this "
                 "table, not by a project migration)",
-                fix=replace(f.fix, migration=None, app_label=None, model_change=None),
+                fix=replace(f.fix, operations=(), app_label=None, model_change=None),
             )
         result.append(f)
     return result

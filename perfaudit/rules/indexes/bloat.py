@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import IndexInfo
+from perfaudit import ddl
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules.indexes.fixes import _evidence
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit.rules.indexes.fixes import index_evidence
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 # btree page layout: 8192-byte pages, 24-byte page header, 16-byte btree special space; each
 # entry is an 8-byte IndexTupleData header + MAXALIGNed key + a 4-byte line pointer; leaf pages
@@ -49,10 +49,10 @@ def bloated_indexes(
                 object=index.name,
                 message=f"about {ratio:.0%} of the index is free space (estimate from "
                 "pg_stats widths); rebuilding reclaims it without blocking writes",
-                evidence=_evidence(
+                evidence=index_evidence(
                     index, estimated_bytes=expected, bloat_ratio=round(ratio, 3), estimate=True
                 ),
-                fix=Fix(sql=f"REINDEX INDEX CONCURRENTLY {_quote(index.name)};"),
+                fix=Fix(sql=ddl.reindex(index.name)),
             )
         )
     return findings

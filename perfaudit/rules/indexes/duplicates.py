@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from perfaudit.catalog.declared import IndexOrigin, ModelRef
-from perfaudit.catalog.indexes import IndexInfo
 from perfaudit.findings import Finding
-from perfaudit.rules.indexes.fixes import _evidence, _origin, drop_fix
+from perfaudit.rules.indexes.fixes import drop_fix, index_evidence, origin_of
+from perfaudit.snapshots.declared import IndexOrigin, ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 
 def _keep_order(index: IndexInfo, origin: IndexOrigin) -> tuple:
@@ -36,11 +36,11 @@ def duplicate_indexes(
     for group in groups.values():
         if len(group) < 2:
             continue
-        keep, *drops = sorted(group, key=lambda i: _keep_order(i, _origin(origins, models, i)))
+        keep, *drops = sorted(group, key=lambda i: _keep_order(i, origin_of(origins, models, i)))
         for index in drops:
             if index.protected:
                 continue
-            origin = _origin(origins, models, index)
+            origin = origin_of(origins, models, index)
             findings.append(
                 Finding(
                     kind="duplicate",
@@ -49,14 +49,14 @@ def duplicate_indexes(
                     object=index.name,
                     message=f"same columns, method, opclasses, expressions and predicate as "
                     f"{keep.name} ({index.column_list}); every write maintains both. Keeping "
-                    f"{keep.name} ({_origin(origins, models, keep).kind}), dropping this "
+                    f"{keep.name} ({origin_of(origins, models, keep).kind}), dropping this "
                     f"{origin.kind} one",
-                    evidence=_evidence(
+                    evidence=index_evidence(
                         index,
                         duplicate_of=keep.name,
                         kept_scans=keep.scans,
                         origin=origin.kind,
-                        kept_origin=_origin(origins, models, keep).kind,
+                        kept_origin=origin_of(origins, models, keep).kind,
                     ),
                     fix=drop_fix(index, models.get(index.table), origin),
                 )
@@ -102,13 +102,13 @@ def redundant_indexes(
                 object=short.name,
                 message=f"({short.column_list}) is a leading prefix of {long.name} "
                 f"({long.column_list}), which serves the same lookups",
-                evidence=_evidence(
+                evidence=index_evidence(
                     short,
                     covered_by=long.name,
                     covered_by_scans=long.scans,
-                    origin=_origin(origins, models, short).kind,
+                    origin=origin_of(origins, models, short).kind,
                 ),
-                fix=drop_fix(short, models.get(short.table), _origin(origins, models, short)),
+                fix=drop_fix(short, models.get(short.table), origin_of(origins, models, short)),
             )
         )
     return findings

@@ -1,23 +1,33 @@
-"""Fixes shared by the index rules: dropping an index the way its origin allows, re-creating
-it concurrently, and the evidence every index finding carries."""
+"""Fixes shared by the index rules: dropping an index the way its origin allows, and the
+evidence every index finding carries."""
 
 from __future__ import annotations
 
-from perfaudit.catalog.declared import STRAY, IndexOrigin, ModelRef
-from perfaudit.catalog.indexes import IndexInfo
+from perfaudit import ddl
 from perfaudit.findings import Fix
-from perfaudit.rules._sql import run_sql_operation
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit.operations import REMOVE_INDEX, RUN_SQL, FixOperation
+from perfaudit.snapshots.declared import STRAY, IndexOrigin, ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 
 def create_concurrently(index: IndexInfo) -> str:
     """The index's own definition as ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, so it can be
     re-run (a migration's reverse, a re-create after fixing data)."""
-    definition = index.definition
-    for head in ("CREATE UNIQUE INDEX ", "CREATE INDEX "):
-        if definition.startswith(head):
-            return head + "CONCURRENTLY IF NOT EXISTS " + definition[len(head) :] + ";"
-    return definition + ";"  # pragma: no cover - pg_get_indexdef always starts so
+    return ddl.recreate_index(index.definition)
+
+
+def _drop_sql(index: IndexInfo, model: ModelRef, reason: str) -> FixOperation:
+    """Database only (RunSQL): the state names no such index; the reverse builds it again."""
+    return FixOperation(
+        RUN_SQL,
+        model.app_label,
+        model_name=model.model_name,
+        table=index.table,
+        name=index.name,
+        sql=(ddl.drop_index(index.name),),
+        reverse_sql=(create_concurrently(index),),
+        reason=reason,
+    )
 
 
 def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | None = None) -> Fix:
@@ -25,17 +35,17 @@ def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | Non
     origin = origin or (IndexOrigin("declared", model, in_state=True) if model else STRAY)
     model = origin.model or model
     if index.constraint:
-        return Fix(
-            sql=f"ALTER TABLE {_quote(index.table)} DROP CONSTRAINT {_quote(index.constraint)};"
-        )
-    sql = f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.name)};"
+        return Fix(sql=ddl.drop_constraint(ddl.ident(index.table), index.constraint))
+    sql = ddl.drop_index(index.name)
     app_label = model.app_label if model else None
     if origin.kind == "declared" and origin.in_state and model:
         where = f"{model.object_name or model.model_name}.Meta.indexes"
+        remove = FixOperation(
+            REMOVE_INDEX, model.app_label, model.model_name, index.table, index.name
+        )
         return Fix(
             sql=sql,
-            migration=f"RemoveIndexConcurrently(model_name={model.model_name!r}, "
-            f"name={index.name!r})",
+            operations=(remove,),
             app_label=app_label,
             model_change=f"delete the models.Index(name={index.name!r}) entry from {where} "
             "(otherwise makemigrations adds it back)",
@@ -49,7 +59,7 @@ def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | Non
         )
         return Fix(
             sql=sql,
-            migration=run_sql_operation(sql, create_concurrently(index), reason),
+            operations=(_drop_sql(index, model, reason),),
             app_label=app_label,
             model_change=(
                 f"or set db_index=False on {model.object_name or model.model_name}."
@@ -61,16 +71,16 @@ def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | Non
     reason = "no model or migration state knows this index (created by hand or by RunSQL)"
     return Fix(
         sql=sql,
-        migration=run_sql_operation(sql, create_concurrently(index), reason) if model else None,
+        operations=(_drop_sql(index, model, reason),) if model else (),
         app_label=app_label,
     )
 
 
-def _evidence(index: IndexInfo, **extra) -> dict:
+def index_evidence(index: IndexInfo, **extra) -> dict:
     return {"size_bytes": index.size_bytes, "scans": index.scans, **extra}
 
 
-def _origin(origins, models, index: IndexInfo) -> IndexOrigin:
+def origin_of(origins, models, index: IndexInfo) -> IndexOrigin:
     if origins is not None:
         return origins.get((index.table, index.name), STRAY)
     model = models.get(index.table) if models else None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import ForeignKey, IndexInfo
+from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit.operations import ADD_INDEX, DjangoIndex, FixOperation
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import ForeignKey, IndexInfo
 
 
-def _serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
+def serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
     # A partial index cannot serve every lookup by the FK columns (ON DELETE, joins).
     if not index.is_valid or index.predicate is not None or index.method != "btree":
         return False
@@ -34,7 +35,7 @@ def missing_fk_indexes(
         by_table[(index.schema, index.table)].append(index)
     findings = []
     for fk in foreign_keys:
-        if any(_serves_fk(i, fk) for i in by_table[(fk.schema, fk.table)]):
+        if any(serves_fk(i, fk) for i in by_table[(fk.schema, fk.table)]):
             continue
         cols = ", ".join(fk.column_names)
         model = models.get(fk.table)
@@ -42,11 +43,13 @@ def missing_fk_indexes(
             (fk.table, tuple(fk.column_names)), (fk.column_names, _short_index_name(fk))
         )
         fields = list(fields)
-        migration = model_change = None
+        operations, model_change = (), None
         if model:
-            migration = (
-                f"AddIndexConcurrently(model_name={model.model_name!r}, "
-                f"index=models.Index(fields={fields!r}, name={name!r}))"
+            index = DjangoIndex(name=name, fields=tuple(fields))
+            operations = (
+                FixOperation(
+                    ADD_INDEX, model.app_label, model.model_name, fk.table, name, index=index
+                ),
             )
             model_change = (
                 f"add models.Index(fields={fields!r}, name={name!r}) to "
@@ -64,9 +67,13 @@ def missing_fk_indexes(
                 f"{fk.table}",
                 evidence={"columns": list(fk.column_names), "table_rows": fk.table_rows},
                 fix=Fix(
-                    sql=f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {_quote(name)} ON "
-                    f"{_quote(fk.table)} ({', '.join(_quote(c) for c in fk.column_names)});",
-                    migration=migration,
+                    sql=ddl.create_index(
+                        name,
+                        ddl.ident(fk.table),
+                        [ddl.ident(c) for c in fk.column_names],
+                        if_not_exists=True,
+                    ),
+                    operations=operations,
                     app_label=model.app_label if model else None,
                     model_change=model_change,
                 ),

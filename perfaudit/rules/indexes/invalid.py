@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import IndexInfo
+from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules._sql import run_sql_operation
-from perfaudit.rules.indexes.fixes import _evidence, _origin, create_concurrently
-from perfaudit.sqltext import quote_ident as _quote
+from perfaudit.operations import RUN_SQL, FixOperation
+from perfaudit.rules.indexes.fixes import create_concurrently, index_evidence, origin_of
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import IndexInfo
 
 
 def duplicate_rows_query(index: IndexInfo) -> str:
@@ -17,8 +17,74 @@ def duplicate_rows_query(index: IndexInfo) -> str:
     if index.predicate:
         conditions.insert(0, f"({index.predicate})")
     return (
-        f"SELECT {keys}, count(*) FROM {_quote(index.table)} WHERE {' AND '.join(conditions)} "
+        f"SELECT {keys}, count(*) FROM {ddl.ident(index.table)} WHERE {' AND '.join(conditions)} "
         f"GROUP BY {keys} HAVING count(*) > 1;"
+    )
+
+
+def _building(index: IndexInfo, progress: dict) -> Finding:
+    return Finding(
+        kind="build_in_progress",
+        severity="info",
+        table=index.table,
+        object=index.name,
+        message=f"being built right now ({progress.get('command')}, phase "
+        f"{progress.get('phase')}, pid {progress.get('pid')}): not usable until it "
+        "finishes; leave it alone",
+        evidence=index_evidence(index, progress=progress, is_ready=index.is_ready),
+    )
+
+
+def _rebuild(index: IndexInfo, model: ModelRef | None, drop: str, create: str) -> Fix:
+    operations = ()
+    if model:
+        rebuild = FixOperation(
+            RUN_SQL,
+            model.app_label,
+            model_name=model.model_name,
+            table=index.table,
+            name=index.name,
+            sql=(drop, create),
+            reason="re-create an index whose concurrent build failed; a fresh install "
+            "builds it valid and this re-creates it, harmlessly",
+        )
+        operations = (rebuild,)
+    sql = f"{drop}\n{create}"
+    if index.is_unique:
+        dupes = duplicate_rows_query(index)
+        sql = f"{drop}\n-- find the duplicate keys and fix them first:\n{dupes}\n{create}"
+    return Fix(sql=sql, operations=operations, app_label=model.app_label if model else None)
+
+
+def _invalid(index: IndexInfo, model: ModelRef | None) -> Finding:
+    if index.is_ready:
+        state = (
+            "a failed or cancelled CREATE INDEX CONCURRENTLY: never used by queries, yet "
+            "maintained on every write (it got as far as being ready)"
+        )
+    else:
+        state = (
+            "a failed or cancelled CREATE INDEX CONCURRENTLY that never became ready: "
+            "neither used by queries nor maintained on writes"
+        )
+    evidence = index_evidence(index, is_ready=index.is_ready, definition=index.definition)
+    if index.is_unique:
+        evidence["duplicate_rows_query"] = duplicate_rows_query(index)
+        message = (
+            f"invalid unique index, {state}. A unique build fails on duplicate keys; "
+            "REINDEX would fail the same way and leave another invalid index. Find the "
+            "duplicates, fix or delete them, then drop and re-create"
+        )
+    else:
+        message = f"invalid index, {state}: drop it and build it again"
+    return Finding(
+        kind="invalid",
+        severity="error",
+        table=index.table,
+        object=index.name,
+        message=message,
+        evidence=evidence,
+        fix=_rebuild(index, model, ddl.drop_index(index.name), create_concurrently(index)),
     )
 
 
@@ -37,63 +103,8 @@ def invalid_indexes(
             continue
         progress = building.get(index.oid)
         if progress is not None:
-            findings.append(
-                Finding(
-                    kind="build_in_progress",
-                    severity="info",
-                    table=index.table,
-                    object=index.name,
-                    message=f"being built right now ({progress.get('command')}, phase "
-                    f"{progress.get('phase')}, pid {progress.get('pid')}): not usable until it "
-                    "finishes; leave it alone",
-                    evidence=_evidence(index, progress=progress, is_ready=index.is_ready),
-                )
-            )
+            findings.append(_building(index, progress))
             continue
-        origin = _origin(origins, models, index)
-        model = origin.model or models.get(index.table)
-        drop = f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(index.name)};"
-        create = create_concurrently(index)
-        if index.is_ready:
-            state = (
-                "a failed or cancelled CREATE INDEX CONCURRENTLY: never used by queries, yet "
-                "maintained on every write (it got as far as being ready)"
-            )
-        else:
-            state = (
-                "a failed or cancelled CREATE INDEX CONCURRENTLY that never became ready: "
-                "neither used by queries nor maintained on writes"
-            )
-        evidence = _evidence(index, is_ready=index.is_ready, definition=index.definition)
-        if index.is_unique:
-            dupes = duplicate_rows_query(index)
-            evidence["duplicate_rows_query"] = dupes
-            message = (
-                f"invalid unique index, {state}. A unique build fails on duplicate keys; "
-                "REINDEX would fail the same way and leave another invalid index. Find the "
-                "duplicates, fix or delete them, then drop and re-create"
-            )
-            sql = f"{drop}\n-- find the duplicate keys and fix them first:\n{dupes}\n{create}"
-        else:
-            message = f"invalid index, {state}: drop it and build it again"
-            sql = f"{drop}\n{create}"
-        migration = None
-        if model:
-            migration = run_sql_operation(
-                [drop, create],
-                None,
-                "re-create an index whose concurrent build failed; a fresh install builds it "
-                "valid and this re-creates it, harmlessly",
-            )
-        findings.append(
-            Finding(
-                kind="invalid",
-                severity="error",
-                table=index.table,
-                object=index.name,
-                message=message,
-                evidence=evidence,
-                fix=Fix(sql=sql, migration=migration, app_label=model.app_label if model else None),
-            )
-        )
+        origin = origin_of(origins, models, index)
+        findings.append(_invalid(index, origin.model or models.get(index.table)))
     return findings

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from perfaudit.catalog.declared import ModelRef
-from perfaudit.catalog.indexes import ForeignKey, IndexInfo
 from perfaudit.conf import PerfauditSettings
 from perfaudit.findings import Finding, Fix
-from perfaudit.rules.indexes.fixes import _evidence, _origin, drop_fix
-from perfaudit.rules.indexes.foreign_keys import _serves_fk
-from perfaudit.rules.indexes.window import EvidenceWindow, _window_source
+from perfaudit.rules.indexes.fixes import drop_fix, index_evidence, origin_of
+from perfaudit.rules.indexes.foreign_keys import serves_fk
+from perfaudit.rules.indexes.window import window_source
+from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import ForeignKey, IndexInfo
+from perfaudit.snapshots.server import EvidenceWindow
 
 REPLICA_NOTE = (
     "scan counters are per server: a replica keeps its own, check them before dropping an "
@@ -33,13 +34,38 @@ def only_fk_index(
 ) -> ForeignKey | None:
     """The foreign key this index alone serves (ON DELETE on the parent, joins), if any."""
     for fk in foreign_keys:
-        if fk.table != index.table or not _serves_fk(index, fk):
+        if fk.table != index.table or not serves_fk(index, fk):
             continue
-        others = [
-            i for i in indexes if i is not index and i.table == fk.table and _serves_fk(i, fk)
-        ]
+        others = [i for i in indexes if i is not index and i.table == fk.table and serves_fk(i, fk)]
         if not others:
             return fk
+    return None
+
+
+def _kept_because(index, window, query_scans, fk_scans, serves, kept, conf) -> str | None:
+    """Why the evidence does not let us drop it (None: it does)."""
+    min_days = conf.UNUSED_RECENT_RESET_DAYS
+    if window.days is not None and window.days < min_days:
+        return (
+            f"not enough evidence: no scans, but the counters cover only "
+            f"{window.days:.1f} days (since {window.start:%Y-%m-%d %H:%M}, "
+            f"{window_source(window)}); judge after {min_days} days of normal traffic"
+        )
+    if query_scans < conf.UNUSED_MIN_TABLE_SCANS:
+        return (
+            f"not enough evidence: no scans, but queries read its table only "
+            f"{query_scans:,} times"
+            + (f" ({fk_scans:,} more scans were foreign-key checks)" if fk_scans else "")
+            + f"; below UNUSED_MIN_TABLE_SCANS ({conf.UNUSED_MIN_TABLE_SCANS:,})"
+        )
+    if serves is not None:
+        return (
+            f"no scans, but keep it: it is the only index serving foreign key "
+            f"{serves.name} ({', '.join(serves.column_names)}) -> {serves.referenced_table}; "
+            "without it every DELETE or key UPDATE there scans this table"
+        )
+    if (index.table, index.name) in kept:
+        return f"no scans, but keep it: {kept[(index.table, index.name)]}"
     return None
 
 
@@ -64,14 +90,13 @@ def unused_indexes(
     for index in indexes:
         by_table[index.table].append(index)
     findings = []
-    min_days = conf.UNUSED_RECENT_RESET_DAYS
     for index in indexes:
         if index.scans or index.protected or not index.is_valid:
             continue
         # Scans of the table by queries: FK checks on its referenced keys do not count.
         fk_scans = sum(i.scans for i in by_table[index.table] if (i.table, i.name) in fk_targets)
         query_scans = max(0, index.table_scans - fk_scans)
-        evidence = _evidence(
+        evidence = index_evidence(
             index,
             table_scans=index.table_scans,
             fk_check_scans=fk_scans,
@@ -82,31 +107,10 @@ def unused_indexes(
             stats_reset=window.sources.get("stats_reset"),
             note=REPLICA_NOTE,
         )
-        fix = Fix()
-        severity = "info"
         serves = only_fk_index(index, by_table[index.table], list(foreign_keys))
-        if window.days is not None and window.days < min_days:
-            message = (
-                f"not enough evidence: no scans, but the counters cover only "
-                f"{window.days:.1f} days (since {window.start:%Y-%m-%d %H:%M}, "
-                f"{_window_source(window)}); judge after {min_days} days of normal traffic"
-            )
-        elif query_scans < conf.UNUSED_MIN_TABLE_SCANS:
-            message = (
-                f"not enough evidence: no scans, but queries read its table only "
-                f"{query_scans:,} times"
-                + (f" ({fk_scans:,} more scans were foreign-key checks)" if fk_scans else "")
-                + f"; below UNUSED_MIN_TABLE_SCANS ({conf.UNUSED_MIN_TABLE_SCANS:,})"
-            )
-        elif serves is not None:
-            message = (
-                f"no scans, but keep it: it is the only index serving foreign key "
-                f"{serves.name} ({', '.join(serves.column_names)}) -> {serves.referenced_table}; "
-                "without it every DELETE or key UPDATE there scans this table"
-            )
-        elif (index.table, index.name) in kept:
-            message = f"no scans, but keep it: {kept[(index.table, index.name)]}"
-        else:
+        message = _kept_because(index, window, query_scans, fk_scans, serves, kept, conf)
+        severity, fix = "info", Fix()
+        if message is None:
             severity = "warning"
             message = (
                 f"no scans by queries over {window.days:.0f} days while queries read its "
@@ -115,9 +119,8 @@ def unused_indexes(
                 else f"no scans while queries read its table {query_scans:,} times (counters "
                 "never reset)"
             )
-            fix = drop_fix(
-                index, models.get(index.table) if models else None, _origin(origins, models, index)
-            )
+            model = models.get(index.table) if models else None
+            fix = drop_fix(index, model, origin_of(origins, models, index))
         findings.append(
             Finding(
                 kind="unused",

@@ -1,68 +1,19 @@
-"""The typed report of adviseindexes: statements, suggestions, the JSON contract."""
+"""The advisor's report stage: the typed report (its JSON contract), and the migration the
+one writer writes for --write-migration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfaudit import migration_writer
 from perfaudit.findings import Report
-from perfaudit.rules import advisor as rules
+from perfaudit.rules.advisor.advice import Advice, StatementResult, Suggestion
+from perfaudit.services.advisor.request import AdvisorRequest
+from perfaudit.services.base import envelope
+from perfaudit.snapshots.advisor import AdvisorSnapshot, Verification
 
-#: Statements the advisor plans. Plain EXPLAIN (never ANALYZE) executes none of them.
-ADVISABLE = {"SELECT", "WITH", "UPDATE", "DELETE"}
 MODES = ("hypopg", "build", "unverified")
-
-
-@dataclass
-class StatementResult:
-    number: int
-    sql: str
-    source: str
-    calls: int | None = None
-    total_ms: float | None = None
-    cost_before: float | None = None
-    generic_plan: bool = False
-    #: Existing indexes that already cover a candidate for it (nothing to suggest).
-    served_by: list[str] = field(default_factory=list)
-    #: Why it got no suggestion, or why it was not analyzed.
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class Suggestion:
-    table: str
-    columns: list[str]
-    using: str
-    where: str | None
-    expression: str | None
-    name: str
-    cost_before: float | None
-    cost_after: float | None
-    statements: list[dict]
-    write_cost: dict
-    verified: bool
-    verified_by: str | None
-    sql: str
-    migration: dict | None
-    replaces: list[str] = field(default_factory=list)
-    needs_extension: str | None = None
-    #: Why an unverified candidate could not be verified (e.g. a trial build hit the timeout).
-    note: str | None = None
-    #: The rules' candidate it came from (not part of the JSON contract).
-    candidate: rules.Candidate | None = field(default=None, repr=False)
-
-    @property
-    def reduction(self) -> float | None:
-        if self.cost_before and self.cost_after is not None:
-            return 1 - self.cost_after / self.cost_before
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        document = {k: v for k, v in self.__dict__.items() if k != "candidate"}
-        return document | {"reduction": self.reduction}
 
 
 @dataclass(kw_only=True)
@@ -85,3 +36,43 @@ class AdvisorReport(Report):
             "statements": [s.to_dict() for s in self.statements],
             "written_migration": self.written,
         }
+
+
+def write_suggestions(connection, app_label: str, suggestions) -> str | None:
+    """The suggestions for APP's models as its next migration (None: none is for APP)."""
+    operations = [
+        s.operation for s in suggestions if s.operation and s.operation.app_label == app_label
+    ]
+    if not operations:
+        return None
+    written = migration_writer.write_migration(
+        connection,
+        app_label,
+        operations,
+        name="adviseindexes",
+        command=f"manage.py adviseindexes --write-migration {app_label}",
+        notes=[f"{s.name}: {' '.join(s.sql.split())}" for s in suggestions if s.operation],
+    )
+    return str(written.path)
+
+
+def advisor_report(
+    connection,
+    snapshot: AdvisorSnapshot,
+    verification: Verification,
+    advice: Advice,
+    request: AdvisorRequest,
+) -> AdvisorReport:
+    ext, status = snapshot.extensions, snapshot.statements_status
+    report = AdvisorReport(
+        **envelope(connection, snapshot.server, list(advice.findings)),
+        mode=verification.mode,
+        min_cost_reduction=request.min_cost_reduction,
+        suggestions=list(advice.suggestions),
+        statements=list(advice.statements),
+        hypopg={"installed": ext.hypopg_installed, "available": ext.hypopg_available},
+        pg_stat_statements_usable=status.usable if status else None,
+    )
+    if request.write_migration:
+        report.written = write_suggestions(connection, request.write_migration, advice.suggestions)
+    return report

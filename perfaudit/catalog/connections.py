@@ -1,34 +1,19 @@
-"""pg_stat_activity, the server's connection limits and Django's connection setup."""
+"""dbconnections' reads: Django's connection setup, pg_stat_activity, the server's limits, who
+blocks whom, replication on the audited database and each replica, and the pooler in front."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from django.db import DatabaseError, connections
 
-from perfaudit.catalog import locks, server
-from perfaudit.catalog.locks import LocksSnapshot
-
-
-@dataclass(frozen=True)
-class ActivityGroup:
-    database: str | None
-    application: str
-    state: str
-    connections: int
-    oldest_xact_seconds: float | None
-    oldest_query_seconds: float | None
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    max_connections: int
-    superuser_reserved: int
-    reserved: int  # reserved_connections (PostgreSQL 16+), 0 before
-    in_use: int  # client backends, all databases
-
-    @property
-    def available_to_apps(self) -> int:
-        return self.max_connections - self.superuser_reserved - self.reserved
+from perfaudit.catalog import locks, pooler, replication, server
+from perfaudit.errors import one_line
+from perfaudit.snapshots.connections import (
+    ActivityGroup,
+    ConnectionLimits,
+    ConnectionSetup,
+    ConnectionsSelection,
+    ConnectionsSnapshot,
+)
 
 
 def activity_groups(connection) -> list[ActivityGroup]:
@@ -65,34 +50,6 @@ def connection_limits(connection) -> ConnectionLimits:
         return ConnectionLimits(*cursor.fetchone())
 
 
-@dataclass(frozen=True)
-class ConnectionSetup:
-    """How Django connects (settings.DATABASES[alias]), and this process's pool, if any."""
-
-    alias: str
-    conn_max_age: Any
-    conn_health_checks: Any
-    #: The OPTIONS["pool"] value: a dict of pool options, True, or False/None.
-    pool_options: Any
-    #: Stats of this process's pool only: each worker process has its own.
-    pool_stats: dict | None
-
-    @property
-    def pool(self) -> dict | bool:
-        """The pool's options, or whether a pool is on (OPTIONS["pool"] = True)."""
-        return self.pool_options if isinstance(self.pool_options, dict) else bool(self.pool_options)
-
-
-@dataclass(frozen=True)
-class ConnectionsSnapshot:
-    server: server.ServerInfo
-    setup: ConnectionSetup
-    groups: list[ActivityGroup]
-    limits: ConnectionLimits
-    #: Sessions waiting for a lock and who holds it (perfaudit.catalog.locks).
-    locks: LocksSnapshot = field(default_factory=lambda: LocksSnapshot(()))
-
-
 def _setup(connection) -> ConnectionSetup:
     settings_dict = connection.settings_dict
     pool_options = (settings_dict.get("OPTIONS") or {}).get("pool")
@@ -106,15 +63,38 @@ def _setup(connection) -> ConnectionSetup:
         conn_health_checks=settings_dict.get("CONN_HEALTH_CHECKS"),
         pool_options=pool_options,
         pool_stats=pool_stats,
+        database=settings_dict.get("NAME") or "",
     )
 
 
-def collect(connection) -> ConnectionsSnapshot:
-    setup = _setup(connection)
+def _replicas(aliases: tuple[str, ...]):
+    """Each replica's replication state and connection limit; an unreachable one says so."""
+    states, limits = [], {}
+    for alias in aliases:
+        try:
+            replica = connections[alias]
+            states.append(replication.read(replica, alias=alias))
+            limits[alias] = connection_limits(replica).available_to_apps
+        except DatabaseError as exc:
+            states.append(replication.unreachable(alias, one_line(exc)))
+            limits[alias] = None
+    return states, limits
+
+
+def collect(connection, selection: ConnectionsSelection) -> ConnectionsSnapshot:
+    states, limits = _replicas(selection.replicas)
     return ConnectionsSnapshot(
         server=server.server_info(connection),
-        setup=setup,
+        setup=_setup(connection),
         groups=activity_groups(connection),
         limits=connection_limits(connection),
-        locks=locks.collect(connection),
+        locks=locks.read(connection),
+        replication=[replication.read(connection, alias=connection.alias), *states],
+        replica_limits=limits,
+        pooler=pooler.read(
+            connection,
+            transaction_pooler=selection.transaction_pooler,
+            admin_url=selection.pooler_admin_url,
+        ),
+        selection=selection,
     )

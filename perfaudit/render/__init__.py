@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Sequence
 
 from perfaudit.findings import Finding, Report
-from perfaudit.rules.plans import walk
+from perfaudit.snapshots.plans import walk
 
 WIDTH = 100
 
@@ -227,3 +227,10 @@ def plan_rows(document: dict, findings: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def written_fixes(written) -> str:
+    """Where ``auditindexes --write-migration`` wrote, and the model edits it asks for."""
+    lines = [f"wrote {written.path} ({written.operations} operation(s))"]
+    lines += [f"  model change needed: {change}" for change in written.model_changes]
+    return "\n".join(lines)

@@ -1,8 +1,8 @@
-"""perfaudit.rules.origin: whose statement is it (pure, no database)."""
+"""perfaudit.origin: whose statement is it (pure, no database)."""
 
 import pytest
 
-from perfaudit.rules import origin
+from perfaudit import origin
 
 
 @pytest.mark.parametrize(
