@@ -14,8 +14,11 @@ DEMO_USERS ?= 50
 DEMO_TASKS ?= 5000
 # `make run` is the local development server: DEBUG on unless you say otherwise; silk follows
 # DEBUG unless you say otherwise; the embedded PostgreSQL serves unless DATABASE_URL is set (with
-# DEBUG off the settings refuse a missing DATABASE_URL without EMBEDDED_PG=1).
-RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-$${DEBUG:-1}} EMBEDDED_PG=1
+# DEBUG off the settings refuse a missing DATABASE_URL without EMBEDDED_PG=1). Typed SQL in
+# perfaudit's forms runs as the least-privileged role perfaudit_sql (PERFAUDIT_SQL_ROLE= turns
+# it off; docs/operations.md, "perfaudit security").
+RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-$${DEBUG:-1}} EMBEDDED_PG=1 \
+	PERFAUDIT_SQL_ROLE=$${PERFAUDIT_SQL_ROLE-perfaudit_sql}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
 .PHONY: help install db stop-db migrate prepare check-port run run-asgi test lint format clean bench \
@@ -55,6 +58,7 @@ prepare: migrate
 	$(MANAGE) seeddata --if-empty --users $(DEMO_USERS) --tasks $(DEMO_TASKS)
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@$(MANAGE) demouser > var/demo-login.txt
+	@if [ -n "$${PERFAUDIT_SQL_ROLE-perfaudit_sql}" ]; then $(MANAGE) perfauditrole; fi
 	@$(RUN_ENV) $(PY) -m taskproject.devserver banner --host $(HOST) --port $(PORT) \
 		--login-file var/demo-login.txt
 

@@ -3,12 +3,14 @@
 One placeholder model (perfaudit.models.Dashboard, no table) gives the section on the admin index;
 its ModelAdmin swaps the usual add/change URLs for the dashboard pages. Every page goes through
 ``admin_site.admin_view``: logged-in active staff only (anyone else is sent to the admin login),
-CSRF-protected, never cached.
+CSRF-protected, never cached; then staff without ``perfaudit.view_dashboard`` get a 403
+(perfaudit.models lists the permissions).
 """
 
 from functools import partial, update_wrapper
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.urls import path
 
 from perfaudit.admin_views import PAGES, SUBPAGES
@@ -23,10 +25,10 @@ class DashboardAdmin(admin.ModelAdmin):
         return request.user.is_active and request.user.is_staff
 
     def has_module_permission(self, request):
-        return self._is_staff(request)
+        return self.has_view_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return self._is_staff(request)
+        return self._is_staff(request) and request.user.has_perm("perfaudit.view_dashboard")
 
     def has_add_permission(self, request):
         return False
@@ -43,7 +45,12 @@ class DashboardAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         urls = []
         for route, view, name, *_title in (*PAGES, *SUBPAGES):
-            wrapped = self.admin_site.admin_view(update_wrapper(partial(view, self), view))
+            wrapped = self.admin_site.admin_view(update_wrapper(partial(self._guard, view), view))
             urls.append(path(route, wrapped, name=f"perfaudit_{name}"))
         urls.append(path("", urls[0].callback, name="{}_{}_changelist".format(*info)))
         return urls
+
+    def _guard(self, view, request, *args, **kwargs):
+        if not self.has_view_permission(request):
+            raise PermissionDenied("perfaudit's pages need the perfaudit.view_dashboard permission")
+        return view(self, request, *args, **kwargs)

@@ -1,8 +1,15 @@
-"""The admin pages with a form: EXPLAIN one query, advise indexes for the top queries or one."""
+"""The admin pages with a form: EXPLAIN one query, advise indexes for the top queries or one.
+
+Both send what was typed through perfaudit.gate (via the services). ANALYZE executes the
+statement, so it needs ``PERFAUDIT['ADMIN_EXPLAIN_ANALYZE']`` (default: DEBUG) and the
+``perfaudit.explain_analyze`` permission; asking without them is a 403, never a silent plain
+EXPLAIN.
+"""
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from perfaudit import plantime, render, services
 from perfaudit.admin_base import findings as _findings
@@ -27,12 +34,33 @@ class ExplainForm(forms.Form):
     )
 
 
+ANALYZE_PERMISSION = "perfaudit.explain_analyze"
+
+
+def analyze_refusal(user) -> str | None:
+    """Why ``user`` may not tick ANALYZE here, or None when they may."""
+    enabled = get_settings().ADMIN_EXPLAIN_ANALYZE
+    if not (settings.DEBUG if enabled is None else enabled):
+        return (
+            "ANALYZE is turned off on this site (PERFAUDIT['ADMIN_EXPLAIN_ANALYZE'], off by "
+            "default outside DEBUG): it executes the statement"
+        )
+    if not user.has_perm(ANALYZE_PERMISSION):
+        return f"ANALYZE executes the statement: it needs the {ANALYZE_PERMISSION} permission"
+    return None
+
+
 def explain(model_admin, request):
     report = None
     rows = []
     timing = None
+    refusal = analyze_refusal(request.user)
+    status = 200
     if request.method == "POST":
         form = ExplainForm(request.POST)
+        if refusal and form.is_valid() and form.cleaned_data["analyze"]:
+            form.add_error("analyze", refusal)
+            status = 403
         if form.is_valid():
             report, error = _run(
                 services.explain_sql,
@@ -50,7 +78,11 @@ def explain(model_admin, request):
                 timing = plantime.timing(item.plan)
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
-    status = 200 if request.method == "GET" or form.is_valid() else 400
+    if refusal:
+        form.fields["analyze"].disabled = True
+        form.fields["analyze"].help_text = refusal
+    if status == 200 and request.method == "POST" and not form.is_valid():
+        status = 400
     response = _page(
         model_admin,
         request,

@@ -88,17 +88,24 @@ def queries(model_admin, request):
             "toggle_url": f"?order={order}" + ("" if show_all else "&all=1"),
             "explain_url": reverse(f"{site}:perfaudit_explain"),
             "reset_url": reverse(f"{site}:perfaudit_queries_reset"),
+            "can_reset": request.user.has_perm(RESET_PERMISSION),
             **_findings(report, request),
         },
     )
 
 
+RESET_PERMISSION = "perfaudit.reset_statistics"
+
+
 def queries_reset(model_admin, request):
     """Reset pg_stat_statements: GET asks for confirmation, only a POST (CSRF-checked by the
-    admin) resets. Staff only, like every page here (admin_site.admin_view)."""
+    admin) resets. It wipes everyone's statistics: the reset_statistics permission."""
     from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
     from django.http import HttpResponseRedirect
 
+    if not request.user.has_perm(RESET_PERMISSION):
+        raise PermissionDenied(f"resetting the statistics needs the {RESET_PERMISSION} permission")
     site = model_admin.admin_site.name
     if request.method == "POST":
         status, error = _run(services.reset_statistics)

@@ -37,6 +37,38 @@ class PerfauditSettings:
     #: The same for the admin's EXPLAIN form: it runs inside a web worker, so it must end well
     #: before the worker's own timeout (gunicorn: 30 s by default).
     ADMIN_STATEMENT_TIMEOUT_MS: int = 10_000
+    # --- user SQL: the gate every typed statement passes (perfaudit.gate; docs/operations.md,
+    # "perfaudit security") ---
+    #: EXPLAIN ANALYZE on the admin's EXPLAIN page (it executes the statement): None follows
+    #: settings.DEBUG. Even when on, only users with perfaudit.explain_analyze may tick it.
+    ADMIN_EXPLAIN_ANALYZE: bool | None = None
+    #: A database role the typed statement runs as (SET LOCAL ROLE inside the rolled-back
+    #: transaction), created with ``manage.py perfauditrole``; None runs it as the connecting
+    #: user (the gate alone stands between the statement and that user's rights).
+    SQL_ROLE: str | None = None
+    #: Tables a typed statement may not read, as fnmatch patterns on the table name (or
+    #: ``schema.table``); the user model's tables and the session table are always added.
+    SQL_PROTECTED_TABLES: tuple[str, ...] = (
+        "django_session",
+        "django_admin_log",
+        "auth_*",
+        "*token*",
+        "*password*",
+        "*secret*",
+        "perfaudit_*",
+        "silk_*",
+    )
+    #: Functions outside PostgreSQL's and the extensions' own that a typed statement may call
+    #: (``name`` or ``schema.name``); they must still be STABLE or IMMUTABLE.
+    SQL_ALLOWED_FUNCTIONS: tuple[str, ...] = ()
+    #: Longest statement accepted, in characters (checked before anything parses it).
+    SQL_MAX_LENGTH: int = 65_536
+    #: Deepest parse tree accepted (a Django query is ~15 levels deep).
+    SQL_MAX_DEPTH: int = 100
+    #: lock_timeout for EXPLAIN, EXPLAIN ANALYZE and profilequery: a statement waiting behind a
+    #: migration's lock gives up instead of queueing every later query behind it.
+    LOCK_TIMEOUT_MS: int = 2_000
+
     #: A sequential scan over a table with more rows than this is flagged.
     SEQ_SCAN_MIN_ROWS: int = 50_000
     #: Estimated vs actual rows off by this factor (either way) is flagged.

@@ -3,7 +3,14 @@
 Django's admin lists models, not views. An unmanaged model with no table gives perfaudit an
 admin entry (and URLs through ``ModelAdmin.get_urls()``) on the project's own AdminSite, so a
 project installing perfaudit needs no custom AdminSite. ``managed = False``: migrate never
-creates a table; no default permissions: access is "is staff", checked by the admin site.
+creates a table. Its permissions are the dashboard's (superusers have them all; docs/perfaudit.md,
+"Permissions"):
+
+* ``perfaudit.view_dashboard``: every page, plain EXPLAIN and the Advisor form (active staff
+  users only: the admin site lets nobody else in);
+* ``perfaudit.explain_analyze``: ANALYZE on the EXPLAIN page, which executes the statement
+  (rolled back), when ``PERFAUDIT['ADMIN_EXPLAIN_ANALYZE']`` allows it at all;
+* ``perfaudit.reset_statistics``: resetting pg_stat_statements (everyone's statistics).
 """
 
 from django.db import models
@@ -13,7 +20,11 @@ class Dashboard(models.Model):
     class Meta:
         managed = False
         db_table = "perfaudit_dashboard_no_table"
-        default_permissions = ()
+        default_permissions = ("view",)
+        permissions = [
+            ("explain_analyze", "Can run EXPLAIN ANALYZE (executes the statement, rolled back)"),
+            ("reset_statistics", "Can reset the statement statistics (pg_stat_statements)"),
+        ]
         verbose_name = "performance dashboard"
         verbose_name_plural = "performance dashboard"
 

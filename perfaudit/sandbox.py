@@ -1,9 +1,13 @@
 """Rolled-back execution: the only place perfaudit runs a user's statement.
 
-EXPLAIN (ANALYZE), profilequery, the generic-plan check of pg_stat_statements' texts and the
-requests of ``explain --url`` / ``adviseindexes --url`` all run inside ``rolled_back``: a
-transaction (or savepoint) that is always rolled back, with a statement timeout, read-only when
-only a query may run. ``execute_one`` makes the server, not a lexer, refuse a second statement.
+Typed statements get here only through the gate (perfaudit.gate.check). EXPLAIN (ANALYZE),
+profilequery, the generic-plan check of pg_stat_statements' texts and the requests of
+``explain --url`` / ``adviseindexes --url`` all run inside ``rolled_back``: a transaction (or
+savepoint) that is always rolled back, with statement and lock timeouts, read-only when only a
+query may run, and for typed statements as ``PERFAUDIT['SQL_ROLE']`` when one is set (``SET
+LOCAL ROLE``: undone with the transaction, so a pooled connection keeps nothing).
+``execute_one`` makes the server, not a lexer, refuse a second statement. Errors of running a
+typed statement are worded by ``gate.describe``: an SQLSTATE, never data PostgreSQL quoted.
 Each probe returns a snapshot (perfaudit.snapshots) for the rules to judge. The advisor's
 what-if indexes (HypoPG, rolled-back builds) are the sandbox's too: perfaudit.whatif.
 """
@@ -17,7 +21,9 @@ from contextlib import contextmanager
 from django.db import DatabaseError, transaction
 
 from perfaudit import sqltext
+from perfaudit.ddl import ident
 from perfaudit.errors import ServiceError, one_line
+from perfaudit.gate import describe
 from perfaudit.snapshots.plans import Explained
 from perfaudit.snapshots.profile import QueryProfile
 from perfaudit.snapshots.statements import GenericPlanChecks, Statement
@@ -28,9 +34,9 @@ __all__ = [
     "GENERIC_PLAN_PROBES",
     "READ_ONLY",
     "SELECT_ONLY",
+    "as_role",
     "capture_request",
     "check_generic_plans",
-    "check_statement",
     "execute_one",
     "explain",
     "request_client",
@@ -40,39 +46,49 @@ __all__ = [
 
 
 @contextmanager
-def rolled_back(connection, *, timeout_ms: int, read_only: bool = False):
-    """A transaction (or savepoint) that is always rolled back, with a statement timeout."""
+def rolled_back(connection, *, timeout_ms: int, read_only: bool = False, role: str | None = None):
+    """A transaction (or savepoint) that is always rolled back, with statement and lock
+    timeouts (both local to it), read-only on demand, as ``role`` when given."""
+    from perfaudit.conf import get_settings
+
+    lock_ms = min(timeout_ms, get_settings().LOCK_TIMEOUT_MS)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, true), "
+            "set_config('lock_timeout', %s, true)",
+            [str(timeout_ms), str(lock_ms)],
+        )
         if read_only:
             cursor.execute("SET LOCAL transaction_read_only = on")
         try:
-            yield cursor
+            with as_role(cursor, role):
+                yield cursor
         finally:
             transaction.set_rollback(True, using=connection.alias)
 
 
-def check_statement(sql: str, *, allowed: set[str], refusal: str | None = None) -> str:
-    """``refusal``: what to say when the statement kind is not allowed (default: EXPLAIN's)."""
-    parts = sqltext.statements(sql)
-    if not parts:
-        raise ServiceError("empty SQL")
-    if len(parts) > 1:
-        raise ServiceError(f"one statement at a time: this SQL holds {len(parts)} statements")
-    keyword = sqltext.first_keyword(sql)
-    if keyword not in allowed:
+@contextmanager
+def as_role(cursor, role: str | None):
+    """Run the block as ``role`` (SET LOCAL ROLE: it ends with the transaction, or earlier
+    here). A failing block leaves the reset to the rollback of its savepoint or transaction."""
+    if not role:
+        yield
+        return
+    try:
+        cursor.execute(f"SET LOCAL ROLE {ident(role)}")
+    except DatabaseError as exc:
         raise ServiceError(
-            f"{keyword or 'this statement'} "
-            + (refusal or "cannot be explained here")
-            + f" (allowed: {', '.join(sorted(allowed))})"
-        )
-    return keyword
+            f"cannot run as PERFAUDIT['SQL_ROLE'] = {role!r}: {one_line(exc)} "
+            "(manage.py perfauditrole creates it and grants it to this user)"
+        ) from None
+    yield
+    cursor.execute("RESET ROLE")
 
 
 def execute_one(cursor, sql: str, params=None, *, simple: bool = False) -> list[tuple]:
     """Run exactly one statement and return its rows.
 
-    ``check_statement`` counts statements with PostgreSQL's lexer, but the server decides: a
+    The gate counts statements with PostgreSQL's lexer and parser, but the server decides: a
     misread construct would let "...; COMMIT; DELETE ..." end the rolled-back transaction.
     So with psycopg 3 the statement goes through the extended query protocol (``stream()``),
     under which PostgreSQL itself refuses a string holding more than one statement. (Django's
@@ -98,11 +114,12 @@ def explain(
     timeout_ms: int,
     cursor=None,
     read_only: bool = False,
+    role: str | None = None,
 ) -> Explained:
     """EXPLAIN's JSON document for one statement, and how it was made.
 
     With ``cursor`` the EXPLAIN runs there (inside the caller's rolled-back transaction);
-    otherwise in a fresh one, read-only for queries.
+    otherwise in a fresh one, read-only for queries. ``role``: see ``rolled_back``.
     """
     generic = params is None and sqltext.has_positional_params(sql)
     # SUMMARY: the planning time, also without ANALYZE (ANALYZE adds the execution time).
@@ -124,12 +141,15 @@ def explain(
     try:
         if cursor is None:
             read_only = read_only or sqltext.first_keyword(sql) in READ_ONLY
-            with rolled_back(connection, timeout_ms=timeout_ms, read_only=read_only) as cur:
+            with rolled_back(
+                connection, timeout_ms=timeout_ms, read_only=read_only, role=role
+            ) as cur:
                 result = execute_one(cur, statement, params, simple=generic)[0][0]
         else:
-            result = execute_one(cursor, statement, params, simple=generic)[0][0]
+            with as_role(cursor, role):
+                result = execute_one(cursor, statement, params, simple=generic)[0][0]
     except DatabaseError as exc:
-        raise ServiceError(f"EXPLAIN failed: {one_line(exc)}") from None
+        raise ServiceError(f"EXPLAIN failed: {describe(exc, role=role)}") from None
     if isinstance(result, str):
         result = json.loads(result)
     return Explained(
@@ -152,7 +172,13 @@ def _json_value(value):
 
 
 def time_query(
-    connection, sql: str, *, iterations: int, timeout_ms: int, on_iteration=None
+    connection,
+    sql: str,
+    *,
+    iterations: int,
+    timeout_ms: int,
+    on_iteration=None,
+    role: str | None = None,
 ) -> QueryProfile:
     """Milliseconds per run and the rows of the last: ``sql`` run ``iterations`` times,
     read-only.
@@ -162,7 +188,7 @@ def time_query(
     timings = []
     rows = 0
     try:
-        with rolled_back(connection, timeout_ms=timeout_ms, read_only=True) as cursor:
+        with rolled_back(connection, timeout_ms=timeout_ms, read_only=True, role=role) as cursor:
             for n in range(1, iterations + 1):
                 start = time.perf_counter()
                 rows = len(execute_one(cursor, sql))
@@ -170,7 +196,7 @@ def time_query(
                 if on_iteration is not None:
                     on_iteration(n, timings[-1], rows)
     except DatabaseError as exc:
-        raise ServiceError(f"query failed: {one_line(exc)}") from None
+        raise ServiceError(f"query failed: {describe(exc, role=role)}") from None
     return QueryProfile(iterations=iterations, rows=rows, timings_ms=timings, sql=sql)
 
 

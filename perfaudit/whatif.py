@@ -19,7 +19,8 @@ import json
 from django.db import DatabaseError, transaction
 
 from perfaudit.errors import ServiceError, one_line
-from perfaudit.sandbox import execute_one, rolled_back
+from perfaudit.gate import describe
+from perfaudit.sandbox import as_role, execute_one, rolled_back
 from perfaudit.snapshots.advisor import IndexTrial, PlanTarget, Verification, WhatIfIndex
 from perfaudit.snapshots.plans import PlannedCost, index_names
 
@@ -109,16 +110,18 @@ def hypothetical_count(cursor) -> int:
     return cursor.fetchone()[0]
 
 
-def _before(connection, cursor, targets, pg_version):
+def _before(connection, cursor, targets, pg_version, *, role=None, typed=frozenset()):
+    """Each target's plan as it is; a typed statement (``typed``) planned as ``role``."""
     before, errors = {}, {}
     for target in targets:
+        as_ = role if target.sql in typed else None
         try:
-            with transaction.atomic(using=connection.alias):
+            with transaction.atomic(using=connection.alias), as_role(cursor, as_):
                 before[target.number] = plan_cost(
                     cursor, target.sql, nparams=target.nparams, pg_version=pg_version
                 )
         except DatabaseError as exc:
-            errors[target.number] = f"EXPLAIN failed: {one_line(exc)}"
+            errors[target.number] = f"EXPLAIN failed: {describe(exc, role=as_)}"
     return before, errors
 
 
@@ -145,10 +148,13 @@ def verify(
     hypopg: bool,
     allow_build: bool,
     timeout_ms: int,
+    role: str | None = None,
+    typed: frozenset[str] = frozenset(),
 ) -> Verification:
     """Each statement's plan as it is, then each index's trial on the statements it may
     serve: with HypoPG when the extension is installed, else built when ``allow_build``, else
-    not at all (mode "unverified")."""
+    not at all (mode "unverified"). Statements someone typed (``typed``) are planned first as
+    ``role`` (PERFAUDIT['SQL_ROLE']): one the role may not plan is not tried further."""
     mode = "hypopg" if hypopg else ("build" if allow_build else "unverified")
     pg_version = connection.pg_version
     trials, trial_errors = [], {}
@@ -156,7 +162,9 @@ def verify(
         with rolled_back(connection, timeout_ms=timeout_ms) as cursor:
             if hypopg:
                 cursor.execute("SELECT hypopg_reset()")
-            before, explain_errors = _before(connection, cursor, statements, pg_version)
+            before, explain_errors = _before(
+                connection, cursor, statements, pg_version, role=role, typed=typed
+            )
             by_number = {t.number: t for t in statements}
             for index in indexes:
                 targets = [by_number[n] for n in index.statements if n in before]
@@ -177,5 +185,5 @@ def verify(
                 if trial is not None:
                     trials.append(trial)
     except DatabaseError as exc:
-        raise ServiceError(f"what-if failed: {one_line(exc)}") from None
+        raise ServiceError(f"what-if failed: {describe(exc)}") from None
     return Verification(mode, before, explain_errors, tuple(trials), trial_errors)

@@ -52,7 +52,7 @@ def banner_lines(host: str, port: int) -> list[str]:
         ("App", "/", "redirects to the API docs"),
         ("API docs", reverse("api-docs"), "OpenAPI UI (offline assets)"),
         ("API", reverse("task-list"), "browsable when logged in (session) or with a token"),
-        ("Admin", reverse("admin:index"), "log in with the demo login below"),
+        ("Admin", reverse("admin:index"), "the demo login below: staff, not superuser"),
         ("Dashboard", reverse("admin:perfaudit_overview"), "perfaudit: queries, indexes, EXPLAIN"),
     ]
     if settings.SILK_ENABLED:

@@ -49,6 +49,13 @@ maintenance_work_mem = 512MB
 max_parallel_maintenance_workers = 2
 timezone = 'UTC'
 log_timezone = 'UTC'
+# The server log (docs/operations.md, "perfaudit security"). An error line keeps the statement
+# that failed (PostgreSQL's default); perfaudit sends no typed statement longer than
+# PERFAUDIT['SQL_MAX_LENGTH'] and refuses what could fail with a secret in the message. Bind
+# parameters, when a statement is logged, are cut to 64 bytes, and never added to errors.
+log_min_error_statement = error
+log_parameter_max_length = 64
+log_parameter_max_length_on_error = 0
 """
 
 
@@ -120,6 +127,10 @@ class EmbeddedServer:
     # -- lifecycle -------------------------------------------------------------------------
     def ensure_running(self) -> None:
         if self.is_running():
+            # A server started by an older checkout: settings that a reload applies (the log
+            # settings) take effect now, the others at the next start.
+            if self._write_conf():
+                self._pg_ctl(["reload"])
             return
         self.base.mkdir(parents=True, exist_ok=True)
         with open(self.lock_file, "a") as lock:
@@ -228,13 +239,16 @@ class EmbeddedServer:
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write("\ninclude_if_exists = 'taskproject.conf'\n")
 
-    def _write_conf(self) -> None:
+    def _write_conf(self) -> bool:
+        """Write the server's settings; whether they changed."""
         conf = self.data_dir / "taskproject.conf"
         text = SERVER_CONF.format(socket_dir=self.socket_dir, port=PORT)
-        if not conf.exists() or conf.read_text() != text:
-            conf.write_text(text)
-            if self._as_root():
-                shutil.chown(conf, SYSTEM_USER, SYSTEM_USER)
+        if conf.exists() and conf.read_text() == text:
+            return False
+        conf.write_text(text)
+        if self._as_root():
+            shutil.chown(conf, SYSTEM_USER, SYSTEM_USER)
+        return True
 
     def _start(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,14 @@
-"""Django's ASGI handler without its last thread hops on requests that use no Django connection.
+"""The request handlers around Django: chunked request bodies (WSGI and ASGI), and Django's
+ASGI handler without its last thread hops on requests that use no Django connection.
+
+Chunked bodies. A body sent with ``Transfer-Encoding: chunked`` has no Content-Length, and
+DRF's parsers read nothing without one: the API answered "title: required" for a task that had
+a title. Here the body gets its length before Django sees the request: under WSGI
+``ChunkedBodyWSGI`` reads it (gunicorn de-chunks it and says so with
+``wsgi.input_terminated``; a server that does not gets a JSON 411), under ASGI the server has
+de-chunked it and ``TaskprojectASGIHandler`` counts it. Either way the request then carries a
+Content-Length, so taskproject.middleware.RequestBodyLimitMiddleware applies the usual limit
+(JSON 413).
 
 Django's ``ASGIHandler`` sends ``request_started`` with ``Signal.asend`` and closes the response
 with ``sync_to_async(response.close)`` (which sends ``request_finished``): its sync receivers
@@ -16,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.core import signals
@@ -32,6 +44,53 @@ def _ran_sync_code() -> bool:
     pooled connection for good, and the pool ran dry after ``DB_POOL_MAX_SIZE`` requests)."""
     context = SyncToAsync.thread_sensitive_context.get(None)
     return context is not None and context in SyncToAsync.context_to_thread_executor
+
+
+def _chunked(transfer_encoding: str, content_length) -> bool:
+    return "chunked" in transfer_encoding.lower() and not content_length
+
+
+def _json_reply(start_response, status: str, detail: str) -> list[bytes]:
+    body = json.dumps({"detail": detail}).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+class ChunkedBodyWSGI:
+    """WSGI: give a chunked request body a Content-Length (read up to the body limit + 1)."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if _chunked(environ.get("HTTP_TRANSFER_ENCODING", ""), environ.get("CONTENT_LENGTH")):
+            if not environ.get("wsgi.input_terminated"):
+                return _json_reply(
+                    start_response,
+                    "411 Length Required",
+                    "This server cannot read a chunked request body: send a Content-Length.",
+                )
+            from django.conf import settings
+
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            # One byte over the limit is enough for the body-limit middleware to refuse it.
+            body = environ["wsgi.input"].read(-1 if limit is None else limit + 1)
+            environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.application(environ, start_response)
+
+
+def _with_content_length(scope, body_file):
+    """ASGI: the de-chunked body's length as the request's Content-Length."""
+    headers = dict(scope.get("headers") or ())
+    if not _chunked(headers.get(b"transfer-encoding", b"").decode("latin-1"), None) or (
+        b"content-length" in headers
+    ):
+        return scope
+    size = body_file.seek(0, io.SEEK_END)
+    body_file.seek(0)
+    return {**scope, "headers": [*scope["headers"], (b"content-length", str(size).encode())]}
 
 
 def _inline_safe(signal, sender) -> bool:
@@ -53,6 +112,7 @@ class TaskprojectASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        scope = _with_content_length(scope, body_file)  # taskproject: chunked bodies
         set_script_prefix(get_script_prefix(scope))
         # taskproject: request_started inline when it is safe.
         if _inline_safe(signals.request_started, self.__class__):

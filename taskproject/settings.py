@@ -356,18 +356,18 @@ if DEBUG_TOOLBAR:
     )
     # The toolbar only ever shows for requests from these addresses.
     INTERNAL_IPS = ["127.0.0.1", "::1"]
-    # The toolbar's default panels, with a Headers panel that does not keep the Authorization
-    # header's value (taskproject/toolbar.py).
+    # The toolbar's default panels; those that record request data mask credentials before
+    # storing them (passwords, tokens, session keys: taskproject/toolbar.py).
     DEBUG_TOOLBAR_PANELS = [
-        "debug_toolbar.panels.history.HistoryPanel",
+        "taskproject.toolbar.HistoryPanel",
         "debug_toolbar.panels.versions.VersionsPanel",
         "debug_toolbar.panels.timer.TimerPanel",
         "debug_toolbar.panels.settings.SettingsPanel",
         "taskproject.toolbar.HeadersPanel",
-        "debug_toolbar.panels.request.RequestPanel",
-        "debug_toolbar.panels.sql.SQLPanel",
+        "taskproject.toolbar.RequestPanel",
+        "taskproject.toolbar.SQLPanel",
         "debug_toolbar.panels.staticfiles.StaticFilesPanel",
-        "debug_toolbar.panels.templates.TemplatesPanel",
+        "taskproject.toolbar.TemplatesPanel",
         "debug_toolbar.panels.alerts.AlertsPanel",
         "debug_toolbar.panels.cache.CachePanel",
         "debug_toolbar.panels.signals.SignalsPanel",
@@ -495,6 +495,12 @@ if PERFAUDIT["REPEATED_QUERY_MODE"] not in {"off", "log", "raise"}:
 # What perfaudit's dbconnections shows about a pooler in front (docs/perfaudit.md).
 PERFAUDIT["TRANSACTION_POOLER"] = DB_TRANSACTION_POOLER
 PERFAUDIT["POOLER_ADMIN_URL"] = env.str("PERFAUDIT_POOLER_ADMIN_URL") or None
+# perfaudit's user-SQL boundary (docs/operations.md, "perfaudit security"): the role typed
+# statements run as (`make run` creates perfaudit_sql with `manage.py perfauditrole`), and
+# EXPLAIN ANALYZE on the admin page (unset: only with DEBUG).
+PERFAUDIT["SQL_ROLE"] = env.str("PERFAUDIT_SQL_ROLE") or None
+if env.is_set("PERFAUDIT_ADMIN_EXPLAIN_ANALYZE"):
+    PERFAUDIT["ADMIN_EXPLAIN_ANALYZE"] = env.bool("PERFAUDIT_ADMIN_EXPLAIN_ANALYZE")
 # First, so the queries of every later middleware (sessions, auth) are counted too.
 MIDDLEWARE = ["perfaudit.runtime.PerfauditMiddleware", *MIDDLEWARE]
 if REPLICA_ALIASES:

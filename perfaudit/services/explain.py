@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db import transaction
 
+from perfaudit import gate, sandbox, sqltext
 from perfaudit import origin as origins
-from perfaudit import sandbox, sqltext
 from perfaudit.catalog import plans as catalog
 from perfaudit.catalog import server
 from perfaudit.conf import get_settings
@@ -98,14 +98,13 @@ def explain_sql(
     select_only: bool = False,
     timeout_ms: int | None = None,
 ) -> ExplainReport:
-    """EXPLAIN one statement. ``select_only`` (the admin's form): only queries, and even with
-    ANALYZE they run in a read-only transaction, so a data-modifying CTE fails instead of writing.
-    ``timeout_ms`` overrides STATEMENT_TIMEOUT_MS.
+    """EXPLAIN one typed statement, through the gate (perfaudit.gate) and as SQL_ROLE.
+    ``select_only`` (the admin's form): only queries, and even with ANALYZE they run in a
+    read-only transaction. ``timeout_ms`` overrides STATEMENT_TIMEOUT_MS.
     """
     connection = get_connection(using)
-    sandbox.check_statement(
-        sql, allowed=sandbox.SELECT_ONLY if select_only else sandbox.EXPLAINABLE
-    )
+    gate.check(connection, sql, allowed=sandbox.SELECT_ONLY if select_only else sandbox.EXPLAINABLE)
+    conf = get_settings()
     item = _explain_one(
         connection,
         sql,
@@ -113,7 +112,8 @@ def explain_sql(
         analyze=analyze,
         buffers=buffers,
         read_only=select_only,
-        timeout_ms=timeout_ms or get_settings().STATEMENT_TIMEOUT_MS,
+        timeout_ms=timeout_ms or conf.STATEMENT_TIMEOUT_MS,
+        role=conf.SQL_ROLE,
     )
     return _report(connection, [item])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfaudit import sandbox
+from perfaudit import gate, sandbox
 from perfaudit.catalog import profile as catalog
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
@@ -31,7 +31,8 @@ def profile_query(
     if iterations < 1:
         raise ServiceError("--iterations must be at least 1")
     connection = get_connection(using)
-    sandbox.check_statement(
+    gate.check(
+        connection,
         sql,
         allowed=sandbox.SELECT_ONLY,
         refusal="is not profiled: profilequery runs the statement repeatedly in a read-only "
@@ -44,6 +45,7 @@ def profile_query(
         iterations=iterations,
         timeout_ms=conf.STATEMENT_TIMEOUT_MS,
         on_iteration=on_iteration,
+        role=conf.SQL_ROLE,
     )
     snapshot = catalog.collect(connection, timings)
     return ProfileReport(

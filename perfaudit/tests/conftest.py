@@ -7,7 +7,45 @@ are dropped explicitly by ``transaction=True`` tests.
 import pytest
 from django.db import connection
 
+from perfaudit import gate
 from perfaudit.testing import perfaudit_no_repeated_queries, perfaudit_query_budget  # noqa: F401
+
+#: Every permission perfaudit's pages know (perfaudit.models).
+PERFAUDIT_PERMISSIONS = ("view_dashboard", "explain_analyze", "reset_statistics")
+
+
+def grant(user, *codenames):
+    """Give ``user`` perfaudit's permissions ``codenames``; a fresh copy (permission caches)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="perfaudit", codename__in=codenames)
+    )
+    return type(user).objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def staff_user(staff_user):
+    """The base staff user (not a superuser), with every perfaudit permission: a staff member
+    the team lets use perfaudit. test_permissions.py checks the pages without them."""
+    return grant(staff_user, *PERFAUDIT_PERMISSIONS)
+
+
+@pytest.fixture
+def analyze_on(settings):
+    """EXPLAIN ANALYZE allowed on the admin page (off by default outside DEBUG)."""
+    settings.PERFAUDIT = {**getattr(settings, "PERFAUDIT", {}), "ADMIN_EXPLAIN_ANALYZE": True}
+
+
+@pytest.fixture
+def no_gate(monkeypatch):
+    """Pretend the gate let everything through (a gap in it), to test the layers behind it."""
+    monkeypatch.setattr(gate, "check", lambda connection, sql, **kw: sql.split()[0].upper())
+
+
+#: Runs for many seconds with only functions the gate allows (pg_sleep is VOLATILE): for
+#: timeout tests.
+SLOW_QUERY = "SELECT count(*) FROM generate_series(1, 2000000000)"
 
 
 def run_sql(*statements):

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from perfaudit.sandbox import GENERIC_PLAN_PROBES
 
-from .conftest import run_sql, statements_usable
+from .conftest import SLOW_QUERY, run_sql, statements_usable
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,9 @@ def test_explain_form_defaults_to_no_analyze(client, staff_user):
     assert "SELECT 1" in response.content.decode()
 
 
-def test_explain_shows_plan_tree_with_diagnostic_on_its_node(client, staff_user, settings):
+def test_explain_shows_plan_tree_with_diagnostic_on_its_node(
+    client, staff_user, analyze_on, settings
+):
     settings.PERFAUDIT = {**settings.PERFAUDIT, "SEQ_SCAN_MIN_ROWS": 1000}
     run_sql(
         "CREATE TABLE pa_big (id int, v int)",
@@ -183,7 +185,19 @@ def test_explain_refuses_with_a_clear_message(client, staff_user, sql, message):
     assert message in response.content.decode()
 
 
-def test_explain_analyze_of_a_writing_cte_cannot_write(client, staff_user):
+def test_explain_refuses_a_writing_cte(client, staff_user, analyze_on):
+    run_sql("CREATE TABLE pa_w (id int)")
+    client.force_login(staff_user)
+    response = client.post(
+        url("explain"),
+        {"sql": "WITH x AS (INSERT INTO pa_w VALUES (1) RETURNING id) SELECT * FROM x"},
+    )
+    assert response.status_code == 400
+    assert "data-modifying WITH" in response.content.decode()
+
+
+def test_explain_analyze_of_a_writing_cte_cannot_write(client, staff_user, analyze_on, no_gate):
+    # Behind a gap in the gate, the read-only transaction still refuses the write.
     run_sql("CREATE TABLE pa_w (id int)")
     client.force_login(staff_user)
     response = client.post(
@@ -200,7 +214,7 @@ def test_explain_analyze_of_a_writing_cte_cannot_write(client, staff_user):
         assert cursor.fetchone()[0] == 0
 
 
-def test_explain_normalized_statement(client, staff_user):
+def test_explain_normalized_statement(client, staff_user, analyze_on):
     run_sql("CREATE TABLE pa_n (id int)")
     client.force_login(staff_user)
     response = client.post(url("explain"), {"sql": "SELECT * FROM pa_n WHERE id = $1"})
@@ -227,18 +241,21 @@ def test_queries_page_explains_how_to_enable_pg_stat_statements(client, staff_us
     assert "CREATE EXTENSION" in body
 
 
-def test_explain_post_within_query_budget(client, staff_user, django_assert_max_num_queries):
+def test_explain_post_within_query_budget(
+    client, staff_user, analyze_on, django_assert_max_num_queries
+):
     client.force_login(staff_user)
-    # Savepoint (3 statements, the test's transaction; BEGIN/ROLLBACK outside tests), statement
-    # timeout, read-only, the EXPLAIN itself, row estimates of its tables, server_info.
+    # Savepoint (3 statements, the test's transaction; BEGIN/ROLLBACK outside tests), the
+    # gate's catalog query (when its per-process cache is cold), statement and lock timeouts
+    # (one statement), read-only, the EXPLAIN itself, server_info (no table: no row estimates).
     with django_assert_max_num_queries(ADMIN + 3 + 5):
         response = client.post(url("explain"), {"sql": "SELECT 1", "analyze": "on"})
     assert response.status_code == 200
 
 
-def test_explain_analyze_stops_at_the_admin_timeout(client, staff_user, settings):
+def test_explain_analyze_stops_at_the_admin_timeout(client, staff_user, analyze_on, settings):
     settings.PERFAUDIT = {**settings.PERFAUDIT, "ADMIN_STATEMENT_TIMEOUT_MS": 50}
     client.force_login(staff_user)
-    response = client.post(url("explain"), {"sql": "SELECT pg_sleep(5)", "analyze": "on"})
+    response = client.post(url("explain"), {"sql": SLOW_QUERY, "analyze": "on"})
     assert response.status_code == 400
     assert "statement timeout" in response.content.decode()

@@ -27,7 +27,9 @@ def explain(client, staff_user, **fields):
     return response
 
 
-def test_analyze_shows_times_shares_and_the_filter_hint(client, staff_user, filtered_table):
+def test_analyze_shows_times_shares_and_the_filter_hint(
+    client, staff_user, filtered_table, analyze_on
+):
     response = explain(client, staff_user, analyze="on")
     page = response.content.decode()
     assert "planning time" in page and "execution time" in page
@@ -42,7 +44,7 @@ def test_analyze_shows_times_shares_and_the_filter_hint(client, staff_user, filt
     assert "Buffers:" not in page  # not asked for
 
 
-def test_buffers_shown_when_asked(client, staff_user, filtered_table):
+def test_buffers_shown_when_asked(client, staff_user, filtered_table, analyze_on):
     page = explain(client, staff_user, analyze="on", buffers="on").content.decode()
     assert "Buffers: shared hit=" in page or "Buffers: shared read=" in page
 

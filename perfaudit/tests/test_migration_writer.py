@@ -141,9 +141,9 @@ def test_the_written_migration_is_non_atomic_on_the_current_leaf(scratch_migrati
     written = migration_writer.write_migration(
         connection, "perfaudit", [op], name="fixes", command="test", notes=["the one note"]
     )
-    assert written.path == scratch_migrations / "0002_fixes.py" and written.operations == 1
+    assert written.path == scratch_migrations / "0003_fixes.py" and written.operations == 1
     text = written.path.read_text()
-    assert "    atomic = False\n" in text and "('perfaudit', '0001_dashboard')" in text
+    assert "    atomic = False\n" in text and "('perfaudit', '0002_permissions')" in text
     assert "# 1. the one note" in text and "migrations.RunSQL(" in text
 
 
@@ -154,4 +154,7 @@ def test_an_operation_the_state_cannot_take_is_refused(scratch_migrations):
         migration_writer.write_migration(connection, "perfaudit", [op], name="x", command="t")
     with pytest.raises(ServiceError, match="no installed app 'nope'"):
         migration_writer.write_migration(connection, "nope", [op], name="x", command="t")
-    assert sorted(p.name for p in scratch_migrations.glob("0*.py")) == ["0001_dashboard.py"]
+    assert sorted(p.name for p in scratch_migrations.glob("0*.py")) == [
+        "0001_dashboard.py",
+        "0002_permissions.py",
+    ]

@@ -3,6 +3,10 @@ transaction, and names given to the commands are parameters, never SQL.
 
 Transaction tests: a COMMIT that slipped through would really commit here (inside the usual
 test transaction it would only end that). The victim table must keep its rows.
+
+The gate (perfaudit.gate, test_gate.py, taskproject's test_perfaudit_probes.py) refuses most
+of these statements first; the ``no_gate`` tests show the layers behind it (the extended
+protocol, the read-only rolled-back transaction) still hold on their own.
 """
 
 from io import StringIO
@@ -12,7 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from perfaudit import sandbox, services
+from perfaudit import gate, services
 
 from .conftest import run_sql
 
@@ -72,9 +76,8 @@ def test_profilequery_runs_one_statement_only(victim, sql):
     assert_connection_clean()
 
 
-def test_the_server_refuses_a_second_statement_even_if_the_lexer_is_fooled(victim, monkeypatch):
-    # Defence in depth: pretend check_statement missed the ';' (as it once did for a$x$).
-    monkeypatch.setattr(sandbox, "check_statement", lambda sql, allowed, refusal=None: "WITH")
+def test_the_server_refuses_a_second_statement_even_if_the_lexer_is_fooled(victim, no_gate):
+    # Defence in depth: pretend the gate missed the ';' (as the lexer once did for a$x$).
     sql = "WITH q AS (SELECT 1) SELECT * FROM q; COMMIT; DELETE FROM pa_victim"
     with pytest.raises(services.ServiceError, match="EXPLAIN failed"):
         services.explain_sql(sql=sql, analyze=True)
@@ -84,22 +87,37 @@ def test_the_server_refuses_a_second_statement_even_if_the_lexer_is_fooled(victi
     assert_connection_clean()
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "DELETE FROM pa_victim",
-        "WITH d AS (DELETE FROM pa_victim RETURNING id) SELECT count(*) FROM d",
-        "INSERT INTO pa_victim SELECT generate_series(4, 10)",
-    ],
-)
+WRITES = [
+    "DELETE FROM pa_victim",
+    "WITH d AS (DELETE FROM pa_victim RETURNING id) SELECT count(*) FROM d",
+    "INSERT INTO pa_victim SELECT generate_series(4, 10)",
+]
+
+
+@pytest.mark.parametrize("sql", [WRITES[0], WRITES[2]])
 def test_writes_under_analyze_are_rolled_back(victim, sql):
+    # manage.py explain may explain the application's writes (the forms may not).
     report = services.explain_sql(sql=sql, analyze=True)
     assert report.data["plans"][0]["analyze"] is True
     assert victim_rows() == 3
     assert_connection_clean()
 
 
-def test_session_settings_do_not_persist(victim):
+def test_a_data_modifying_with_is_refused_by_the_gate(victim):
+    with pytest.raises(gate.Refused, match="data-modifying WITH"):
+        services.explain_sql(sql=WRITES[1], analyze=True)
+    assert victim_rows() == 3
+
+
+@pytest.mark.parametrize("sql", WRITES)
+def test_writes_behind_a_gap_in_the_gate_are_rolled_back(victim, no_gate, sql):
+    report = services.explain_sql(sql=sql, analyze=True)
+    assert report.data["plans"][0]["analyze"] is True
+    assert victim_rows() == 3
+    assert_connection_clean()
+
+
+def test_session_settings_do_not_persist(victim, no_gate):
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('search_path'), current_setting('work_mem')")
         before = cursor.fetchone()
@@ -113,7 +131,7 @@ def test_session_settings_do_not_persist(victim):
         assert cursor.fetchone() == before
 
 
-def test_select_runs_read_only_under_analyze(victim):
+def test_select_runs_read_only_under_analyze(victim, no_gate):
     # A SELECT's functions cannot write either: the transaction is READ ONLY.
     run_sql("CREATE SEQUENCE pa_seq")
     with pytest.raises(services.ServiceError, match="read-only"):
@@ -122,7 +140,7 @@ def test_select_runs_read_only_under_analyze(victim):
         services.profile_query(sql="SELECT nextval('pa_seq')", iterations=1)
 
 
-def test_plain_explain_executes_nothing(victim):
+def test_plain_explain_executes_nothing(victim, no_gate):
     # Without ANALYZE, EXPLAIN only plans: a volatile function in the statement is not called.
     with psycopg.connect(**connection.get_connection_params()) as bystander:
         pid = bystander.info.backend_pid

@@ -6,7 +6,7 @@ from django.db import connection
 
 from perfaudit import services
 
-from .conftest import run_sql
+from .conftest import SLOW_QUERY, run_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_explain_analyze_update_changes_nothing():
 def test_statement_timeout_applies(settings):
     settings.PERFAUDIT = {**settings.PERFAUDIT, "STATEMENT_TIMEOUT_MS": 50}
     with pytest.raises(services.ServiceError, match="statement timeout"):
-        services.explain_sql(sql="SELECT pg_sleep(5)", analyze=True)
+        services.explain_sql(sql=SLOW_QUERY, analyze=True)
 
 
 def test_explain_url_health():

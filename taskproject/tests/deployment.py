@@ -80,6 +80,21 @@ def migrate_and_seed(server: EmbeddedServer, dbname: str) -> Primary:
     return primary
 
 
+def test_database_url(dbname: str | None = None) -> str:
+    """The URL of the database the tests use (or another on its server), for a subprocess or a
+    server started by a test."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = quote(s.get("USER") or "postgres", safe="")
+    password = f":{quote(s['PASSWORD'], safe='')}" if s.get("PASSWORD") else ""
+    host = quote(str(s.get("HOST") or "localhost"), safe="")
+    return f"postgresql://{user}{password}@{host}:{s.get('PORT') or 5432}/{dbname or s['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test, for pytest
+
+
 def app_env(database_url: str, **extra) -> dict:
     return {
         "DATABASE_URL": database_url,

@@ -351,9 +351,13 @@ override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
 from django.test import Client
 from django.urls import reverse
+from tasks.management.commands.demouser import set_permissions
 from tasks.models import User
+# boss is staff, not superuser: the demo staff's permissions, and ANALYZE allowed on the page.
+set_permissions(boss := User.objects.get(username="boss"))
+override_settings(PERFAUDIT={**settings.PERFAUDIT, "ADMIN_EXPLAIN_ANALYZE": True}).enable()
 client = Client()
-client.force_login(User.objects.get(username="boss"))
+client.force_login(boss)
 statuses = {
     page: client.get(reverse(f"admin:perfaudit_{page}")).status_code
     for page in ("overview", "queries", "indexes", "tables", "connections", "explain")

@@ -179,18 +179,11 @@ print(json.dumps({"statuses": statuses, "secret": secret in dump, "digest": dige
 def test_debug_toolbar_keeps_no_token(owner):
     """DEBUG on, the toolbar recording (127.0.0.1): its panels (SQL and headers included) hold
     the token's digest, never the secret."""
-    from urllib.parse import quote
-
-    from django.db import connection
-
+    from taskproject.tests.deployment import test_database_url
     from tasks import services, tokens
 
     _token, secret = services.token_issue(user=owner)
-    s = connection.settings_dict
-    host = quote(str(s.get("HOST") or "localhost"), safe="")
-    password = f":{quote(s['PASSWORD'], safe='')}" if s.get("PASSWORD") else ""
-    url = f"postgresql://{quote(s.get('USER') or 'postgres', safe='')}{password}@{host}:"
-    url += f"{s.get('PORT') or 5432}/{s['NAME']}"
+    url = test_database_url()
     result = load_settings(
         TOOLBAR_PROBE,
         PROBE_SECRET=secret,

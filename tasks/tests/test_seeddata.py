@@ -1,12 +1,14 @@
 """manage.py seeddata: exact counts, deterministic, refuses to double-load."""
 
 import hashlib
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from tasks.management.commands.demouser import DEMO_PERMISSIONS
 from tasks.models import Task, User
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +121,17 @@ def test_nothing_is_dated_in_the_future():
     assert not User.objects.filter(created_at__gt=now).exists()
 
 
+def test_demouser_demotes_an_old_superuser_demo_account(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pw-for-tests")
+    User.objects.create_user(username="demo", password="x", is_staff=True, is_superuser=True)
+    call_command("demouser", "--tasks", "0", stdout=StringIO())
+    demo = User.objects.get(username="demo")
+    assert (demo.is_staff, demo.is_superuser) == (True, False)
+    assert demo.check_password("demo-pw-for-tests")
+    assert demo.has_perm("perfaudit.explain_analyze")
+    assert not demo.has_perm("tasks.change_user")
+
+
 def test_demouser_owns_deterministic_tasks_once(monkeypatch):
     from io import StringIO
 
@@ -131,6 +144,9 @@ def test_demouser_owns_deterministic_tasks_once(monkeypatch):
     demo = User.objects.get(username="demo")
     assert demo.is_staff
     assert out.getvalue() == "demo staff login: demo / demo-pw-for-tests\n"
+    # Staff, not superuser: exactly the permissions to use perfaudit and manage tasks.
+    assert not demo.is_superuser
+    assert demo.get_all_permissions() == set(DEMO_PERMISSIONS)
     owned = list(Task.objects.filter(owner=demo).order_by("id").values_list("title", "created_at"))
     assert len(owned) == 60
     # The per-owner counter rows follow (the API's stats read them).

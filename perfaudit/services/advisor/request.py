@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfaudit import sandbox, sqltext
+from perfaudit import gate, sqltext
 from perfaudit.conf import PerfauditSettings
 from perfaudit.errors import ServiceError
 
@@ -23,10 +23,14 @@ class AdvisorRequest:
     timeout_ms: int
     #: An app label: write the suggestions for its models as its next migration.
     write_migration: str | None
+    #: The statement kinds ``sqls`` may be (the gate checks them against the catalog too).
+    allowed: frozenset[str] = sqltext.ADVISABLE
 
 
 def _check_sql(sql: str, allowed: frozenset[str]) -> None:
-    sandbox.check_statement(sql, allowed=allowed)
+    # The gate's checks of the text (size and depth first: sqltext parses it next); its
+    # catalog checks run once there is a connection (services.advisor.run).
+    gate.check_text(sql, allowed=allowed)
     try:
         sqltext.referenced_tables(sql)
     except sqltext.SQLTextError as exc:
@@ -56,10 +60,9 @@ def advisor_request(
         top = 0 if (sqls or urls) else conf.ADVISOR_TOP_STATEMENTS
     if top < 0:
         raise ServiceError(f"--top must be 0 or more, got {top}")
+    allowed = sqltext.SELECT_ONLY & sqltext.ADVISABLE if select_only else sqltext.ADVISABLE
     for sql in sqls:
-        _check_sql(
-            sql, sqltext.SELECT_ONLY & sqltext.ADVISABLE if select_only else sqltext.ADVISABLE
-        )
+        _check_sql(sql, allowed)
     for url in urls:
         if not url.startswith("/"):
             raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
@@ -80,4 +83,5 @@ def advisor_request(
         min_cost_reduction=threshold,
         timeout_ms=timeout_ms or conf.STATEMENT_TIMEOUT_MS,
         write_migration=write_migration,
+        allowed=allowed,
     )

@@ -4,7 +4,7 @@ alone; this is the only place they meet."""
 
 from __future__ import annotations
 
-from perfaudit import whatif
+from perfaudit import gate, whatif
 from perfaudit.conf import get_settings
 from perfaudit.rules.advisor.decide import decide
 from perfaudit.rules.advisor.propose import propose
@@ -21,6 +21,8 @@ def advise_indexes(*, using: str = "default", **options) -> AdvisorReport:
     conf = get_settings()
     request = advisor_request(conf, **options)
     connection = get_connection(using)
+    for sql in request.sqls:  # typed: the whole gate, and planned as SQL_ROLE
+        gate.check(connection, sql, allowed=request.allowed)
     snapshot = collect_inputs(connection, request, conf)
     proposal = propose(snapshot, conf)
     verification = whatif.verify(
@@ -30,6 +32,8 @@ def advise_indexes(*, using: str = "default", **options) -> AdvisorReport:
         hypopg=snapshot.extensions.hypopg_installed,
         allow_build=request.allow_build,
         timeout_ms=request.timeout_ms,
+        role=conf.SQL_ROLE,
+        typed=frozenset(request.sqls),
     )
     advice = decide(proposal, verification, snapshot, min_reduction=request.min_cost_reduction)
     return advisor_report(connection, snapshot, verification, advice, request)
