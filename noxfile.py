@@ -106,7 +106,8 @@ def _expose_interpreters() -> None:
         else:
             print(
                 f"test matrix: NO Python {version} interpreter (looked on PATH and in "
-                f"$(pyenv root)/versions/{version}.*): its cells are SKIPPED, not passed",
+                f"$(pyenv root)/versions/{version}.*): its cells are SKIPPED (with "
+                "--error-on-missing-interpreters: FAILED), never passed",
                 file=sys.stderr,
             )
     os.environ["PATH"] = os.pathsep.join([str(bindir), *path])
