@@ -234,8 +234,8 @@ def test_wheel_installs_with_its_dependencies_and_works_in_new_projects(tmp_path
         assert "pg_stat_statements" in deploy
         check_pages(run([*manage, "shell", "-c", ADMIN_CHECK], cwd=site, env=env).stdout)
         if apps_type == "list":
-            check_commands(site, manage, env)
-            check_statements_hint(site, manage, env, db)
+            documents = check_commands(site, manage, env)
+            check_statements_hint(site, manage, env, db, documents["slowqueries"])
 
 
 def check_pages(output: str) -> None:
@@ -250,7 +250,7 @@ def check_pages(output: str) -> None:
     assert "pg_stat_statements is not collecting" in pages["perfaudit_queries"]["text"]
 
 
-def check_commands(site: Path, manage: list, env: dict) -> None:
+def check_commands(site: Path, manage: list, env: dict) -> dict:
     def command(name, *args):
         result = run([*manage, name, *args, "--format", "json"], cwd=site, env=env)
         return json.loads(result.stdout)
@@ -270,9 +270,10 @@ def check_commands(site: Path, manage: list, env: dict) -> None:
     assert documents["dbconnections"]["setup"]["alias"] == "default"
     for name, document in documents.items():
         assert isinstance(document.get("findings"), list), name
+    return documents
 
 
-def check_statements_hint(site: Path, manage: list, env: dict, db: dict) -> None:
+def check_statements_hint(site: Path, manage: list, env: dict, db: dict, slow: dict) -> None:
     """Where pg_stat_statements does not collect, perfaudit's own command says how to enable it
     (one finding); where the server preloads it, creating the extension silences W001."""
     with admin_connect(db, db["name"]) as conn:
@@ -280,7 +281,6 @@ def check_statements_hint(site: Path, manage: list, env: dict, db: dict) -> None
             "SELECT 'pg_stat_statements' = ANY(string_to_array(replace("
             "current_setting('shared_preload_libraries'), ' ', ''), ','))"
         ).fetchone()[0]
-    slow = json.loads(run([*manage, "slowqueries", "--format", "json"], cwd=site, env=env).stdout)
     (hint,) = [f for f in slow["findings"] if f["kind"] == "pg_stat_statements_missing"]
     assert "pg_stat_statements" in hint["message"]
     if not preloaded:
