@@ -87,7 +87,9 @@ def built_wheel(tmp_path_factory) -> Path:
     if given:
         return Path(given)
     dist = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, ROOT])
+    # sdist first, the wheel from the sdist: never from an in-tree build/ directory, whose stale
+    # copies of deleted modules would slip into the wheel.
+    run([sys.executable, "-m", "build", "--outdir", dist, ROOT])
     (built,) = dist.glob("django_perfaudit-*.whl")
     return built
 
