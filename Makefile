@@ -21,13 +21,14 @@ RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-$${DEBUG:-1}} EMBEDD
 	PERFAUDIT_SQL_ROLE=$${PERFAUDIT_SQL_ROLE-perfaudit_sql}
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
-.PHONY: help install db stop-db migrate prepare check-port run run-asgi test lint format clean bench \
-	bench-quick wrk browser pgbouncer hypopg docker-engine docker-test redis
+.PHONY: help install db stop-db migrate prepare check-port run run-asgi test test-matrix lint format \
+	clean bench bench-quick wrk browser pgbouncer hypopg docker-engine docker-test redis
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
 	@echo "make run-asgi  the same under gunicorn + uvicorn worker (ASGI)"
 	@echo "make test      set up and run the test suite (PostgreSQL: embedded, or DATABASE_URL)"
+	@echo "make test-matrix  perfaudit's suite + install check on each Django x Python pair (nox)"
 	@echo "make lint      ruff check + ruff format --check"
 	@echo "make bench     benchmarks at 10k users / 1M tasks (report in benchmarks/results/)"
 	@echo "make bench-quick  the same at a small scale (~2 min), to keep the runner working"
@@ -81,6 +82,15 @@ run-asgi: check-port prepare
 
 test: db browser pgbouncer hypopg redis
 	$(PY) -m pytest
+
+# --- perfaudit's test matrix (noxfile.py; docs/perfaudit.md, "Test matrix") -----------------
+# sdist + wheel and twine check, then perfaudit's own suite and the install check on Django 5.2 /
+# Python 3.11, 6.0 / 3.12 and 6.1 / 3.13, each on the embedded PostgreSQL 18 and the system
+# PostgreSQL 15. Interpreters from PATH or pyenv; a missing one skips its cells, out loud.
+# NOX_ARGS passes nox options: -s "tests(py3.13-dj6.1, pg15)" for one cell, -r to reuse the
+# virtualenvs, --error-on-missing-interpreters (CI) to fail instead of skipping.
+test-matrix: db hypopg
+	$(VENV)/bin/nox $(NOX_ARGS)
 
 # --- PgBouncer (taskproject/tests/test_pooler.py, the pooler benchmark) -----------------------
 # Debian's pgbouncer, installed when missing and we are root; the tests start their own

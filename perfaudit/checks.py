@@ -1,10 +1,22 @@
-"""System checks. perfaudit.W001 needs the database, so it is tagged ``database`` and runs
-with ``manage.py check --database default`` (and ``migrate``), never on every command."""
+"""System checks, tagged ``perfaudit``.
+
+Two kinds, so that a warning speaks when it matters and is never noise users learn to ignore:
+
+- About the server (W001, pg_stat_statements not collecting): a deployment check. Only
+  ``manage.py check --deploy`` runs it, on every configured database (or the ones named with
+  ``--database``); never ``migrate``, ``shell``, ``runserver`` or the test runner, where a
+  development server without the extension would print it on every command. perfaudit's own
+  commands and pages say the same where it matters (slowqueries' and the Queries page's
+  ``pg_stat_statements_missing`` finding, adviseindexes' "no top statements" message).
+- About the project's settings (W002-W005): mistakes in ``settings.PERFAUDIT`` or MIDDLEWARE
+  that silently turn something off. No database, no cost, fixed in the project's own code: they
+  run with every command, like Django's own configuration checks.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Warning, register
 from django.db import DatabaseError, connections
 
 from perfaudit.conf import (
@@ -15,14 +27,18 @@ from perfaudit.conf import (
 )
 
 MIDDLEWARE_PATH = "perfaudit.runtime.PerfauditMiddleware"
+#: ``manage.py check --tag perfaudit`` (add ``--deploy`` for W001) runs perfaudit's checks only.
+TAG = "perfaudit"
 
 
-@register(Tags.database)
+# Not tagged ``database``: Django skips database-tagged checks unless ``--database`` is given,
+# and ``check --deploy`` alone must report W001. Django passes every alias when none is named.
+@register(TAG, deploy=True)
 def check_pg_stat_statements(app_configs=None, databases=None, **kwargs):
     from perfaudit.catalog.statements import statements_status
 
     messages = []
-    for alias in databases or []:
+    for alias in connections if databases is None else databases:
         connection = connections[alias]
         if connection.vendor != "postgresql":
             continue
@@ -34,10 +50,10 @@ def check_pg_stat_statements(app_configs=None, databases=None, **kwargs):
             continue
         only_the_extension = status.available and status.preloaded and not status.installed
         if only_the_extension and _has_unapplied_migrations(connection):
-            # `migrate` runs this check before it applies anything: on a fresh database the
-            # project's own migration may be the one that creates the extension (tasks does).
-            # Telling a newcomer to CREATE EXTENSION by hand there would be wrong advice; the
-            # check runs again after migrating (`manage.py check --database default`).
+            # `check --deploy` before the first `migrate` of a fresh database: the project's own
+            # migration may be the one that creates the extension (tasks does). Telling a
+            # newcomer to CREATE EXTENSION by hand there would be wrong advice; the check says
+            # it once the migrations are applied.
             continue
         messages.append(
             Warning(
@@ -60,7 +76,7 @@ def _has_unapplied_migrations(connection) -> bool:
         return False
 
 
-@register()
+@register(TAG)
 def check_settings(app_configs=None, **kwargs):
     messages = []
     unknown = unknown_keys()

@@ -58,7 +58,7 @@ class ShowDefaultsMixin:
 
 class PerfauditCommand(ShowDefaultsMixin, BaseCommand):
     #: No system checks before an audit: their warnings would land on stderr, which CI reads as
-    #: "one line on error"; ``manage.py check --database default`` runs them (W001 included).
+    #: "one line on error"; ``manage.py check --deploy`` runs them (W001 included).
     requires_system_checks = []
 
     def create_parser(self, prog_name, subcommand, **kwargs):

@@ -5,6 +5,7 @@ are dropped explicitly by ``transaction=True`` tests.
 """
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from perfaudit import gate
@@ -25,13 +26,6 @@ def grant(user, *codenames):
 
 
 @pytest.fixture
-def staff_user(staff_user):
-    """The base staff user (not a superuser), with every perfaudit permission: a staff member
-    the team lets use perfaudit. test_permissions.py checks the pages without them."""
-    return grant(staff_user, *PERFAUDIT_PERMISSIONS)
-
-
-@pytest.fixture
 def analyze_on(settings):
     """EXPLAIN ANALYZE allowed on the admin page (off by default outside DEBUG)."""
     settings.PERFAUDIT = {**getattr(settings, "PERFAUDIT", {}), "ADMIN_EXPLAIN_ANALYZE": True}
@@ -46,6 +40,13 @@ def no_gate(monkeypatch):
 #: Runs for many seconds with only functions the gate allows (pg_sleep is VOLATILE): for
 #: timeout tests.
 SLOW_QUERY = "SELECT count(*) FROM generate_series(1, 2000000000)"
+
+
+#: For the few tests that exercise perfaudit on the demo project's own app and data (seeddata,
+#: /api/tasks/): they run in ``make test``, and skip in the standalone suite (the test matrix).
+requires_demo = pytest.mark.skipif(
+    not apps.is_installed("tasks"), reason="needs the demo project's tasks app (make test runs it)"
+)
 
 
 def run_sql(*statements):
@@ -70,3 +71,45 @@ def statements_usable():
     from perfaudit.catalog.statements import statements_status
 
     return statements_status(connection).usable
+
+
+# The base fixture set, on whatever user model the project has (perfaudit relies on no field of
+# the demo project's User): these shadow the demo's root conftest.py fixtures for perfaudit's
+# tests, and are the only ones when the suite runs standalone (perfaudit/tests/settings.py).
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user(
+        username="owner", email="owner@example.com", password="pw-owner-1"
+    )
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="other", email="other@example.com", password="pw-other-1"
+    )
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    """A staff user (not a superuser) with every perfaudit permission: a staff member the team
+    lets use perfaudit. test_permissions.py checks the pages without them."""
+    user = django_user_model.objects.create_user(
+        username="staff", email="staff@example.com", password="pw-staff-1", is_staff=True
+    )
+    return grant(user, *PERFAUDIT_PERMISSIONS)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # What the Install section asks of a project that wants slowqueries: the extension created in
+    # its database, where the server preloads it (the embedded PostgreSQL 18 does; the system
+    # PostgreSQL 15 does not, and the tests that need it skip there). The demo project's own
+    # migration creates it; a standalone run (perfaudit/tests/settings.py) has no such migration.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'pg_stat_statements' = ANY(string_to_array(replace("
+            "current_setting('shared_preload_libraries'), ' ', ''), ','))"
+        )
+        if cursor.fetchone()[0]:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

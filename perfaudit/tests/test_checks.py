@@ -1,6 +1,10 @@
-"""One test per system check id."""
+"""One test per system check id, and which commands run them."""
+
+from io import StringIO
 
 import pytest
+from django.core.checks.registry import registry
+from django.core.management import call_command
 
 from perfaudit import checks
 
@@ -33,9 +37,28 @@ def test_w001_waits_for_pending_migrations_that_may_create_the_extension():
     assert checks.check_pg_stat_statements(databases=["default"]) == []
 
 
-def test_w001_is_a_database_check_only():
-    # Without --database, Django passes no databases: nothing touches the database.
-    assert checks.check_pg_stat_statements(databases=None) == []
+def test_w001_is_a_deployment_check_only():
+    # `check --deploy` runs it; migrate, runserver, shell and plain `check` never do.
+    assert checks.check_pg_stat_statements in registry.get_checks(include_deployment_checks=True)
+    assert checks.check_pg_stat_statements not in registry.get_checks()
+    assert checks.check_settings in registry.get_checks()
+
+
+def run_command(*args) -> str:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.django_db
+def test_check_deploy_says_w001_and_migrate_does_not():
+    run_sql("DROP EXTENSION IF EXISTS pg_stat_statements")  # rolled back
+    assert "perfaudit.W001" not in run_command("migrate", "--noinput")
+    assert "perfaudit.W001" not in run_command("check", "--database", "default")
+    # No --database: Django hands a deployment check every alias; "default" is one of them.
+    output = run_command("check", "--deploy")
+    assert "perfaudit.W001" in output and "'default'" in output
+    assert "perfaudit.W001" in run_command("check", "--deploy", "--tag", checks.TAG)
 
 
 def test_w002_unknown_keys(settings):

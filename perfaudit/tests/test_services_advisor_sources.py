@@ -9,12 +9,13 @@ from django.db.migrations.loader import MigrationLoader
 from perfaudit.errors import ServiceError
 from perfaudit.services import advisor
 
-from .conftest import run_sql
+from .conftest import requires_demo, run_sql
 from .test_services_advisor import _by_statement, planted  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
+@requires_demo
 @pytest.mark.django_db(transaction=True)
 def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, monkeypatch):
     """tasks_task on seeddata's demo data: no index serves a completed_at range; the advisor's
@@ -81,6 +82,7 @@ def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, 
     assert sorted(p.name for p in source.iterdir()) == before_files
 
 
+@requires_demo
 def test_url_statements_are_captured_and_judged(owner):
     """--url: the queries of GET /api/tasks/ (as the owner), through the explain --url capture,
     with their parameters inlined; our own indexes serve them, so nothing is suggested."""

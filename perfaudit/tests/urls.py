@@ -1,5 +1,7 @@
-"""A test-only URLconf: views that make N+1-style and slow queries on purpose."""
+"""A test-only URLconf: views that make N+1-style and slow queries on purpose, and the admin
+(the root URLconf of perfaudit/tests/settings.py, the suite's standalone project)."""
 
+from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
@@ -27,8 +29,17 @@ def sleepy(request):
     return JsonResponse({"ok": True})
 
 
+def health(request):
+    # Stands in for the demo project's /health/ (explain --url's tests fetch it): one SELECT 1.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("repeated/", repeated),
     path("repeated-raw/", repeated_raw),
     path("sleepy/", sleepy),
+    path("health/", health),
 ]
