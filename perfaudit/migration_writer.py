@@ -14,7 +14,7 @@ import datetime as dt
 import importlib
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,34 @@ def _sql(statements: tuple[str, ...]):
     return statements[0] if len(statements) == 1 else list(statements)
 
 
-def django_operation(op: FixOperation):
+def _add_index(op: FixOperation):
     from django.contrib.postgres import operations as pg
     from django.db import migrations
 
+    cls = pg.AddIndexConcurrently if op.concurrently else migrations.AddIndex
+    return cls(model_name=op.model_name, index=django_index(op.index))
+
+
+def _drop_added(op: FixOperation) -> str:
+    from perfaudit import ddl
+
+    return ddl.drop_index(op.name, concurrently=op.concurrently)
+
+
+def django_operation(op: FixOperation):
+    from django.db import migrations
+
+    if op.kind == ADD_INDEX and op.sql:
+        # The state gains the index; the database builds it IF NOT EXISTS, so the operation
+        # can run again after a partial run of the non-atomic migration (AddIndex* cannot).
+        return migrations.SeparateDatabaseAndState(
+            state_operations=[_add_index(op)],
+            database_operations=[migrations.RunSQL(sql=_sql(op.sql), reverse_sql=_drop_added(op))],
+        )
     if op.kind == ADD_INDEX:
-        cls = pg.AddIndexConcurrently if op.concurrently else migrations.AddIndex
-        return cls(model_name=op.model_name, index=django_index(op.index))
+        return _add_index(op)
+    from django.contrib.postgres import operations as pg
+
     if op.kind == REMOVE_INDEX:
         cls = pg.RemoveIndexConcurrently if op.concurrently else migrations.RemoveIndex
         return cls(model_name=op.model_name, name=op.name)
@@ -96,6 +117,8 @@ def _serialize(value) -> tuple[str, set[str]]:
 
 def _printed(op: FixOperation) -> tuple[str, set[str]]:
     """One operation as printed, and the imports it needs."""
+    if op.kind == ADD_INDEX and op.sql:
+        return _printed_separate(op)
     operation = django_operation(op)
     if op.kind == RUN_SQL:
         sql, imports = _serialize(operation.sql)
@@ -116,6 +139,20 @@ def _printed(op: FixOperation) -> tuple[str, set[str]]:
         parts.append(f"{key}={text}")
         imports |= more
     return f"{prefix}{name}({', '.join(parts)})", imports
+
+
+def _printed_separate(op: FixOperation) -> tuple[str, set[str]]:
+    state, imports = _printed(replace(op, sql=()))
+    database, more = _printed(
+        FixOperation(RUN_SQL, op.app_label, sql=op.sql, reverse_sql=(_drop_added(op),))
+    )
+    comment = f"  # {op.reason}" if op.reason else ""
+    text = (
+        f"migrations.SeparateDatabaseAndState({comment}\n"
+        f"    state_operations=[{state}],\n"
+        f"    database_operations=[{textwrap.indent(database, '    ').lstrip()}],\n)"
+    )
+    return text, imports | more | {"from django.db import migrations"}
 
 
 def expression(operations: Sequence[FixOperation]) -> str:

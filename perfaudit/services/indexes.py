@@ -42,10 +42,13 @@ class TableIndexes:
 
 @dataclass(frozen=True)
 class WrittenFixes:
-    path: Path
+    path: Path | None
     operations: int
     #: The model edits the fixes ask for (makemigrations undoes them otherwise).
     model_changes: list[str]
+    #: Fixes for this app no migration applies safely (Fix.unsafe) or that only a model edit
+    #: makes: (finding, why), printed for a person to apply, never written.
+    advice: list[tuple[Finding, str]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -99,16 +102,49 @@ def applicable(findings: list[Finding], app_label: str) -> list[Finding]:
     return result
 
 
+def advice_only(findings: list[Finding], app_label: str, tables: set[str]) -> list[tuple]:
+    """(finding, why) for the fixes of this app's tables that are not written: unsafe ones,
+    model edits alone, and the SQL of tables whose migrations are not the project's."""
+    result = []
+    for f in findings:
+        if f.acknowledged or f.fix.operations or not f.fix.sql:
+            continue
+        if f.severity == "info" and f.kind != "drift":
+            continue
+        if f.fix.app_label != app_label and f.table not in tables:
+            continue
+        why = f.fix.unsafe or (
+            f"model change: {f.fix.model_change}"
+            if f.fix.model_change
+            else "apply the SQL by hand: no migration of this project can"
+        )
+        result.append((f, why))
+    return result
+
+
+def _package_tables(connection, app_label: str) -> tuple[bool, set[str]]:
+    """(whether APP is installed as a package, the tables of its models)."""
+    config = apps.get_app_config(app_label)
+    path = getattr(config, "path", "") or ""
+    package = "site-packages" in path or "dist-packages" in path
+    return package, {m._meta.db_table for m in config.get_models(include_auto_created=True)}
+
+
 def write_fixes(connection, findings: list[Finding], app_label: str) -> WrittenFixes:
     """Every applicable fix for one app as its next migration, ``NNNN_perfaudit_fixes.py``:
-    exactly the operations the audit printed, each with the finding that proposed it."""
-    chosen = applicable(findings, app_label)
-    if not chosen:
-        try:
-            apps.get_app_config(app_label)
-        except LookupError:
-            raise ServiceError(f"--write-migration: no installed app {app_label!r}") from None
+    exactly the operations the audit printed, each with the finding that proposed it. The
+    fixes no migration applies safely are returned as advice, never written; an app installed
+    as a package gets no migration (its migrations are not the project's), only the SQL."""
+    try:
+        package, tables = _package_tables(connection, app_label)
+    except LookupError:
+        raise ServiceError(f"--write-migration: no installed app {app_label!r}") from None
+    chosen = [] if package else applicable(findings, app_label)
+    advice = advice_only(findings, app_label, tables)
+    if not chosen and not advice:
         raise ServiceError(f"--write-migration: no applicable fix for app {app_label!r}")
+    if not chosen:
+        return WrittenFixes(None, 0, [], advice)
     operations, notes = [], []
     for f in chosen:
         note = f"{f.kind} {f.table}.{f.object}: {' '.join(f.message.split())}"
@@ -125,7 +161,7 @@ def write_fixes(connection, findings: list[Finding], app_label: str) -> WrittenF
         notes=notes,
     )
     changes = [f.fix.model_change for f in chosen if f.fix.model_change]
-    return WrittenFixes(written.path, len(chosen), changes)
+    return WrittenFixes(written.path, len(chosen), changes, advice)
 
 
 def listing(snapshot: IndexSnapshot) -> list[TableIndexes]:
