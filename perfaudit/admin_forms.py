@@ -95,12 +95,20 @@ def advisor(model_admin, request):
     else:
         form = AdvisorForm()
         report, error = _run(services.advisor_page, timeout_ms=timeout_ms)
+    others = [f for f in report.findings if f.kind != "missing_index"] if report else []
     response = _page(
         model_admin,
         request,
         "advisor",
         "Index advisor",
-        {"form": form, "report": report, "error": error if request.method == "GET" else None},
+        {
+            "form": form,
+            "report": report,
+            "error": error if request.method == "GET" else None,
+            "build_max_bytes": get_settings().ADVISOR_BUILD_MAX_BYTES,
+            # The suggestions are the missing_index findings; the others are listed too.
+            "findings": [{"finding": f, "evidence": ""} for f in others],
+        },
     )
     if request.method == "POST" and not form.is_valid():
         response.status_code = 400

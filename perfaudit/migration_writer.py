@@ -163,9 +163,9 @@ def expression(operations: Sequence[FixOperation]) -> str:
     return "[\n" + "".join(textwrap.indent(t, "    ") + ",\n" for t in texts) + "]"
 
 
-def describe(op: FixOperation, *, model: str) -> dict[str, Any]:
+def describe(op: FixOperation, *, model: str, note: str | None = None) -> dict[str, Any]:
     """What the advisor shows of one operation: the ``Meta.indexes`` entry (when Django can
-    declare the index), the operation and its imports."""
+    declare the index), the operation and its imports; ``note`` says what to do with them."""
     text, imports = _printed(op)
     entry = _serialize(django_index(op.index))[0] if op.kind == ADD_INDEX else None
     return {
@@ -175,7 +175,8 @@ def describe(op: FixOperation, *, model: str) -> dict[str, Any]:
         "operation": text,
         "imports": sorted(imports),
         "atomic": False,
-        "note": (
+        "note": note
+        or (
             f"add the entry to {model}.Meta.indexes (so makemigrations agrees), "
             "then the operation in a migration with atomic = False"
             if entry

@@ -70,7 +70,7 @@ def _missing(want: DeclaredIndex) -> Finding:
         object=want.name,
         message=f"declared on {want.model.app_label}.{want.model.model_name} but "
         "absent from the database",
-        evidence={"declared": want.create_sql},
+        evidence={"declared": want.create_sql, "missing": True},
         fix=_repair(
             want,
             [ddl.create_if_missing(want.create_sql, stored_name(want.name))],

@@ -10,12 +10,15 @@ from typing import Any
 from django.apps import apps
 
 from perfaudit import migration_writer
+from perfaudit.catalog import advisor as advisor_catalog
 from perfaudit.catalog import indexes as catalog
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import Finding, Report
 from perfaudit.rules import indexes as rules
+from perfaudit.rules.advisor.audit import served_statements
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.advisor import AdvisorSelection
 from perfaudit.snapshots.indexes import IndexSelection, IndexSnapshot
 
 
@@ -78,7 +81,11 @@ def audit_indexes(
     snapshot = catalog.collect(connection, selection)
     if not snapshot.table_exists:
         raise ServiceError(f"no table {table!r} on the search path")
-    findings = rules.evaluate(snapshot, get_settings())
+    conf = get_settings()
+    findings = rules.evaluate(snapshot, conf)
+    if any(f.kind == "unused" and f.severity != "info" for f in findings):
+        # One knowledge base: name the top statements the advisor finds each would serve.
+        findings = rules.evaluate(snapshot, conf, served=_served(connection, conf))
     report = IndexReport(
         **envelope(connection, snapshot.server, findings),
         tables=listing(snapshot),
@@ -87,6 +94,16 @@ def audit_indexes(
     if write_migration:
         report.written = write_fixes(connection, report.findings, write_migration)
     return report
+
+
+def _served(connection, conf) -> dict:
+    """(table, index) -> the top pg_stat_statements entries the index would serve."""
+    selection = AdvisorSelection(
+        top=conf.ADVISOR_TOP_STATEMENTS,
+        profiler_prefixes=tuple(conf.PROFILER_TABLE_PREFIXES),
+        with_audit=False,
+    )
+    return served_statements(advisor_catalog.collect(connection, selection), conf)
 
 
 def applicable(findings: list[Finding], app_label: str) -> list[Finding]:

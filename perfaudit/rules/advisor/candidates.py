@@ -72,6 +72,8 @@ class AdvisorRules:
     partial_max_distinct: int = 20
     #: Never more key columns than this.
     max_columns: int = 4
+    #: Tables with fewer rows get no candidate (a sequential scan reads them in a few pages).
+    min_table_rows: float = 0
 
 
 def _low_cardinality(col: ColumnFacts | None, rules: AdvisorRules) -> bool:
@@ -82,6 +84,11 @@ def _low_cardinality(col: ColumnFacts | None, rules: AdvisorRules) -> bool:
     if col.type == "boolean":
         return True
     return col.n_distinct is not None and 0 < col.n_distinct <= rules.partial_max_distinct
+
+
+def _unique_column(col: ColumnFacts | None) -> bool:
+    """pg_stats says every value is distinct (n_distinct = -1)."""
+    return col is not None and col.n_distinct is not None and col.n_distinct <= -1
 
 
 def _pattern_ops(col: ColumnFacts | None) -> str:
@@ -187,11 +194,17 @@ def candidates_for(
     access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
 ) -> list[Candidate]:
     """Candidate indexes for one table access, the most promising first."""
+    if table.rows < rules.min_table_rows:
+        return []
     ids = frozenset({statement})
     result = _gin_and_pattern(access.conditions, table, ids)
     # B-tree: equality first (most selective first), then one range column or the sort.
     partial, eq, ranges = _sorted_conditions(access.conditions, table, rules)
     eq_keys, sort_keys, range_keys = _keys(access, eq, ranges)
+    if eq_keys and _unique_column(table.columns.get(eq_keys[0].column or "")):
+        # Equality on a column whose every value is distinct finds one row: nothing after it
+        # in the key narrows anything, and nothing may lead with it but itself.
+        eq_keys, sort_keys, range_keys = eq_keys[:1], [], []
     stops_early = bool(sort_keys) and access.limit
     if _kept_share(eq, ranges, partial, table) >= rules.no_help_fraction and not stops_early:
         return result  # e.g. a predicate that keeps half the table: a seq scan is right

@@ -49,8 +49,10 @@ __all__ = [
 ]
 
 
-def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
-    """The whole index audit, pure: everything judged was read by catalog.indexes.collect."""
+def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings, *, served=None) -> list[Finding]:
+    """The whole index audit, pure: everything judged was read by catalog.indexes.collect.
+    ``served``: (table, index) -> the top statements adviseindexes finds the index would
+    serve (rules.advisor.audit.served_statements), named beside an "unused" verdict."""
     indexes, declared = snapshot.indexes, snapshot.declared
     models = declared.models
     origins = classify(indexes, declared)
@@ -76,6 +78,7 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
             foreign_keys=snapshot.foreign_keys,
             origins=origins,
             kept=kept_by(pairs),
+            served=served,
         ),
         *pairs,
         *missing_fk_indexes(
@@ -141,7 +144,7 @@ def soften_unactionable(
     result = []
     for f in findings:
         if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
-            missing = f.kind == "drift" and f.fix.sql and "absent" in f.message
+            missing = f.kind == "drift" and f.evidence.get("missing")
             severity = "info"
             if missing and f.severity == "warning" and rows.get(f.table, 0) >= min_rows:
                 severity = "warning"

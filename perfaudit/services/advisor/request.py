@@ -33,6 +33,13 @@ def _check_sql(sql: str, allowed: frozenset[str]) -> None:
         raise ServiceError(str(exc)) from None
 
 
+def _unwrapped(sql: str) -> str:
+    try:
+        return sqltext.unwrap_cursor(sql)
+    except sqltext.SQLTextError as exc:
+        raise ServiceError(str(exc)) from None
+
+
 def advisor_request(
     conf: PerfauditSettings,
     *,
@@ -56,6 +63,8 @@ def advisor_request(
         top = 0 if (sqls or urls) else conf.ADVISOR_TOP_STATEMENTS
     if top < 0:
         raise ServiceError(f"--top must be 0 or more, got {top}")
+    # A server-side cursor's DECLARE ... FOR <query> (Django's .iterator()) is its query.
+    sqls = tuple(_unwrapped(sql) for sql in sqls)
     for sql in sqls:
         _check_sql(
             sql, sqltext.SELECT_ONLY & sqltext.ADVISABLE if select_only else sqltext.ADVISABLE

@@ -30,6 +30,10 @@ def advise_indexes(*, using: str = "default", **options) -> AdvisorReport:
         hypopg=snapshot.extensions.hypopg_installed,
         allow_build=request.allow_build,
         timeout_ms=request.timeout_ms,
+        build_max_bytes=conf.ADVISOR_BUILD_MAX_BYTES,
+        min_cost=conf.ADVISOR_MIN_COST,
     )
-    advice = decide(proposal, verification, snapshot, min_reduction=request.min_cost_reduction)
+    advice = decide(
+        proposal, verification, snapshot, min_reduction=request.min_cost_reduction, conf=conf
+    )
     return advisor_report(connection, snapshot, verification, advice, request)
