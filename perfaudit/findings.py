@@ -118,6 +118,10 @@ class Report:
     generated_at: dt.datetime
     database: DatabaseRef
     findings: list[Finding] = field(default_factory=list)
+    #: Table -> app label for the findings' tables that belong to installed packages (Django's
+    #: contrib, third-party apps): the pages group their info findings under the app. Not
+    #: part of the JSON document.
+    package_apps: dict[str, str] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {}

@@ -201,6 +201,16 @@ def _package_app(opts) -> bool:
     return "site-packages" in path or "dist-packages" in path
 
 
+def package_tables() -> dict[str, str]:
+    """Table -> app label, for the models of apps installed as packages (Django's contrib,
+    third-party apps): their tables are not the project's to change."""
+    return {
+        model._meta.db_table: model._meta.app_label
+        for model in apps.get_models(include_auto_created=True)
+        if _package_app(model._meta)
+    }
+
+
 def read(connection, *, table: str | None = None) -> DeclaredSchema:
     """One walk of the models migrated on ``connection``; ``table`` limits the declarations."""
     from django.db.migrations.loader import MigrationLoader

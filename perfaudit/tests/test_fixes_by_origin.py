@@ -16,11 +16,9 @@ could have wrongly made unique), and ``makemigrations --check`` stays clean.
 from __future__ import annotations
 
 import json
-import secrets
 
 import psycopg
 import pytest
-from django.db import connection
 
 from .test_fixes_apply import MANAGE, Project
 
@@ -106,49 +104,6 @@ print("inserted", Item.objects.filter(tags="").count())
 """
 
 
-def _servers():
-    """(label, connection parameters): this test run's server, and PostgreSQL 15 when it is
-    another one and answers."""
-    p = connection.settings_dict
-    default = {
-        "user": p["USER"],
-        "password": p["PASSWORD"] or None,
-        "host": p["HOST"] or None,
-        "port": p["PORT"] or None,
-    }
-    servers = [("default", default)]
-    system = {"user": "postgres", "password": None, "host": "127.0.0.1", "port": 5432}
-    if (default["host"], str(default["port"] or "")) != ("127.0.0.1", "5432"):
-        servers.append(("pg15", system))
-    return servers
-
-
-def _reachable(params) -> int | None:
-    try:
-        with psycopg.connect(**params, dbname="postgres", connect_timeout=3) as conn:
-            return conn.info.server_version
-    except psycopg.OperationalError:
-        return None
-
-
-@pytest.fixture(params=[label for label, _ in _servers()])
-def server(request):
-    params = dict(_servers())[request.param]
-    version = _reachable(params)
-    if version is None:
-        pytest.skip(f"no PostgreSQL at {params['host']}:{params['port']}")
-    names = [f"perfaudit_origin_{secrets.token_hex(4)}_{x}" for x in "ab"]
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield params, version, names
-    finally:
-        with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-            for name in names:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 class Scratch(Project):
     def __init__(self, root, database, params):
         self.params = params
@@ -176,7 +131,7 @@ class Scratch(Project):
         return [f for f in document["findings"] if (f["table"] or "").startswith("scratch_")]
 
 
-def _app(tmp_path):
+def scratch_app(tmp_path):
     app = tmp_path / "scratch"
     (app / "migrations").mkdir(parents=True)
     (app / "__init__.py").write_text("")
@@ -186,7 +141,7 @@ def _app(tmp_path):
     return app
 
 
-def _plant(db: Scratch):
+def plant(db: Scratch):
     """What teams do by hand, on the migrated database."""
     db.run(
         "INSERT INTO scratch_owner (name) VALUES ('ann')",
@@ -213,7 +168,7 @@ def _django_fk_index(db: Scratch) -> str:
 
 def test_every_kind_and_origin_fixes_to_the_same_finding_free_state(tmp_path, server):
     params, version, (existing_db, fresh_db) = server
-    app = _app(tmp_path)
+    app = scratch_app(tmp_path)
     existing = Scratch(tmp_path, existing_db, params)
     fresh = Scratch(tmp_path, fresh_db, params)
     existing.manage("makemigrations", "scratch")
@@ -226,7 +181,7 @@ def test_every_kind_and_origin_fixes_to_the_same_finding_free_state(tmp_path, se
     old_names = [n for n in existing.indexes() if "folder" in n and not n.endswith("_pkey")]
     assert len(old_names) == 4, existing.indexes()
     fk_index = _django_fk_index(existing)
-    _plant(existing)
+    plant(existing)
 
     before = {(f["kind"], f["object"]): f for f in existing.findings()}
     acted = {k: f for k, f in before.items() if f["severity"] != "info"}
@@ -283,61 +238,3 @@ def _fk_constraint(db: Scratch) -> str:
         "AND contype = 'f' AND pg_get_constraintdef(oid) LIKE '%(owner_id)%'"
     )
     return name
-
-
-ADVISE = [
-    # served by owner_name_idx, declared and dropped: restore it, never a second index
-    "SELECT * FROM scratch_owner WHERE name = 'owner 7'",
-    # Django's own index on code serves it; its RunSQL copy is a duplicate the audit drops
-    "SELECT * FROM scratch_item WHERE code = 7",
-    # sku is unique: equality on it finds one row, no key may lead with it
-    "SELECT * FROM scratch_item WHERE sku = 'sku-7' AND created > now() - interval '1 day'",
-    # a table of one row: nothing to gain
-    "SELECT * FROM scratch_project WHERE title = 'p'",
-]
-
-
-def test_the_advisor_reads_the_audits_view(tmp_path, server):
-    params, _version, (existing_db, _fresh_db) = server
-    app = _app(tmp_path)
-    db = Scratch(tmp_path, existing_db, params)
-    db.manage("makemigrations", "scratch")
-    (app / "models.py").write_text(MODELS)
-    (app / "migrations" / "0002_renames.py").write_text(RENAMES)
-    (app / "migrations" / "0003_runsql_copy.py").write_text(RUNSQL_COPY)
-    db.manage("migrate")
-    _plant(db)
-    db.run(
-        "INSERT INTO scratch_owner (name) SELECT 'owner ' || n FROM generate_series(1, 20000) n",
-        "INSERT INTO scratch_item (project_id, owner_id, code, tags, sku, created) "
-        "SELECT p.id, p.owner_id, n % 5000, '', 'big-' || n, now() - n * interval '1 min' "
-        "FROM scratch_project p, generate_series(1, 20000) n",
-        "ANALYZE scratch_owner",
-        "ANALYZE scratch_item",
-    )
-    args = [a for sql in ADVISE for a in ("--sql", sql)]
-    document = json.loads(db.manage("adviseindexes", *args, "--format", "json").stdout)
-    [restore] = document["suggestions"]
-    # Verified without HypoPG or --allow-build: scratch_owner is under ADVISOR_BUILD_MAX_BYTES.
-    assert (restore["restore"], restore["name"], restore["verified_by"]) == (
-        "owner_name_idx",
-        "owner_name_idx",
-        "build",
-    )
-    assert restore["sql"] == (
-        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "owner_name_idx" ON "scratch_owner" ("name");'
-    )
-    assert restore["migration"]["operation"].startswith("migrations.RunSQL(")
-    notes = [s["note"] for s in document["statements"]]
-    code_index = next(n for n in db.indexes() if n.startswith("scratch_item_code_"))
-    [sku_key] = [  # item_sku_dup, its planted duplicate, is condemned: never credited
-        n
-        for n, d in db.indexes().items()
-        if d.startswith("CREATE UNIQUE") and d.endswith("(sku)") and n != "item_sku_dup"
-    ]
-    assert notes[1] == f"already served by {code_index}"  # never by item_code_copy
-    assert notes[2] == f"already served by {sku_key}"
-    assert notes[3].startswith("its tables are too small for an index to matter: scratch_project")
-    text = db.manage("adviseindexes", *args).stdout
-    assert "Verified suggestions" in text and "Unverified candidates" not in text
-    assert "restore owner_name_idx" in text

@@ -87,7 +87,10 @@ def _invalid(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin) -> F
     evidence = index_evidence(
         index, is_ready=index.is_ready, definition=index.definition, origin=origin.kind
     )
-    if not origin.wanted:
+    if not origin.wanted and model is not None:
+        # On a model's table, an index no model, state or migration declares was made by hand:
+        # building it again (unique, perhaps) would add what the project never asked for. On a
+        # table no model maps, nothing declares anything: whoever made the table wants it.
         message = (
             f"invalid {'unique ' if index.is_unique else ''}index, {state}. No model, migration "
             "state or migration declares it: drop it rather than build it again"
