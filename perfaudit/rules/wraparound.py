@@ -21,7 +21,7 @@ def _severity(left: int, conf: PerfauditSettings) -> str | None:
     return None
 
 
-def _why(snapshot: WraparoundSnapshot, *, autovacuum_disabled: bool = False) -> str:
+def _why(snapshot: WraparoundSnapshot, *, autovacuum_disabled: bool) -> str:
     reasons = []
     if not snapshot.autovacuum_on:
         reasons.append("autovacuum is off for the whole server")
