@@ -8,9 +8,7 @@ from perfaudit.snapshots.advisor import ColumnFacts, ExistingIndex, TableFacts
 
 
 def cand(*keys, statements=(0,), using="btree", where=()):
-    return Candidate(
-        "t", tuple(Key(k) for k in keys), using, tuple(where), frozenset(statements)
-    )
+    return Candidate("t", tuple(Key(k) for k in keys), using, tuple(where), frozenset(statements))
 
 
 def test_reduction():
@@ -69,9 +67,7 @@ def test_estimated_size_of_a_btree_from_widths():
     assert estimated_size(three, table) == int(1000 * (48 + 4) / 0.9)
     assert estimated_size(Candidate("t", (Key("a"),)), table) == int(1000 * (16 + 4) / 0.9)
     assert estimated_size(Candidate("t", (Key("zz"),)), table) == int(1000 * (24 + 4) / 0.9)
-    assert estimated_size(Candidate("t", (Key("a"),)), table, share=0.5) == int(
-        500 * 20 / 0.9
-    )
+    assert estimated_size(Candidate("t", (Key("a"),)), table, share=0.5) == int(500 * 20 / 0.9)
     assert estimated_size(Candidate("t", (Key("a"),)), TableFacts("t", -5)) == 0
 
 

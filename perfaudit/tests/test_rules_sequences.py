@@ -100,9 +100,7 @@ def test_ratio_boundaries():
 
 
 def test_an_unused_sequence_never_stops_the_loop():
-    found = judge(
-        seq(None, name="a_seq"), seq(5, name="b_seq"), seq(2_100_000_000, name="c_seq")
-    )
+    found = judge(seq(None, name="a_seq"), seq(5, name="b_seq"), seq(2_100_000_000, name="c_seq"))
     assert [f.object for f in found] == ["c_seq"]
 
 
@@ -113,9 +111,7 @@ def test_the_sequence_own_maxvalue_on_a_bigint_column():
         "sequence t_id_seq feeding t.id (bigint) has used 95.0% of its range (50 values "
         "left); then nextval() fails and inserts stop"
     )
-    assert f.fix == Fix(
-        sql=f'ALTER SEQUENCE "t_id_seq" AS bigint MAXVALUE {BIGINT_MAX};'
-    )
+    assert f.fix == Fix(sql=f'ALTER SEQUENCE "t_id_seq" AS bigint MAXVALUE {BIGINT_MAX};')
 
 
 def test_a_column_that_stops_with_the_sequence_is_the_column():
@@ -126,9 +122,7 @@ def test_a_column_that_stops_with_the_sequence_is_the_column():
 
 def test_cycle_wraps_into_duplicate_keys():
     [f] = judge(seq(990, max_value=1_000, column_type="bigint", cycle=True))
-    assert f.message.endswith(
-        "then it CYCLEs back to its minimum and inserts hit duplicate keys"
-    )
+    assert f.message.endswith("then it CYCLEs back to its minimum and inserts hit duplicate keys")
 
 
 def test_a_bigint_sequence_at_its_end_asks_for_new_keys():
@@ -146,9 +140,7 @@ def test_a_sequence_feeding_no_column():
 
 
 def test_a_descending_sequence_is_never_widened_upwards():
-    item = seq(
-        -990, increment=-1, min_value=-1_000, max_value=-1, column_type="integer", table="t"
-    )
+    item = seq(-990, increment=-1, min_value=-1_000, max_value=-1, column_type="integer", table="t")
     [f] = judge(item)
     assert f.severity == "error"
     assert f.fix == Fix(

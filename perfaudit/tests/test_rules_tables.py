@@ -72,9 +72,7 @@ def test_needs_vacuum_says_when_autovacuum_is_off():
 
 def test_needs_vacuum_boundaries_and_near_misses():
     # Both at their threshold: flagged (>=).
-    assert [f.kind for f in judge(stats(live_tuples=4_000, dead_tuples=1_000))] == [
-        "needs_vacuum"
-    ]
+    assert [f.kind for f in judge(stats(live_tuples=4_000, dead_tuples=1_000))] == ["needs_vacuum"]
     # Enough dead rows, not enough of a share; enough share, too few rows.
     assert judge(stats(live_tuples=4_001, dead_tuples=1_000)) == []
     assert judge(stats(live_tuples=3_996, dead_tuples=999)) == []
@@ -142,8 +140,7 @@ def test_seq_scan_heavy_exactly():
             severity="warning",
             table="events",
             object="events",
-            message="read mostly by sequential scans (10 seq vs 9 index scans, ~50,000 rows "
-            "each)",
+            message="read mostly by sequential scans (10 seq vs 9 index scans, ~50,000 rows each)",
             evidence={"seq_scans": 10, "index_scans": 9, "seq_tuples_read": 500_000},
             fix=Fix(sql="-- find the queries with slowqueries, then explain them"),
         )

@@ -30,7 +30,7 @@ def _enforces_more(index: IndexInfo, keep: IndexInfo) -> bool:
     or an exclusion constraint is never the copy dropped."""
     if not index.protected:
         return False
-    if index.is_primary or not index.is_unique or not keep.is_unique:
+    if not index.is_unique or not keep.is_unique:  # a primary key sorts first: never dropped
         return True
     return index.nulls_not_distinct and not keep.nulls_not_distinct
 

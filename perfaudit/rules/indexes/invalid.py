@@ -34,7 +34,7 @@ def _building(index: IndexInfo, progress: dict) -> Finding:
     )
 
 
-def _rebuild(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin) -> Fix:
+def _rebuild(index: IndexInfo, model: ModelRef | None) -> Fix:
     """Drop it and build it again: only for an index something declares (a fresh install builds
     it, valid, and this re-creates it harmlessly). A unique one fails again on duplicate keys,
     stopping the operations after it: a person fixes the data and runs the SQL."""
@@ -59,18 +59,19 @@ def _rebuild(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin) -> F
     )
 
 
-def _drop_stray(index: IndexInfo, model: ModelRef | None) -> Fix:
+def _drop_stray(index: IndexInfo, model: ModelRef) -> Fix:
     """Nothing declares it: re-creating it would add an index (unique, perhaps) the project
     never asked for, on every fresh install too. Drop it."""
     drop = ddl.drop_index(index.name)
-    operations = ()
-    if model:
-        reason = (
-            "a failed build of an index nothing declares (made by hand): drop it; a fresh "
-            "install never has it"
-        )
-        operations = (run_sql(index, model, (drop,), None, reason),)
-    return Fix(sql=drop, operations=operations, app_label=model.app_label if model else None)
+    reason = (
+        "a failed build of an index nothing declares (made by hand): drop it; a fresh install "
+        "never has it"
+    )
+    return Fix(
+        sql=drop,
+        operations=(run_sql(index, model, (drop,), None, reason),),
+        app_label=model.app_label,
+    )
 
 
 def _invalid(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin) -> Finding:
@@ -103,10 +104,10 @@ def _invalid(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin) -> F
             "REINDEX would fail the same way and leave another invalid index. Find the "
             "duplicates, fix or delete them, then drop and re-create"
         )
-        fix = _rebuild(index, model, origin)
+        fix = _rebuild(index, model)
     else:
         message = f"invalid index, {state}: drop it and build it again"
-        fix = _rebuild(index, model, origin)
+        fix = _rebuild(index, model)
     return Finding(
         kind="invalid",
         severity="error",
