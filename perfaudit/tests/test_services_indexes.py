@@ -184,3 +184,29 @@ def test_young_database_is_not_enough_evidence(parent_child, settings):
     assert unused.severity == "info" and unused.message.startswith("not enough evidence")
     assert unused.fix.sql is None and unused.fix.migration is None
     assert report.data["evidence_window"]["sources"]["first_migration"] is not None
+
+
+def test_write_migration_for_a_package_app_points_to_the_sql():
+    """A declared index missing from a package's table (Django's own session index here):
+    the package's migrations are not the project's, so no file: the SQL, as advice."""
+    from perfaudit import render
+
+    run_sql("DROP INDEX django_session_expire_date_a5c62663")
+    report = services.audit_indexes(write_migration="sessions")
+    written = report.written
+    assert written.path is None and written.operations == 0
+    [(finding, why)] = written.advice
+    assert (finding.kind, finding.table, finding.object) == (
+        "drift",
+        "django_session",
+        "django_session_expire_date_a5c62663",
+    )
+    assert why == "apply the SQL by hand: no migration of this project can"
+    assert finding.fix.sql == (
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "django_session_expire_date_a5c62663" ON '
+        '"django_session" ("expire_date");'
+    )
+    text = render.written_fixes(written)
+    assert text.startswith("wrote no migration: no fix for this app can be applied by one\n")
+    assert "not written, drift django_session.django_session_expire_date_a5c62663" in text
+    assert 'IF NOT EXISTS "django_session_expire_date_a5c62663"' in text

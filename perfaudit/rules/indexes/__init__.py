@@ -21,6 +21,7 @@ from perfaudit.rules.indexes.duplicates import duplicate_indexes, kept_by, redun
 from perfaudit.rules.indexes.fixes import create_concurrently as create_concurrently
 from perfaudit.rules.indexes.fixes import drop_fix as drop_fix
 from perfaudit.rules.indexes.foreign_keys import missing_fk_indexes
+from perfaudit.rules.indexes.implicit import missing_implicit
 from perfaudit.rules.indexes.invalid import duplicate_rows_query as duplicate_rows_query
 from perfaudit.rules.indexes.invalid import invalid_indexes
 from perfaudit.rules.indexes.origins import classify
@@ -98,6 +99,12 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings, *, served=None) -
         models=models,
         existing_tables=snapshot.existing_tables,
         origins=origins,
+    )
+    findings += missing_implicit(
+        tuple(s for s in declared.implicit if snapshot.table in (None, s.table)),
+        indexes,
+        existing_tables=snapshot.existing_tables,
+        fk_columns={(fk.table, tuple(fk.column_names)) for fk in snapshot.foreign_keys},
     )
     findings = soften_unactionable(
         findings, declared.unactionable, origins=origins, snapshot=snapshot, conf=conf
