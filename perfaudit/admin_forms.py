@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from perfaudit import plantime, render, services
+from perfaudit import plantime, render, services, sqltext
 from perfaudit.admin_base import findings as _findings
 from perfaudit.admin_base import page as _page
 from perfaudit.admin_base import run as _run
@@ -15,8 +15,8 @@ class ExplainForm(forms.Form):
     sql = forms.CharField(
         label="SQL",
         widget=forms.Textarea(attrs={"rows": 8, "cols": 100, "spellcheck": "false"}),
-        help_text="One SELECT (or WITH … SELECT). pg_stat_statements' $1 placeholders get a "
-        "generic plan on PostgreSQL 16+.",
+        help_text="One SELECT (or WITH … SELECT). A statement from the Queries page has $1, $2, … "
+        "where its values were: it gets PostgreSQL's generic plan (its plan for any value).",
     )
     analyze = forms.BooleanField(
         required=False,
@@ -27,12 +27,27 @@ class ExplainForm(forms.Form):
     )
 
 
+#: Why ANALYZE cannot run a statement with $n, in the page's words (the CLI says drop --analyze).
+PLACEHOLDERS_AND_ANALYZE = (
+    "ANALYZE runs the statement, and this one has placeholders ($1, $2, …) where "
+    "pg_stat_statements removed the values it ran with. Untick ANALYZE to see PostgreSQL's "
+    "generic plan (how it plans the statement for any value, nothing run), or replace each $n "
+    "with a real value and explain it with ANALYZE."
+)
+
+
 def explain(model_admin, request):
     report = None
     rows = []
     timing = None
     if request.method == "POST":
         form = ExplainForm(request.POST)
+        if (
+            form.is_valid()
+            and form.cleaned_data["analyze"]
+            and sqltext.has_positional_params(form.cleaned_data["sql"])
+        ):
+            form.add_error("analyze", PLACEHOLDERS_AND_ANALYZE)
         if form.is_valid():
             report, error = _run(
                 services.explain_sql,

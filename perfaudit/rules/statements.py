@@ -23,10 +23,8 @@ def explain_command(
     if not sqltext.has_positional_params(text):
         return f"python manage.py explain --analyze {quoted}"
     substitute = "replace each $n with a real value, then: python manage.py explain --analyze"
-    if snapshot.server_version_num < 160000:
-        return (
-            f"# $n placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+: {substitute} {quoted}"
-        )
+    # Before PostgreSQL 16 the explain command plans it generically too (PREPARE + EXPLAIN
+    # EXECUTE under force_generic_plan); GENERIC_PLAN's probe (16+) says when it cannot.
     error = generic_plans.errors.get(row.queryid)
     if error is not None:
         return (
