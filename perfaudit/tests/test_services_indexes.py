@@ -210,3 +210,22 @@ def test_write_migration_for_a_package_app_points_to_the_sql():
     assert text.startswith("wrote no migration: no fix for this app can be applied by one\n")
     assert "not written, drift django_session.django_session_expire_date_a5c62663" in text
     assert 'IF NOT EXISTS "django_session_expire_date_a5c62663"' in text
+
+
+def test_an_unused_verdict_names_the_top_statements_the_index_would_serve(parent_child, settings):
+    """One knowledge base: the advisor's reading of pg_stat_statements' top statements goes
+    into auditindexes' unused verdict, so "drop it" comes with "but this query would use it"."""
+    from .conftest import statements_usable
+
+    if not statements_usable():
+        pytest.skip("pg_stat_statements does not collect on this server")
+    settings.PERFAUDIT = {"UNUSED_RECENT_RESET_DAYS": 0, "UNUSED_MIN_TABLE_SCANS": 0}
+    run_sql("CREATE INDEX pa_child_note ON pa_child (note)")
+    for _ in range(3):  # the scans reach pg_stat_all_indexes only when the test commits
+        run_sql("SELECT id FROM pa_child WHERE note = 'needle'")
+    report = services.audit_indexes(table="pa_child")
+    [unused] = [f for f in report.findings if f.object == "pa_child_note"]
+    assert unused.kind == "unused" and unused.severity == "warning"
+    served = unused.evidence["serves_statements"]
+    assert any("FROM pa_child WHERE note = $1" in sql for sql in served), served
+    assert "but adviseindexes finds it would serve" in unused.message
