@@ -172,16 +172,26 @@ def hypopg(planted):
     run_sql("CREATE EXTENSION IF NOT EXISTS hypopg")
 
 
-def test_hypopg_suggests_exactly_and_leaves_no_hypothetical_index(hypopg):
+def test_hypopg_suggests_exactly_and_leaves_no_hypothetical_index(hypopg, settings):
+    settings.PERFAUDIT = {"ADVISOR_BUILD_MAX_BYTES": 0}  # never build unasked
     before = _indexes()
     report = advisor.advise_indexes(sqls=list(STATEMENTS.values()))
     assert report.mode == "hypopg"
-    # GIN: HypoPG cannot plan it, and without --allow-build it stays unverified.
+    # GIN: HypoPG cannot plan it, and without a build it stays unverified.
     _check_suggestions(report, verified_gin=False)
     assert {s.verified_by for s in report.suggestions if s.using == "btree"} == {"hypopg"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM hypopg_list_indexes")
         assert cursor.fetchone()[0] == 0
+    assert _indexes() == before
+
+
+def test_hypopg_and_a_small_table_verify_gin_by_a_build_unasked(hypopg):
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=list(STATEMENTS.values()))
+    _check_suggestions(report, verified_gin=True)
+    assert {s.verified_by for s in report.suggestions if s.using == "gin"} == {"build"}
+    assert {s.verified_by for s in report.suggestions if s.using == "btree"} == {"hypopg"}
     assert _indexes() == before
 
 
