@@ -11,7 +11,7 @@ from __future__ import annotations
 from perfaudit import ddl
 from perfaudit.findings import Fix
 from perfaudit.operations import REMOVE_INDEX, RUN_SQL, FixOperation
-from perfaudit.snapshots.declared import STRAY, IndexOrigin, ModelRef
+from perfaudit.snapshots.declared import STRAY, ImplicitIndex, IndexOrigin, ModelRef
 from perfaudit.snapshots.indexes import IndexInfo
 
 
@@ -114,6 +114,26 @@ def drop_fix(index: IndexInfo, model: ModelRef | None, origin: IndexOrigin | Non
         app_label=app_label,
         model_change=model_change,
     )
+
+
+def restore_own_index(spec: ImplicitIndex) -> Fix:
+    """Django's own index for a field (it is in no migration state), dropped from this
+    database: built again under the name a fresh install gives it, IF NOT EXISTS, as RunSQL,
+    so a fresh install (which has it) stays as it is and no Meta.indexes entry adds a second."""
+    keys = [ddl.ident(c) + (f" {spec.opclass}" if spec.opclass else "") for c in spec.columns]
+    sql = ddl.create_index(spec.name, ddl.ident(spec.table), keys, if_not_exists=True)
+    model = spec.model
+    restore = FixOperation(
+        RUN_SQL,
+        model.app_label,
+        model_name=model.model_name,
+        table=spec.table,
+        name=spec.name,
+        sql=(sql,),
+        reason=f"restore Django's own index for {_who(model)}.{spec.field} (dropped from this "
+        "database); a fresh install has it already",
+    )
+    return Fix(sql=sql, operations=(restore,), app_label=model.app_label)
 
 
 def index_evidence(index: IndexInfo, **extra) -> dict:

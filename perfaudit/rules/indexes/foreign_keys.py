@@ -6,7 +6,8 @@ from collections import defaultdict
 
 from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
-from perfaudit.operations import ADD_INDEX, RUN_SQL, DjangoIndex, FixOperation
+from perfaudit.operations import ADD_INDEX, DjangoIndex, FixOperation
+from perfaudit.rules.indexes.fixes import restore_own_index
 from perfaudit.snapshots.declared import ImplicitIndex, ModelRef
 from perfaudit.snapshots.indexes import ForeignKey, IndexInfo
 
@@ -18,27 +19,6 @@ def serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
     n = len(fk.columns)
     leading = {c.attnum for c in index.columns[:n]}
     return len(index.columns) >= n and leading == set(fk.columns)
-
-
-def _restore(fk: ForeignKey, spec: ImplicitIndex) -> Fix:
-    """Django makes this index itself (the ForeignKey has db_index): restore it under the name
-    a fresh install gives it, IF NOT EXISTS, so a fresh install (which has it) stays as it is
-    and no Meta.indexes entry adds a second index there."""
-    sql = ddl.create_index(
-        spec.name, ddl.ident(fk.table), [ddl.ident(c) for c in fk.column_names], if_not_exists=True
-    )
-    model = spec.model
-    restore = FixOperation(
-        RUN_SQL,
-        model.app_label,
-        model_name=model.model_name,
-        table=fk.table,
-        name=spec.name,
-        sql=(sql,),
-        reason=f"restore Django's own index for {model.object_name or model.model_name}."
-        f"{spec.field} (dropped from this database); a fresh install has it already",
-    )
-    return Fix(sql=sql, operations=(restore,), app_label=model.app_label)
 
 
 def _declare(fk: ForeignKey, model: ModelRef | None, index_names: dict | None) -> Fix:
@@ -101,7 +81,9 @@ def missing_fk_indexes(
                     "table_rows": fk.table_rows,
                     "django_index": spec.name if spec else None,
                 },
-                fix=_restore(fk, spec) if spec else _declare(fk, models.get(fk.table), index_names),
+                fix=restore_own_index(spec)
+                if spec
+                else _declare(fk, models.get(fk.table), index_names),
             )
         )
     return findings

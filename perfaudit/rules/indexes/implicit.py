@@ -8,29 +8,11 @@ which has it, stays as it is.
 
 from __future__ import annotations
 
-from perfaudit import ddl
-from perfaudit.findings import Finding, Fix
-from perfaudit.operations import RUN_SQL, FixOperation
+from perfaudit.findings import Finding
+from perfaudit.rules.indexes.fixes import restore_own_index
 from perfaudit.rules.indexes.origins import matches
 from perfaudit.snapshots.declared import ImplicitIndex
 from perfaudit.snapshots.indexes import IndexInfo
-
-
-def _restore(spec: ImplicitIndex) -> Fix:
-    key = ddl.ident(spec.columns[0]) + (f" {spec.opclass}" if spec.opclass else "")
-    sql = ddl.create_index(spec.name, ddl.ident(spec.table), [key], if_not_exists=True)
-    model = spec.model
-    restore = FixOperation(
-        RUN_SQL,
-        model.app_label,
-        model_name=model.model_name,
-        table=spec.table,
-        name=spec.name,
-        sql=(sql,),
-        reason=f"restore Django's own index for {model.object_name or model.model_name}."
-        f"{spec.field} (dropped from this database); a fresh install has it already",
-    )
-    return Fix(sql=sql, operations=(restore,), app_label=model.app_label)
 
 
 def missing_implicit(
@@ -60,7 +42,7 @@ def missing_implicit(
                 f"{spec.model.model_name}.{spec.field} (db_index or unique), but it is absent "
                 "from the database",
                 evidence={"missing": True, "column": spec.columns[0], "origin": spec.kind},
-                fix=_restore(spec),
+                fix=restore_own_index(spec),
             )
         )
     return findings
