@@ -14,9 +14,7 @@ from perfaudit.snapshots.statements import GenericPlanChecks, Statement, Stateme
 from perfaudit.sqltext import EXPLAINABLE
 
 
-def explain_command(
-    row: Statement, snapshot: StatementsSnapshot, generic_plans: GenericPlanChecks
-) -> str:
+def explain_command(row: Statement, generic_plans: GenericPlanChecks) -> str:
     """A shell command for the statement, quoted so that it runs as printed."""
     text = " ".join(row.query.split())
     quoted = shlex.quote(text)
@@ -129,7 +127,7 @@ def statement_findings(
                     "min_calls": conf.SLOW_QUERY_MIN_CALLS,
                     "slow_query_ms": conf.SLOW_QUERY_MS,
                 },
-                fix=Fix(command=explain_command(row, snapshot, generic_plans)),
+                fix=Fix(command=explain_command(row, generic_plans)),
             )
         )
     return findings
