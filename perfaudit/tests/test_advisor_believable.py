@@ -217,3 +217,23 @@ def test_a_server_side_cursors_declare_is_advised_as_its_query():
     )
     request = advisor_request(CONF, sqls=[declare, "SELECT 1"])
     assert request.sqls == ("SELECT pa_job.id FROM pa_job WHERE pa_job.owner_id = 5", "SELECT 1")
+
+
+def test_an_expression_holding_a_parameter_is_never_a_key():
+    """pg_stat_statements' text of Django's full-text search: the configuration is $8. An
+    index on to_tsvector($8::regconfig, ...) cannot be built: no candidate, and the note says
+    why and how to advise on it."""
+    sql = (
+        "SELECT id FROM pa_job WHERE to_tsvector(CAST($1 AS regconfig), code) @@ "
+        "websearch_to_tsquery(CAST($2 AS regconfig), $3)"
+    )
+    s = snap(sql)
+    proposal = propose(s, CONF)
+    assert proposal.candidates == () and proposal.statements[0].parameterized
+    advice = decide(proposal, verified(proposal), s, min_reduction=0.5, conf=CONF)
+    assert advice.statements[0].note.startswith(
+        "it compares an expression holding a parameter ($n: pg_stat_statements removed the value)"
+    )
+    constant = sql.replace("CAST($1 AS regconfig)", "'english'::regconfig")
+    [cand] = propose(snap(constant), CONF).candidates
+    assert cand.using == "gin" and "$" not in cand.keys[0].expression

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perfaudit import sqltext
 from perfaudit.rules.advisor.facts import (
     DEFAULT_EQ_SEL,
     DEFAULT_INEQ_SEL,
@@ -190,10 +191,23 @@ def _kept_share(eq, ranges, partial: list[Predicate], table: TableFacts) -> floa
     return selective
 
 
+def parameterized(cond_or_key) -> bool:
+    """An expression holding a ``$n`` (pg_stat_statements' text of ``to_tsvector($1::regconfig,
+    ...)``): no index can store a value given per call, so no candidate is made of it."""
+    expression = cond_or_key.expression
+    return expression is not None and sqltext.has_positional_params(expression)
+
+
 def candidates_for(
     access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
 ) -> list[Candidate]:
-    """Candidate indexes for one table access, the most promising first."""
+    """Candidate indexes for one table access, the most promising first (never one keyed on an
+    expression holding a parameter)."""
+    found = _candidates(access, table, statement=statement, rules=rules)
+    return [c for c in found if not any(parameterized(k) for k in c.keys)]
+
+
+def _candidates(access: Access, table: TableFacts, *, statement: int, rules) -> list[Candidate]:
     if table.rows < rules.min_table_rows:
         return []
     ids = frozenset({statement})

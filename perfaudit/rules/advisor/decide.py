@@ -176,6 +176,12 @@ def _note(proposed, verification, suggested, candidates, min_reduction, min_cost
             f"{name} would serve it, but auditindexes proposes dropping it ({why}); if this "
             "statement matters, keep it and acknowledge that finding"
         )
+    if proposed.parameterized and not any(number in c.statements for c in candidates):
+        return (
+            "it compares an expression holding a parameter ($n: pg_stat_statements removed the "
+            "value): no index stores a value given per call; advise on it with its values "
+            "(--sql with constants, or --url)"
+        )
     if not any(number in c.statements for c in candidates):
         return "no index can help (its conditions keep too much of the table)"
     return (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from perfaudit import sqltext
 from perfaudit.rules.advisor.audit import AuditView, audit_view, with_audit
 from perfaudit.rules.advisor.blocks import analyze_statement, max_param, referenced_tables
-from perfaudit.rules.advisor.candidates import candidates_for
+from perfaudit.rules.advisor.candidates import candidates_for, parameterized
 from perfaudit.rules.advisor.coverage import covered_by, evaluate
 from perfaudit.rules.advisor.facts import Access, AdvisorInputError, Candidate
 from perfaudit.rules.advisor.naming import index_name
@@ -37,6 +37,8 @@ class ProposedStatement:
     served_by: tuple[str, ...] = ()
     #: Indexes that would serve it but auditindexes proposes to drop: (name, why).
     condemned: tuple[tuple[str, str], ...] = ()
+    #: It compares an expression holding a parameter ($n), which no index can store.
+    parameterized: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def propose(snapshot: AdvisorSnapshot, conf) -> Proposal:
             note=notes.get(number),
             served_by=served_by.get(number, ()),
             condemned=_condemned(read.get(number, ()), tables, snapshot.tables, view),
+            parameterized=any(parameterized(c) for a in read.get(number, ()) for c in a.conditions),
         )
         for number, statement in enumerate(snapshot.statements)
     )
