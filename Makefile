@@ -22,7 +22,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} SILK_ENABLED=$${SILK_ENABLED:-$${DEBUG:-1}} EMBEDD
 MANAGE := $(RUN_ENV) $(PY) manage.py
 
 .PHONY: help install db stop-db migrate prepare check-port run run-asgi test test-matrix lint format \
-	clean bench bench-quick wrk browser pgbouncer hypopg docker-engine docker-test redis
+	clean bench bench-quick wrk browser pgbouncer hypopg docker-engine docker-test redis mutate
 
 help:
 	@echo "make run       set up everything and serve on http://$(HOST):$(PORT)/ (gunicorn, WSGI)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-quick  the same at a small scale (~2 min), to keep the runner working"
 	@echo "make stop-db   stop the embedded PostgreSQL"
 	@echo "make docker-test  build the Docker image and check it against PostgreSQL (needs Docker)"
+	@echo "make mutate    mutation testing of perfaudit's rules (mutmut), the score per module"
 
 install: $(STAMP)
 
@@ -148,6 +149,17 @@ browser:
 				"(or SKIP_BROWSER_TESTS=1)"; exit 2; \
 		fi; \
 	fi
+
+# --- mutation testing (pyproject.toml [tool.mutmut]) ----------------------------------------
+# mutmut on the audit's rule modules against the DB-free rule tests only (no database, no demo
+# project: perfaudit/tests/rules.ini); each mutant runs just the tests that reach its function.
+# One worker by default (the machine's 2 cores are shared); MUTATE_JOBS=2 when they are free.
+MUTATE_JOBS ?= 1
+MUTATE_MIN ?= 85
+mutate: install
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(PY) -m perfaudit.tests.mutation_score --min $(MUTATE_MIN)
 
 lint: install
 	$(VENV)/bin/ruff check .

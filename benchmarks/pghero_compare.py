@@ -44,6 +44,16 @@ PLANT = [
     "SELECT setval(pg_get_serial_sequence('pa_ident', 'id'), 2000000000)",
     "CREATE TABLE pa_serial (id serial PRIMARY KEY)",
     "SELECT setval(pg_get_serial_sequence('pa_serial', 'id'), 2000000000)",
+    # A smallint column's sequence and a sequence with its own MAXVALUE, both near their end.
+    "CREATE TABLE pa_small (id smallserial PRIMARY KEY)",
+    "SELECT setval(pg_get_serial_sequence('pa_small', 'id'), 32000)",
+    "CREATE TABLE pa_capped (id bigint PRIMARY KEY)",
+    "CREATE SEQUENCE pa_capped_id_seq MAXVALUE 1000 OWNED BY pa_capped.id",
+    "ALTER TABLE pa_capped ALTER COLUMN id SET DEFAULT nextval('pa_capped_id_seq')",
+    "SELECT setval('pa_capped_id_seq', 950)",
+    # An exact copy of a unique constraint's index.
+    "CREATE TABLE pa_code (id bigserial PRIMARY KEY, code text NOT NULL UNIQUE)",
+    "CREATE UNIQUE INDEX pa_code_code_dup ON pa_code (code)",
     # A failed unique build (duplicates) is planted below, outside a transaction.
     "CREATE TABLE pa_uniq (id int, email text)",
     "INSERT INTO pa_uniq VALUES (1, 'a@x'), (2, 'a@x')",
@@ -56,17 +66,32 @@ PGHERO = {
         INNER JOIN pg_catalog.pg_class rel ON rel.oid = con.conrelid
         LEFT JOIN pg_catalog.pg_class frel ON frel.oid = con.confrelid
         WHERE con.convalidated = 'f'""",
-    # sequences.rb: columns whose DEFAULT is nextval(...), then last_value / type max
+    # sequences.rb (current): the sequences columns own (pg_depend, identity included) or
+    # name in a nextval() default; sequence_danger: last_value / (2^31 - 1 for an integer
+    # column, else the bigint maximum) > 0.9. The sequence's own MAXVALUE is not read.
     "sequence_danger": """
-        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-               pg_get_expr(d.adbin, d.adrelid)
-        FROM pg_catalog.pg_attribute a
-        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_catalog.pg_attrdef d ON (a.attrelid, a.attnum) = (d.adrelid, d.adnum)
-        WHERE NOT a.attisdropped AND a.attnum > 0
-          AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval%%'
-          AND n.nspname NOT LIKE 'pg\\_temp\\_%%'""",
+        WITH s AS (
+            SELECT c.relname AS tbl, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+                   coalesce(seq.oid, pg_get_serial_sequence(quote_ident(c.relname),
+                                                            a.attname)::regclass::oid) AS seq
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_catalog.pg_depend dep ON dep.refclassid = 'pg_catalog.pg_class'::regclass
+                 AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum
+                 AND dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objsubid = 0
+                 AND dep.deptype IN ('i', 'a')
+                 AND dep.objid IN (SELECT oid FROM pg_class WHERE relkind = 'S')
+            LEFT JOIN pg_catalog.pg_class seq ON seq.oid = dep.objid
+            LEFT JOIN pg_catalog.pg_attrdef d ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                 AND seq.relkind IS NULL
+            WHERE NOT a.attisdropped AND a.attnum > 0
+              AND (pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval%%' OR seq.relname IS NOT NULL)
+              AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND c.relname LIKE 'pa\\_%%')
+        SELECT tbl, attname, type, pg_sequence_last_value(seq)
+        FROM s
+        WHERE pg_sequence_last_value(seq)::float8
+              / CASE WHEN type = 'integer' THEN 2147483647 ELSE 9223372036854775807 END > 0.9""",
     # maintenance.rb transaction_id_danger (threshold 10,000,000)
     "transaction_id_danger": """
         SELECT c.oid::regclass::text,
@@ -74,6 +99,33 @@ PGHERO = {
         FROM pg_class c LEFT JOIN pg_class t ON c.reltoastrelid = t.oid
         WHERE c.relkind = 'r'
           AND (2146483648 - GREATEST(AGE(c.relfrozenxid), AGE(t.relfrozenxid))) < 10000000""",
+    # maintenance.rb autovacuum_danger: within 2,000,000 of autovacuum_freeze_max_age
+    "autovacuum_danger": """
+        SELECT c.oid::regclass::text,
+               current_setting('autovacuum_freeze_max_age')::bigint
+               - GREATEST(AGE(c.relfrozenxid), AGE(t.relfrozenxid))
+        FROM pg_class c LEFT JOIN pg_class t ON c.reltoastrelid = t.oid
+        WHERE c.relkind = 'r'
+          AND current_setting('autovacuum_freeze_max_age')::bigint
+              - GREATEST(AGE(c.relfrozenxid), AGE(t.relfrozenxid)) < 2000000""",
+    # indexes.rb duplicate_indexes: per table, a valid index that is neither primary nor
+    # unique whose columns (pg_get_indexdef's text) lead another valid index of the same
+    # method, expressions and predicate: a unique or primary index is never the one reported.
+    "duplicate_indexes": """
+        WITH ix AS (
+            SELECT t.relname AS tbl, c.relname AS name, i.indisunique AS uniq,
+                   i.indisprimary AS prim, i.indisvalid AS valid, am.amname AS method,
+                   i.indexprs::text AS exprs, i.indpred::text AS pred,
+                   string_to_array(regexp_replace(pg_get_indexdef(i.indexrelid),
+                                                  '^[^\\(]*\\((.*)\\)$', '\\1'), ', ') AS cols
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            JOIN pg_class t ON t.oid = i.indrelid JOIN pg_am am ON am.oid = c.relam
+            WHERE t.relname LIKE 'pa\\_%%')
+        SELECT a.tbl, a.name, b.name FROM ix a JOIN ix b ON a.tbl = b.tbl AND a.name <> b.name
+        WHERE a.valid AND NOT a.prim AND NOT a.uniq AND b.valid AND a.method = b.method
+          AND a.exprs IS NOT DISTINCT FROM b.exprs AND a.pred IS NOT DISTINCT FROM b.pred
+          AND b.cols[1:cardinality(a.cols)] = a.cols
+          AND (b.cols <> a.cols OR a.name > b.name OR b.prim OR b.uniq)""",
     # queries.rb blocked_queries
     "blocked_queries": """
         SELECT blockeda.pid, blockeda.query, blockinga.pid, blockinga.query

@@ -18,6 +18,7 @@ TABS = (
     ("indexes", "Indexes"),
     ("tables", "Tables"),
     ("connections", "Connections"),
+    ("health", "Health"),
     ("explain", "Explain"),
     ("advisor", "Advisor"),
 )
@@ -56,20 +57,30 @@ def run(service, **kwargs):
 
 
 def findings(report, request) -> dict:
-    """Findings for the template, filtered by ``?severity=`` (the overview's count links)."""
+    """Findings for the template, filtered by ``?severity=`` (the overview's count links).
+    Info findings on the tables of installed packages (auth, sessions, silk, ...) are grouped
+    under their app, apart: what the project can act on comes first."""
     if report is None:
         return {"findings": [], "severity": None}
     severity = request.GET.get("severity")
     if severity not in SEVERITIES:
         severity = None
-    rows = []
+    rows, groups = [], {}
     for finding in report.findings:
         if severity and finding.severity != severity:
             continue
-        rows.append(
-            {
-                "finding": finding,
-                "evidence": json.dumps(finding.evidence, indent=1, default=json_default),
-            }
-        )
-    return {"findings": rows, "severity": severity, "total_findings": len(report.findings)}
+        row = {
+            "finding": finding,
+            "evidence": json.dumps(finding.evidence, indent=1, default=json_default),
+        }
+        app = report.package_apps.get(finding.table)
+        if app and finding.severity == "info":
+            groups.setdefault(app, []).append(row)
+        else:
+            rows.append(row)
+    return {
+        "findings": rows,
+        "package_groups": sorted(groups.items()),
+        "severity": severity,
+        "total_findings": len(report.findings),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from perfaudit import plantime, render, services
+from perfaudit import plantime, render, services, sqltext
 from perfaudit.admin_base import findings as _findings
 from perfaudit.admin_base import page as _page
 from perfaudit.admin_base import run as _run
@@ -22,8 +22,8 @@ class ExplainForm(forms.Form):
     sql = forms.CharField(
         label="SQL",
         widget=forms.Textarea(attrs={"rows": 8, "cols": 100, "spellcheck": "false"}),
-        help_text="One SELECT (or WITH … SELECT). pg_stat_statements' $1 placeholders get a "
-        "generic plan on PostgreSQL 16+.",
+        help_text="One SELECT (or WITH … SELECT). A statement from the Queries page has $1, $2, … "
+        "where its values were: it gets PostgreSQL's generic plan (its plan for any value).",
     )
     analyze = forms.BooleanField(
         required=False,
@@ -50,6 +50,15 @@ def analyze_refusal(user) -> str | None:
     return None
 
 
+#: Why ANALYZE cannot run a statement with $n, in the page's words (the CLI says drop --analyze).
+PLACEHOLDERS_AND_ANALYZE = (
+    "ANALYZE runs the statement, and this one has placeholders ($1, $2, …) where "
+    "pg_stat_statements removed the values it ran with. Untick ANALYZE to see PostgreSQL's "
+    "generic plan (how it plans the statement for any value, nothing run), or replace each $n "
+    "with a real value and explain it with ANALYZE."
+)
+
+
 def explain(model_admin, request):
     report = None
     rows = []
@@ -61,6 +70,12 @@ def explain(model_admin, request):
         if refusal and form.is_valid() and form.cleaned_data["analyze"]:
             form.add_error("analyze", refusal)
             status = 403
+        elif (
+            form.is_valid()
+            and form.cleaned_data["analyze"]
+            and sqltext.has_positional_params(form.cleaned_data["sql"])
+        ):
+            form.add_error("analyze", PLACEHOLDERS_AND_ANALYZE)
         if form.is_valid():
             report, error = _run(
                 services.explain_sql,
@@ -127,12 +142,20 @@ def advisor(model_admin, request):
     else:
         form = AdvisorForm()
         report, error = _run(services.advisor_page, timeout_ms=timeout_ms)
+    others = [f for f in report.findings if f.kind != "missing_index"] if report else []
     response = _page(
         model_admin,
         request,
         "advisor",
         "Index advisor",
-        {"form": form, "report": report, "error": error if request.method == "GET" else None},
+        {
+            "form": form,
+            "report": report,
+            "error": error if request.method == "GET" else None,
+            "build_max_bytes": get_settings().ADVISOR_BUILD_MAX_BYTES,
+            # The suggestions are the missing_index findings; the others are listed too.
+            "findings": [{"finding": f, "evidence": ""} for f in others],
+        },
     )
     if request.method == "POST" and not form.is_valid():
         response.status_code = 400

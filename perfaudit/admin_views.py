@@ -20,13 +20,20 @@ from perfaudit.admin_forms import advisor, explain
 
 
 def overview(model_admin, request):
+    """Every report counted (those with errors, then warnings, first), and what to act on
+    before anything else: their errors and warnings, errors first."""
     report, error = _run(services.overview)
-    sections = []
+    sections, actions = [], []
     if report:
-        titles = {"indexes": "Indexes", "tables": "Tables", "connections": "Connections"}
-        titles["queries"] = "Queries"
-        for section in report.sections:
-            url = reverse(f"{model_admin.admin_site.name}:perfaudit_{section.name}")
+        titles = dict(TABS)
+        urls = {
+            s.name: reverse(f"{model_admin.admin_site.name}:perfaudit_{s.name}")
+            for s in report.sections
+        }
+        for section in sorted(
+            report.sections, key=lambda s: (-s.counts["error"], -s.counts["warning"])
+        ):
+            url = urls[section.name]
             sections.append(
                 {
                     "title": titles[section.name],
@@ -37,12 +44,16 @@ def overview(model_admin, request):
                     ],
                 }
             )
+        actions = [
+            {"finding": f, "title": titles[name], "url": f"{urls[name]}?severity={f.severity}"}
+            for name, f in report.actions()
+        ]
     return _page(
         model_admin,
         request,
         "overview",
         "Performance overview",
-        {"report": report, "error": error, "sections": sections},
+        {"report": report, "error": error, "sections": sections, "actions": actions},
     )
 
 
@@ -171,6 +182,19 @@ def connections(model_admin, request):
     )
 
 
+def health(model_admin, request):
+    report, error = _run(services.db_health)
+    used = [s for s in report.sequences.sequences if s.used_ratio is not None] if report else []
+    used.sort(key=lambda s: -s.used_ratio)
+    return _page(
+        model_admin,
+        request,
+        "health",
+        "Database health",
+        {"report": report, "error": error, "sequences": used[:20], **_findings(report, request)},
+    )
+
+
 #: Pages without a tab of their own: (url, view, url name suffix).
 SUBPAGES = (("queries/reset/", queries_reset, "queries_reset"),)
 
@@ -182,6 +206,7 @@ _VIEWS = {
     "indexes": ("indexes/", indexes),
     "tables": ("tables/", tables),
     "connections": ("connections/", connections),
+    "health": ("health/", health),
     "explain": ("explain/", explain),
     "advisor": ("advisor/", advisor),
 }

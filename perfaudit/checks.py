@@ -120,3 +120,33 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+#: Settings that are counts or sizes (0 turns the rule or the build off) and those that are
+#: shares of a whole, with the range each must be in.
+NON_NEGATIVE = ("ADVISOR_MIN_COST", "ADVISOR_MIN_TABLE_ROWS", "ADVISOR_BUILD_MAX_BYTES")
+SHARES = ("ADVISOR_MIN_COST_REDUCTION", "ADVISOR_PARTIAL_MAX_FRACTION", "ADVISOR_NO_HELP_FRACTION")
+
+
+@register()
+def check_advisor_thresholds(app_configs=None, **kwargs):
+    """The advisor's thresholds: a number of the right range, or its rule silently does
+    something else (a negative size never builds, a share over 1 never suggests)."""
+    conf = get_settings()
+    messages = []
+    for name in (*NON_NEGATIVE, *SHARES):
+        value = getattr(conf, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if name in NON_NEGATIVE:
+            bad, want = not number or value < 0, "a number, 0 or more"
+        else:
+            bad, want = not number or not 0 < value < 1, "a share between 0 and 1 (exclusive)"
+        if bad:
+            messages.append(
+                Warning(
+                    f"PERFAUDIT[{name!r}] is {value!r}; it must be {want}.",
+                    hint="See perfaudit/conf.py (and docs/perfaudit.md, adviseindexes).",
+                    id="perfaudit.W006",
+                )
+            )
+    return messages

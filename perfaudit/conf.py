@@ -103,6 +103,17 @@ class PerfauditSettings:
     #: Conditions keeping at least this share of the table leave nothing for an index to do
     #: (reading a fifth of a table through an index is rarely cheaper than a sequential scan).
     ADVISOR_NO_HELP_FRACTION: float = 0.2
+    #: A statement whose plan costs less than this as it is gets no suggestion (Dexter's
+    #: "low initial cost" bar is 100): an index cannot save what is not spent.
+    ADVISOR_MIN_COST: float = 100.0
+    #: Tables with fewer rows get no index suggestion: a sequential scan reads them in a few
+    #: pages, and every index is one more to maintain on each write.
+    ADVISOR_MIN_TABLE_ROWS: int = 1_000
+    #: Without HypoPG, candidates on tables up to this size (pg_total_relation_size) are
+    #: verified by building them in a transaction that is rolled back (milliseconds, but the
+    #: build holds a SHARE lock: writes to the table wait); larger ones only with
+    #: ``adviseindexes --allow-build``. 0: never build unasked.
+    ADVISOR_BUILD_MAX_BYTES: int = 10 * 1024 * 1024
 
     # --- tablestats ---
     DEAD_TUPLE_RATIO: float = 0.2

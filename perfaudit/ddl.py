@@ -31,6 +31,19 @@ def table(schema: str | None, name: str) -> str:
     return ident(schema, name)
 
 
+#: PostgreSQL keeps identifiers to NAMEDATALEN - 1 bytes and cuts longer ones (with a NOTICE).
+MAX_IDENTIFIER_BYTES = 63
+
+
+def stored_name(name: str) -> str:
+    """A name as PostgreSQL stores it: cut to 63 bytes, never inside a character (a
+    constraint declared with a 64-character name exists under its first 63)."""
+    data = name.encode()
+    if len(data) <= MAX_IDENTIFIER_BYTES:
+        return name
+    return data[:MAX_IDENTIFIER_BYTES].decode(errors="ignore")
+
+
 def literal(value: Any) -> str:
     """A SQL literal: NULL, a number, true/false, or quoted text."""
     return _text(sql.Literal(value)).strip()

@@ -34,6 +34,10 @@ class Fix:
     #: The edit to the model that must accompany the operations (or replace them), so that
     #: makemigrations agrees with the database afterwards.
     model_change: str | None = None
+    #: Why no migration can apply this fix safely on every database (e.g. a unique index that
+    #: fails on duplicate rows): a person applies ``sql`` after checking; ``--write-migration``
+    #: prints it as advice and writes the other fixes.
+    unsafe: str | None = None
 
     @property
     def migration(self) -> str | None:
@@ -53,6 +57,7 @@ class Fix:
             "app_label": self.app_label,
             "command": self.command,
             "model_change": self.model_change,
+            "unsafe": self.unsafe,
         }
 
 
@@ -113,6 +118,10 @@ class Report:
     generated_at: dt.datetime
     database: DatabaseRef
     findings: list[Finding] = field(default_factory=list)
+    #: Table -> app label for the findings' tables that belong to installed packages (Django's
+    #: contrib, third-party apps): the pages group their info findings under the app. Not
+    #: part of the JSON document.
+    package_apps: dict[str, str] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {}

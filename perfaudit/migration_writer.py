@@ -14,7 +14,7 @@ import datetime as dt
 import importlib
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,34 @@ def _sql(statements: tuple[str, ...]):
     return statements[0] if len(statements) == 1 else list(statements)
 
 
-def django_operation(op: FixOperation):
+def _add_index(op: FixOperation):
     from django.contrib.postgres import operations as pg
     from django.db import migrations
 
+    cls = pg.AddIndexConcurrently if op.concurrently else migrations.AddIndex
+    return cls(model_name=op.model_name, index=django_index(op.index))
+
+
+def _drop_added(op: FixOperation) -> str:
+    from perfaudit import ddl
+
+    return ddl.drop_index(op.name, concurrently=op.concurrently)
+
+
+def django_operation(op: FixOperation):
+    from django.db import migrations
+
+    if op.kind == ADD_INDEX and op.sql:
+        # The state gains the index; the database builds it IF NOT EXISTS, so the operation
+        # can run again after a partial run of the non-atomic migration (AddIndex* cannot).
+        return migrations.SeparateDatabaseAndState(
+            state_operations=[_add_index(op)],
+            database_operations=[migrations.RunSQL(sql=_sql(op.sql), reverse_sql=_drop_added(op))],
+        )
     if op.kind == ADD_INDEX:
-        cls = pg.AddIndexConcurrently if op.concurrently else migrations.AddIndex
-        return cls(model_name=op.model_name, index=django_index(op.index))
+        return _add_index(op)
+    from django.contrib.postgres import operations as pg
+
     if op.kind == REMOVE_INDEX:
         cls = pg.RemoveIndexConcurrently if op.concurrently else migrations.RemoveIndex
         return cls(model_name=op.model_name, name=op.name)
@@ -96,6 +117,8 @@ def _serialize(value) -> tuple[str, set[str]]:
 
 def _printed(op: FixOperation) -> tuple[str, set[str]]:
     """One operation as printed, and the imports it needs."""
+    if op.kind == ADD_INDEX and op.sql:
+        return _printed_separate(op)
     operation = django_operation(op)
     if op.kind == RUN_SQL:
         sql, imports = _serialize(operation.sql)
@@ -118,6 +141,20 @@ def _printed(op: FixOperation) -> tuple[str, set[str]]:
     return f"{prefix}{name}({', '.join(parts)})", imports
 
 
+def _printed_separate(op: FixOperation) -> tuple[str, set[str]]:
+    state, imports = _printed(replace(op, sql=()))
+    database, more = _printed(
+        FixOperation(RUN_SQL, op.app_label, sql=op.sql, reverse_sql=(_drop_added(op),))
+    )
+    comment = f"  # {op.reason}" if op.reason else ""
+    text = (
+        f"migrations.SeparateDatabaseAndState({comment}\n"
+        f"    state_operations=[{state}],\n"
+        f"    database_operations=[{textwrap.indent(database, '    ').lstrip()}],\n)"
+    )
+    return text, imports | more | {"from django.db import migrations"}
+
+
 def expression(operations: Sequence[FixOperation]) -> str:
     """The operations as one Python expression: the operation, or a list of them."""
     texts = [_printed(op)[0] for op in operations]
@@ -126,9 +163,9 @@ def expression(operations: Sequence[FixOperation]) -> str:
     return "[\n" + "".join(textwrap.indent(t, "    ") + ",\n" for t in texts) + "]"
 
 
-def describe(op: FixOperation, *, model: str) -> dict[str, Any]:
+def describe(op: FixOperation, *, model: str, note: str | None = None) -> dict[str, Any]:
     """What the advisor shows of one operation: the ``Meta.indexes`` entry (when Django can
-    declare the index), the operation and its imports."""
+    declare the index), the operation and its imports; ``note`` says what to do with them."""
     text, imports = _printed(op)
     entry = _serialize(django_index(op.index))[0] if op.kind == ADD_INDEX else None
     return {
@@ -138,7 +175,8 @@ def describe(op: FixOperation, *, model: str) -> dict[str, Any]:
         "operation": text,
         "imports": sorted(imports),
         "atomic": False,
-        "note": (
+        "note": note
+        or (
             f"add the entry to {model}.Meta.indexes (so makemigrations agrees), "
             "then the operation in a migration with atomic = False"
             if entry

@@ -10,7 +10,10 @@ object, prints it (``Fix.migration``) and writes migration files with Django's
 Kinds, and the Django operation each becomes:
 
 * ``add_index``: ``AddIndexConcurrently`` (``AddIndex`` with ``concurrently=False``), with
-  ``index`` the ``Meta.indexes`` entry; the migration state gains the index.
+  ``index`` the ``Meta.indexes`` entry; the migration state gains the index. With ``sql``
+  (``CREATE INDEX ... IF NOT EXISTS``) it is written as ``SeparateDatabaseAndState``: the
+  state gains the index, the database runs ``sql`` (reverse: ``DROP INDEX ... IF EXISTS``), so
+  a second run after a partial one finds the index there and goes on.
 * ``remove_index``: ``RemoveIndexConcurrently`` / ``RemoveIndex``; the state must know it.
 * ``validate_constraint``: ``ValidateConstraint``; no state change.
 * ``run_sql``: ``RunSQL`` with ``sql`` (one operation, its statements run in order) and
@@ -82,7 +85,8 @@ class FixOperation(Record):
     concurrently: bool = True
     #: add_index: the declaration the state gains.
     index: DjangoIndex | None = None
-    #: run_sql: the statements, in order, and those undoing them (None: nothing to undo).
+    #: run_sql: the statements, in order, and those undoing them (None: nothing to undo);
+    #: add_index: the statement building it IF NOT EXISTS (see above).
     sql: tuple[str, ...] = ()
     reverse_sql: tuple[str, ...] | None = None
     #: Why, in a few words: a comment next to the operation.

@@ -131,23 +131,20 @@ def explain(
     if generic:
         if analyze:
             raise ServiceError("$1-style placeholders cannot be executed: drop --analyze")
-        if connection.pg_version < 160000:
-            raise ServiceError(
-                "$1-style placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+; "
-                "substitute values instead"
-            )
-        options.append("GENERIC_PLAN")
+        if connection.pg_version >= 160000:
+            options.append("GENERIC_PLAN")
     statement = f"EXPLAIN ({', '.join(options)}) {sql.strip().rstrip(';')}"
+    run = _run_generic_before_16 if generic and connection.pg_version < 160000 else None
     try:
         if cursor is None:
             read_only = read_only or sqltext.first_keyword(sql) in READ_ONLY
             with rolled_back(
                 connection, timeout_ms=timeout_ms, read_only=read_only, role=role
             ) as cur:
-                result = execute_one(cur, statement, params, simple=generic)[0][0]
+                result = (run or execute_one)(cur, statement, params, simple=generic)[0][0]
         else:
             with as_role(cursor, role):
-                result = execute_one(cursor, statement, params, simple=generic)[0][0]
+                result = (run or execute_one)(cursor, statement, params, simple=generic)[0][0]
     except DatabaseError as exc:
         raise ServiceError(f"EXPLAIN failed: {describe(exc, role=role)}") from None
     if isinstance(result, str):
@@ -159,6 +156,29 @@ def explain(
         analyze=analyze,
         document=result[0],
     )
+
+
+#: The prepared statement of a generic plan before PostgreSQL 16 (deallocated after use).
+PREPARED = "perfaudit_explain_stmt"
+
+
+def _run_generic_before_16(cursor, statement: str, params=None, *, simple: bool) -> list:
+    """``EXPLAIN (...) <query with $n>`` before PostgreSQL 16 (no GENERIC_PLAN): PREPARE the
+    query and EXPLAIN EXECUTE it with NULL arguments under ``plan_cache_mode =
+    force_generic_plan`` (local to the transaction): the plan is built without looking at the
+    values, the one GENERIC_PLAN shows. Nothing executes (no ANALYZE here)."""
+    head, query = statement.split(") ", 1)
+    nparams = sqltext.max_param(query)
+    cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    # Like GENERIC_PLAN's (simple=True), by the simple protocol: its $n are PREPARE's own.
+    cursor.execute(f"PREPARE {PREPARED} AS {query}")
+    try:
+        # A savepoint, so a failing EXPLAIN leaves a transaction DEALLOCATE can still use.
+        with transaction.atomic(using=cursor.db.alias):
+            args = ", ".join(["NULL"] * nparams)
+            return execute_one(cursor, f"{head}) EXECUTE {PREPARED}({args})")
+    finally:
+        cursor.execute(f"DEALLOCATE {PREPARED}")  # prepared statements outlive a rollback
 
 
 def _json_value(value):

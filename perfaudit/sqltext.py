@@ -144,3 +144,39 @@ def max_param(sql: str) -> int:
 
     numbers = [n.number for n in _nodes(parse_one(sql)) if isinstance(n, ast.ParamRef)]
     return max(numbers, default=0)
+
+
+def index_ddl(sql: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """The indexes a migration's SQL creates, ``(table, index, unique)``, and those it drops
+    (names), read from its parse trees: what RunSQL leaves on every fresh install."""
+    from pglast import ast, parse_sql
+
+    try:
+        parsed = parse_sql(sql)
+    except parser.ParseError as exc:
+        raise SQLTextError(f"cannot parse the statement: {exc}") from None
+    created, dropped = [], []
+    for raw in parsed:
+        stmt = raw.stmt
+        if isinstance(stmt, ast.IndexStmt) and stmt.idxname and stmt.relation:
+            created.append((stmt.relation.relname, stmt.idxname, bool(stmt.unique)))
+        elif isinstance(stmt, ast.DropStmt) and getattr(stmt.removeType, "name", "") == (
+            "OBJECT_INDEX"
+        ):
+            for names in stmt.objects or ():
+                dropped.append(names[-1].sval)
+    return created, dropped
+
+
+def unwrap_cursor(sql: str) -> str:
+    """The query of ``DECLARE name CURSOR ... FOR <query>`` (what Django's ``.iterator()``
+    sends with server-side cursors), as PostgreSQL's deparser writes it; other SQL as is."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    if first_keyword(sql) != "DECLARE":
+        return sql
+    stmt = parse_one(sql)
+    if not isinstance(stmt, ast.DeclareCursorStmt) or stmt.query is None:
+        return sql
+    return RawStream()(stmt.query)

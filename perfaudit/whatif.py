@@ -126,7 +126,8 @@ def _before(connection, cursor, targets, pg_version, *, role=None, typed=frozens
 
 
 def _try(connection, cursor, index, targets, *, mode, allow_build, pg_version, errors):
-    """HypoPG plans B-trees (and hash/BRIN); GIN, or no HypoPG, needs a real build."""
+    """HypoPG plans B-trees (and hash/BRIN); GIN, or no HypoPG, needs a real build: asked for
+    (``allow_build``), or unasked on a table small enough to build on in milliseconds."""
     attempts = []
     if mode == "hypopg" and index.method == "btree":
         attempts.append(("HypoPG", try_hypothetical))
@@ -140,6 +141,16 @@ def _try(connection, cursor, index, targets, *, mode, allow_build, pg_version, e
     return None
 
 
+def mode_of(*, hypopg: bool, allow_build: bool, build_max_bytes: int) -> str:
+    """hypopg | build (every candidate may be built) | auto (candidates on tables up to
+    ``build_max_bytes`` are built, larger ones unverified) | unverified."""
+    if hypopg:
+        return "hypopg"
+    if allow_build:
+        return "build"
+    return "auto" if build_max_bytes > 0 else "unverified"
+
+
 def verify(
     connection,
     statements: list[PlanTarget],
@@ -148,14 +159,17 @@ def verify(
     hypopg: bool,
     allow_build: bool,
     timeout_ms: int,
+    build_max_bytes: int = 0,
+    min_cost: float = 0.0,
     role: str | None = None,
     typed: frozenset[str] = frozenset(),
 ) -> Verification:
     """Each statement's plan as it is, then each index's trial on the statements it may
-    serve: with HypoPG when the extension is installed, else built when ``allow_build``, else
-    not at all (mode "unverified"). Statements someone typed (``typed``) are planned first as
-    ``role`` (PERFAUDIT['SQL_ROLE']): one the role may not plan is not tried further."""
-    mode = "hypopg" if hypopg else ("build" if allow_build else "unverified")
+    serve (those whose plan costs at least ``min_cost``): with HypoPG when the extension is
+    installed, else built when ``allow_build`` or its table is at most ``build_max_bytes``,
+    else not at all. Statements someone typed (``typed``) are planned first as ``role``
+    (PERFAUDIT['SQL_ROLE']): one the role may not plan is not tried further."""
+    mode = mode_of(hypopg=hypopg, allow_build=allow_build, build_max_bytes=build_max_bytes)
     pg_version = connection.pg_version
     trials, trial_errors = [], {}
     try:
@@ -167,7 +181,11 @@ def verify(
             )
             by_number = {t.number: t for t in statements}
             for index in indexes:
-                targets = [by_number[n] for n in index.statements if n in before]
+                targets = [
+                    by_number[n]
+                    for n in index.statements
+                    if n in before and before[n].cost >= min_cost
+                ]
                 if not targets:
                     continue
                 errors: list[str] = []
@@ -177,7 +195,7 @@ def verify(
                     index,
                     targets,
                     mode=mode,
-                    allow_build=allow_build,
+                    allow_build=allow_build or 0 < index.table_bytes <= build_max_bytes,
                     pg_version=pg_version,
                     errors=errors,
                 )

@@ -18,7 +18,7 @@ from perfaudit.snapshots.advisor import (
     ModelFields,
     TableFacts,
 )
-from perfaudit.snapshots.indexes import IndexInfo
+from perfaudit.snapshots.indexes import IndexInfo, IndexSelection
 from perfaudit.snapshots.statements import StatementsStatus
 
 
@@ -165,12 +165,12 @@ def existing_index(index: IndexInfo) -> ExistingIndex:
     )
 
 
-def model_fields(connection) -> dict[str, ModelFields]:
+def model_fields(connection, schema=None) -> dict[str, ModelFields]:
     """Table -> its model and fields by column, for models a project migration can change
-    (not contrib's or an installed package's)."""
+    (not contrib's or an installed package's). ``schema``: declared.read's, when read."""
     from django.apps import apps
 
-    schema = declared.read(connection)
+    schema = schema or declared.read(connection)
     result = {}
     for table, ref in schema.models.items():
         if table in schema.unactionable:
@@ -200,12 +200,14 @@ def collect(connection, selection: AdvisorSelection) -> AdvisorSnapshot:
     if selection.top:
         status, top = top_statements(connection, selection)
         statements += top
+    audit = index_catalog.collect(connection, IndexSelection()) if selection.with_audit else None
     return AdvisorSnapshot(
-        server=server.server_info(connection),
+        server=audit.server if audit else server.server_info(connection),
         extensions=extensions(connection),
         statements=tuple(statements),
         tables=table_facts(connection, _referenced(statements)),
-        models=model_fields(connection),
+        models=model_fields(connection, audit.declared) if audit else {},
         statements_status=status,
         selection=selection,
+        audit=audit,
     )

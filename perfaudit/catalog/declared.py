@@ -7,11 +7,21 @@ returns everything the index rules need about them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.apps import apps
 from django.db import models, router
 from django.db.models.expressions import OrderBy
 
-from perfaudit.snapshots.declared import DeclaredIndex, DeclaredSchema, IndexOrigin, ModelRef
+from perfaudit.catalog import replay
+from perfaudit.snapshots.declared import (
+    DeclaredIndex,
+    DeclaredSchema,
+    ImplicitIndex,
+    IndexOrigin,
+    MigrationIndex,
+    ModelRef,
+)
 
 
 def _method(index) -> str:
@@ -129,12 +139,9 @@ def _field_index_names(model, editor) -> set[str]:
     return names
 
 
-def _state_index_names(connection) -> dict[tuple[str, str], set[str]]:
+def _state_index_names(loader) -> dict[tuple[str, str], set[str]]:
     """(app_label, model_name) -> index and constraint names in the migration state (which
     keeps indexes a migration created but a model no longer mentions)."""
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
     names: dict[tuple[str, str], set[str]] = {}
     for key, model_state in loader.project_state().models.items():
         for item in (
@@ -145,21 +152,38 @@ def _state_index_names(connection) -> dict[tuple[str, str], set[str]]:
     return names
 
 
-def _origins(model, ref, editor, in_state: set[str]) -> dict[tuple[str, str], IndexOrigin]:
+def _origins(model, ref, in_state: set[str]) -> dict[tuple[str, str], IndexOrigin]:
+    """The indexes the models and the migration state name (Meta.indexes, AddIndex); Django's
+    own field indexes are recognised by shape (``implicit``), whatever their name."""
     table = model._meta.db_table
     origins = {}
-    for f in model._meta.local_concrete_fields:
-        if f.db_index and not f.unique:
-            name = editor._create_index_name(table, [f.column], suffix="")
-            origins[(table, name)] = IndexOrigin("field", ref, f.name)
-        if (f.db_index or f.unique) and editor._create_like_index_sql(model, f) is not None:
-            name = editor._create_index_name(table, [f.column], suffix="_like")
-            origins[(table, name)] = IndexOrigin("like", ref, f.name)
     for index in model._meta.indexes:
         origins[(table, index.name)] = IndexOrigin("declared", ref, in_state=index.name in in_state)
     for name in in_state:
         origins.setdefault((table, name), IndexOrigin("declared", ref, in_state=True))
     return origins
+
+
+def _implicit(connection, model, ref, editor, fresh: dict) -> list[ImplicitIndex]:
+    """The indexes Django creates for the model's fields, named as a fresh install names them
+    (replay.replay); a model no migration creates gets today's names."""
+    opts = model._meta
+    found = []
+    for f in opts.local_concrete_fields:
+        for kind, opclass in replay.index_kinds(f, f.db_type(connection)).items():
+            name = fresh.get((opts.app_label, opts.model_name, f.name, kind))
+            if name is None:
+                name = editor._create_index_name(
+                    opts.db_table, [f.column], suffix=replay.SUFFIX[kind]
+                )
+            found.append(
+                ImplicitIndex(opts.db_table, (f.column,), kind, ref, f.name, name, opclass)
+            )
+    for fields in opts.unique_together:
+        columns = tuple(opts.get_field(f).column for f in fields)
+        name = editor._create_index_name(opts.db_table, list(columns), suffix="_uniq")
+        found.append(ImplicitIndex(opts.db_table, columns, "unique", ref, ",".join(fields), name))
+    return found
 
 
 def _fk_index_names(model) -> dict[tuple, tuple]:
@@ -172,42 +196,81 @@ def _fk_index_names(model) -> dict[tuple, tuple]:
     return result
 
 
+def _package_app(opts) -> bool:
+    path = getattr(opts.app_config, "path", "") or ""
+    return "site-packages" in path or "dist-packages" in path
+
+
+def package_tables() -> dict[str, str]:
+    """Table -> app label, for the models of apps installed as packages (Django's contrib,
+    third-party apps): their tables are not the project's to change."""
+    return {
+        model._meta.db_table: model._meta.app_label
+        for model in apps.get_models(include_auto_created=True)
+        if _package_app(model._meta)
+    }
+
+
 def read(connection, *, table: str | None = None) -> DeclaredSchema:
     """One walk of the models migrated on ``connection``; ``table`` limits the declarations."""
+    from django.db.migrations.loader import MigrationLoader
+
     editor = connection.schema_editor()
-    tables: dict[str, ModelRef] = {}
-    unactionable = set()
-    declared: list[DeclaredIndex] = []
-    known = set()
-    state = _state_index_names(connection)
-    origins: dict[tuple[str, str], IndexOrigin] = {}
-    fk_names: dict[tuple, tuple] = {}
+    loader = MigrationLoader(connection, ignore_no_migrations=True, load=True)
+    state = _state_index_names(loader)
+    try:
+        fresh, runsql = replay.replay(connection, loader)
+    except Exception:
+        # A project's own migration operation this replay cannot follow: today's names, and
+        # Django's own indexes still known by their shape (classify), never a failed audit.
+        fresh, runsql = {}, {}
+    schema = _Walk()
     for model in _managed_models(connection.alias):
         opts = model._meta
         ref = ModelRef(opts.app_label, opts.model_name, opts.object_name)
         in_state = state.get((opts.app_label, opts.model_name), set())
-        known |= in_state
-        origins |= _origins(model, ref, editor, in_state)
-        fk_names |= _fk_index_names(model)
-        tables[opts.db_table] = ref
-        path = getattr(opts.app_config, "path", "") or ""
-        if opts.auto_created or "site-packages" in path or "dist-packages" in path:
-            unactionable.add(opts.db_table)
-        known |= _field_index_names(model, editor)
+        schema.known |= in_state | _field_index_names(model, editor)
+        schema.origins |= _origins(model, ref, in_state)
+        schema.fk_names |= _fk_index_names(model)
+        schema.implicit += _implicit(connection, model, ref, editor, fresh)
+        schema.tables[opts.db_table] = ref
+        if opts.auto_created or _package_app(opts):
+            schema.unactionable.add(opts.db_table)
+        if _package_app(opts):
+            schema.packages[opts.db_table] = opts.app_label
         if table is not None and opts.db_table != table:
             continue
-        declared += [_declared_index(model, ref, index, editor) for index in opts.indexes]
+        schema.declared += [_declared_index(model, ref, index, editor) for index in opts.indexes]
         for constraint in opts.constraints:
             item = _declared_constraint(model, ref, constraint, editor)
             if item is not None:
-                declared.append(item)
+                schema.declared.append(item)
     for names in state.values():  # models that no longer exist keep their state names
-        known |= names
+        schema.known |= names
+    schema.known |= set(fresh.values())
     return DeclaredSchema(
-        models=tables,
-        unactionable=frozenset(unactionable),
-        indexes=tuple(declared),
-        known_names=frozenset(known),
-        origins=origins,
-        fk_index_names=fk_names,
+        models=schema.tables,
+        unactionable=frozenset(schema.unactionable),
+        indexes=tuple(schema.declared),
+        known_names=frozenset(schema.known),
+        origins=schema.origins,
+        fk_index_names=schema.fk_names,
+        implicit=tuple(schema.implicit),
+        runsql=tuple(
+            MigrationIndex(tbl, name, label, unique)
+            for (tbl, name), (label, unique) in sorted(runsql.items())
+        ),
+        package_apps=schema.packages,
     )
+
+
+@dataclass
+class _Walk:
+    tables: dict = field(default_factory=dict)
+    unactionable: set = field(default_factory=set)
+    declared: list = field(default_factory=list)
+    known: set = field(default_factory=set)
+    origins: dict = field(default_factory=dict)
+    fk_names: dict = field(default_factory=dict)
+    implicit: list = field(default_factory=list)
+    packages: dict = field(default_factory=dict)

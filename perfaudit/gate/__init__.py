@@ -62,6 +62,7 @@ __all__ = [
     "catalog_facts",
     "check",
     "check_relation",
+    "check_size",
     "check_text",
     "clear_cache",
     "describe",

@@ -168,6 +168,8 @@ def findings_block(findings: list[Finding]) -> str:
             out.append(block(label, f.fix.migration, wrap=False))
         if f.fix.model_change:
             out.append(wrap.fill("model: " + f.fix.model_change))
+        if f.fix.unsafe:
+            out.append(wrap.fill("by hand, not in --write-migration: " + f.fix.unsafe))
     return "\n".join(out)
 
 
@@ -230,7 +232,16 @@ def plan_rows(document: dict, findings: list[dict]) -> list[dict]:
 
 
 def written_fixes(written) -> str:
-    """Where ``auditindexes --write-migration`` wrote, and the model edits it asks for."""
-    lines = [f"wrote {written.path} ({written.operations} operation(s))"]
+    """Where ``auditindexes --write-migration`` wrote, the model edits it asks for, and the
+    fixes left for a person (never written: one failing operation would stop the others)."""
+    lines = []
+    if written.path is not None:
+        lines.append(f"wrote {written.path} ({written.operations} operation(s))")
+    else:
+        lines.append("wrote no migration: no fix for this app can be applied by one")
     lines += [f"  model change needed: {change}" for change in written.model_changes]
+    for finding, why in written.advice:
+        where = f"{finding.table}.{finding.object}" if finding.object else finding.table
+        lines.append(f"not written, {finding.kind} {where}: {why}")
+        lines.append(block("  sql: ", finding.fix.sql, indent="    ", wrap=False))
     return "\n".join(lines)

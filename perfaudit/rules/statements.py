@@ -14,19 +14,15 @@ from perfaudit.snapshots.statements import GenericPlanChecks, Statement, Stateme
 from perfaudit.sqltext import EXPLAINABLE
 
 
-def explain_command(
-    row: Statement, snapshot: StatementsSnapshot, generic_plans: GenericPlanChecks
-) -> str:
+def explain_command(row: Statement, generic_plans: GenericPlanChecks) -> str:
     """A shell command for the statement, quoted so that it runs as printed."""
     text = " ".join(row.query.split())
     quoted = shlex.quote(text)
     if not sqltext.has_positional_params(text):
         return f"python manage.py explain --analyze {quoted}"
     substitute = "replace each $n with a real value, then: python manage.py explain --analyze"
-    if snapshot.server_version_num < 160000:
-        return (
-            f"# $n placeholders need EXPLAIN (GENERIC_PLAN), PostgreSQL 16+: {substitute} {quoted}"
-        )
+    # Before PostgreSQL 16 the explain command plans it generically too (PREPARE + EXPLAIN
+    # EXECUTE under force_generic_plan); GENERIC_PLAN's probe (16+) says when it cannot.
     error = generic_plans.errors.get(row.queryid)
     if error is not None:
         return (
@@ -131,7 +127,7 @@ def statement_findings(
                     "min_calls": conf.SLOW_QUERY_MIN_CALLS,
                     "slow_query_ms": conf.SLOW_QUERY_MS,
                 },
-                fix=Fix(command=explain_command(row, snapshot, generic_plans)),
+                fix=Fix(command=explain_command(row, generic_plans)),
             )
         )
     return findings

@@ -21,7 +21,7 @@ def _severity(left: int, conf: PerfauditSettings) -> str | None:
     return None
 
 
-def _why(snapshot: WraparoundSnapshot, *, autovacuum_disabled: bool = False) -> str:
+def _why(snapshot: WraparoundSnapshot, *, autovacuum_disabled: bool) -> str:
     reasons = []
     if not snapshot.autovacuum_on:
         reasons.append("autovacuum is off for the whole server")
@@ -45,7 +45,32 @@ def _why(snapshot: WraparoundSnapshot, *, autovacuum_disabled: bool = False) -> 
     return "; ".join(reasons)
 
 
+def autovacuum_off(snapshot: WraparoundSnapshot) -> list[Finding]:
+    """autovacuum off for the whole server: dead rows pile up, statistics go stale, and only
+    the anti-wraparound vacuums (forced past autovacuum_freeze_max_age) still run."""
+    if snapshot.autovacuum_on:
+        return []
+    return [
+        Finding(
+            kind="autovacuum_off",
+            severity="warning",
+            table=None,
+            object="autovacuum",
+            message="autovacuum is off for the whole server: no table is vacuumed or analyzed "
+            "unless someone does it by hand, dead rows pile up and the planner works from "
+            "stale estimates; only anti-wraparound vacuums still start, past "
+            f"autovacuum_freeze_max_age ({snapshot.freeze_max_age:,} transactions)",
+            evidence={"autovacuum": False, "autovacuum_freeze_max_age": snapshot.freeze_max_age},
+            fix=Fix(
+                sql="ALTER SYSTEM SET autovacuum = on;\nSELECT pg_reload_conf();\n"
+                "-- or set autovacuum = on in postgresql.conf (a superuser's change)"
+            ),
+        )
+    ]
+
+
 def evaluate(snapshot: WraparoundSnapshot, conf: PerfauditSettings) -> list[Finding]:
+    """Tables near the stop (the server-wide autovacuum switch: ``autovacuum_off``)."""
     findings = []
     holders = [
         {"kind": h.kind, "name": h.name, "xmin_age": h.xmin_age, "detail": h.detail}

@@ -6,6 +6,7 @@ from django.db import DatabaseError, connections
 from django.db.utils import ConnectionDoesNotExist
 from django.utils import timezone
 
+from perfaudit.catalog.declared import package_tables
 from perfaudit.conf import acknowledgements
 from perfaudit.errors import ServiceError, one_line
 from perfaudit.findings import DatabaseRef, Finding, acknowledge, sort_findings
@@ -30,8 +31,11 @@ def get_connection(using: str):
 
 
 def envelope(connection, info: ServerInfo, findings: list[Finding]) -> dict:
-    """The keyword arguments every Report starts with: when, which database, sorted findings."""
+    """The keyword arguments every Report starts with: when, which database, sorted findings,
+    and which of their tables belong to installed packages (the pages group those)."""
+    packages = package_tables()
     return {
+        "package_apps": {f.table: packages[f.table] for f in findings if f.table in packages},
         "generated_at": timezone.now(),
         "database": DatabaseRef(
             vendor=info.vendor,

@@ -1,19 +1,22 @@
-"""dbhealth: PgHero's cheap checks. NOT VALID constraints, sequences near their maximum,
-transaction-ID wraparound; each one set-based catalog query, collect -> evaluate -> report."""
+"""dbhealth / the Health page: PgHero's cheap checks. NOT VALID constraints, sequences near
+their maximum, transaction-ID wraparound (and autovacuum off for the server), queries blocked
+by a lock now; each one set-based catalog query, collect -> evaluate -> report."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from perfaudit.catalog import constraints, sequences, server, wraparound
+from perfaudit.catalog import constraints, locks, sequences, server, wraparound
 from perfaudit.conf import get_settings
 from perfaudit.findings import Report
 from perfaudit.rules import constraints as constraint_rules
+from perfaudit.rules import locks as lock_rules
 from perfaudit.rules import sequences as sequence_rules
 from perfaudit.rules import wraparound as wraparound_rules
 from perfaudit.services.base import envelope, get_connection
 from perfaudit.snapshots.constraints import ConstraintsSelection, ConstraintsSnapshot
+from perfaudit.snapshots.locks import LocksSnapshot
 from perfaudit.snapshots.sequences import SequencesSelection, SequencesSnapshot
 from perfaudit.snapshots.wraparound import WraparoundSelection, WraparoundSnapshot
 
@@ -23,6 +26,7 @@ class HealthReport(Report):
     constraints: ConstraintsSnapshot
     sequences: SequencesSnapshot
     wraparound: WraparoundSnapshot
+    locks: LocksSnapshot = field(default_factory=lambda: LocksSnapshot(()))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
@@ -42,27 +46,39 @@ class HealthReport(Report):
                 "autovacuum": wrap.autovacuum_on,
                 "xmin_holders": [asdict(h) for h in wrap.xmin_holders],
             },
+            "blocked_queries": [b.to_dict() for b in self.locks.blocked],
         }
+
+
+def health_findings(connection, conf, *, table: str | None = None) -> tuple[dict, list]:
+    """(the snapshots by name, their findings): what dbhealth reports and the overview counts."""
+    snapshots = {
+        "constraints": constraints.collect(connection, ConstraintsSelection(table=table)),
+        "sequences": sequences.collect(connection, SequencesSelection(table=table)),
+        "wraparound": wraparound.collect(
+            connection, WraparoundSelection(table=table, min_age=wraparound_rules.min_age(conf))
+        ),
+        "locks": locks.read(connection),
+    }
+    findings = [
+        *constraint_rules.evaluate(snapshots["constraints"], conf),
+        *sequence_rules.evaluate(snapshots["sequences"], conf),
+        *wraparound_rules.autovacuum_off(snapshots["wraparound"]),
+        *wraparound_rules.evaluate(snapshots["wraparound"], conf),
+        *lock_rules.evaluate(snapshots["locks"], conf),
+    ]
+    if table:
+        findings = [f for f in findings if f.table == table]
+    return snapshots, findings
 
 
 def db_health(*, using: str = "default", table: str | None = None) -> HealthReport:
     connection = get_connection(using)
-    conf = get_settings()
-    constraint_snapshot = constraints.collect(connection, ConstraintsSelection(table=table))
-    sequence_snapshot = sequences.collect(connection, SequencesSelection(table=table))
-    wrap_snapshot = wraparound.collect(
-        connection, WraparoundSelection(table=table, min_age=wraparound_rules.min_age(conf))
-    )
-    findings = [
-        *constraint_rules.evaluate(constraint_snapshot, conf),
-        *sequence_rules.evaluate(sequence_snapshot, conf),
-        *wraparound_rules.evaluate(wrap_snapshot, conf),
-    ]
-    if table:
-        findings = [f for f in findings if f.table == table]
+    snapshots, findings = health_findings(connection, get_settings(), table=table)
     return HealthReport(
         **envelope(connection, server.server_info(connection), findings),
-        constraints=constraint_snapshot,
-        sequences=sequence_snapshot,
-        wraparound=wrap_snapshot,
+        constraints=snapshots["constraints"],
+        sequences=snapshots["sequences"],
+        wraparound=snapshots["wraparound"],
+        locks=snapshots["locks"],
     )

@@ -10,12 +10,15 @@ from typing import Any
 from django.apps import apps
 
 from perfaudit import migration_writer
+from perfaudit.catalog import advisor as advisor_catalog
 from perfaudit.catalog import indexes as catalog
 from perfaudit.conf import get_settings
 from perfaudit.errors import ServiceError
 from perfaudit.findings import Finding, Report
 from perfaudit.rules import indexes as rules
+from perfaudit.rules.advisor.audit import served_statements
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.snapshots.advisor import AdvisorSelection
 from perfaudit.snapshots.indexes import IndexSelection, IndexSnapshot
 
 
@@ -42,10 +45,13 @@ class TableIndexes:
 
 @dataclass(frozen=True)
 class WrittenFixes:
-    path: Path
+    path: Path | None
     operations: int
     #: The model edits the fixes ask for (makemigrations undoes them otherwise).
     model_changes: list[str]
+    #: Fixes for this app no migration applies safely (Fix.unsafe) or that only a model edit
+    #: makes: (finding, why), printed for a person to apply, never written.
+    advice: list[tuple[Finding, str]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -75,7 +81,11 @@ def audit_indexes(
     snapshot = catalog.collect(connection, selection)
     if not snapshot.table_exists:
         raise ServiceError(f"no table {table!r} on the search path")
-    findings = rules.evaluate(snapshot, get_settings())
+    conf = get_settings()
+    findings = rules.evaluate(snapshot, conf)
+    if any(f.kind == "unused" and f.severity != "info" for f in findings):
+        # One knowledge base: name the top statements the advisor finds each would serve.
+        findings = rules.evaluate(snapshot, conf, served=_served(connection, conf))
     report = IndexReport(
         **envelope(connection, snapshot.server, findings),
         tables=listing(snapshot),
@@ -84,6 +94,16 @@ def audit_indexes(
     if write_migration:
         report.written = write_fixes(connection, report.findings, write_migration)
     return report
+
+
+def _served(connection, conf) -> dict:
+    """(table, index) -> the top pg_stat_statements entries the index would serve."""
+    selection = AdvisorSelection(
+        top=conf.ADVISOR_TOP_STATEMENTS,
+        profiler_prefixes=tuple(conf.PROFILER_TABLE_PREFIXES),
+        with_audit=False,
+    )
+    return served_statements(advisor_catalog.collect(connection, selection), conf)
 
 
 def applicable(findings: list[Finding], app_label: str) -> list[Finding]:
@@ -99,16 +119,49 @@ def applicable(findings: list[Finding], app_label: str) -> list[Finding]:
     return result
 
 
+def advice_only(findings: list[Finding], app_label: str, tables: set[str]) -> list[tuple]:
+    """(finding, why) for the fixes of this app's tables that are not written: unsafe ones,
+    model edits alone, and the SQL of tables whose migrations are not the project's."""
+    result = []
+    for f in findings:
+        if f.acknowledged or f.fix.operations or not f.fix.sql:
+            continue
+        if f.severity == "info" and f.kind != "drift":
+            continue
+        if f.fix.app_label != app_label and f.table not in tables:
+            continue
+        why = f.fix.unsafe or (
+            f"model change: {f.fix.model_change}"
+            if f.fix.model_change
+            else "apply the SQL by hand: no migration of this project can"
+        )
+        result.append((f, why))
+    return result
+
+
+def _package_tables(connection, app_label: str) -> tuple[bool, set[str]]:
+    """(whether APP is installed as a package, the tables of its models)."""
+    config = apps.get_app_config(app_label)
+    path = getattr(config, "path", "") or ""
+    package = "site-packages" in path or "dist-packages" in path
+    return package, {m._meta.db_table for m in config.get_models(include_auto_created=True)}
+
+
 def write_fixes(connection, findings: list[Finding], app_label: str) -> WrittenFixes:
     """Every applicable fix for one app as its next migration, ``NNNN_perfaudit_fixes.py``:
-    exactly the operations the audit printed, each with the finding that proposed it."""
-    chosen = applicable(findings, app_label)
-    if not chosen:
-        try:
-            apps.get_app_config(app_label)
-        except LookupError:
-            raise ServiceError(f"--write-migration: no installed app {app_label!r}") from None
+    exactly the operations the audit printed, each with the finding that proposed it. The
+    fixes no migration applies safely are returned as advice, never written; an app installed
+    as a package gets no migration (its migrations are not the project's), only the SQL."""
+    try:
+        package, tables = _package_tables(connection, app_label)
+    except LookupError:
+        raise ServiceError(f"--write-migration: no installed app {app_label!r}") from None
+    chosen = [] if package else applicable(findings, app_label)
+    advice = advice_only(findings, app_label, tables)
+    if not chosen and not advice:
         raise ServiceError(f"--write-migration: no applicable fix for app {app_label!r}")
+    if not chosen:
+        return WrittenFixes(None, 0, [], advice)
     operations, notes = [], []
     for f in chosen:
         note = f"{f.kind} {f.table}.{f.object}: {' '.join(f.message.split())}"
@@ -125,7 +178,7 @@ def write_fixes(connection, findings: list[Finding], app_label: str) -> WrittenF
         notes=notes,
     )
     changes = [f.fix.model_change for f in chosen if f.fix.model_change]
-    return WrittenFixes(written.path, len(chosen), changes)
+    return WrittenFixes(written.path, len(chosen), changes, advice)
 
 
 def listing(snapshot: IndexSnapshot) -> list[TableIndexes]:

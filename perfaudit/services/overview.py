@@ -1,8 +1,9 @@
 """The admin's first page: database vitals plus every other report's findings, counted.
 
-It reads the four reports' snapshots and judges them with the same rules (each collect a
-handful of set-based catalog queries, whatever the number of tables), so its counts are exactly
-what the detail pages and commands show, without building their reports.
+It reads every report's snapshots (indexes, tables, connections, queries, health) and judges
+them with the same rules (each collect a handful of set-based catalog queries, whatever the
+number of tables), so its counts are exactly what the detail pages and commands show, without
+building their reports; the errors and warnings of all of them lead the page.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from perfaudit.catalog import connections, indexes, server, statements, tables
-from perfaudit.conf import get_settings
-from perfaudit.findings import Report
+from perfaudit.conf import acknowledgements, get_settings
+from perfaudit.findings import Finding, Report, acknowledge, severity_rank, sort_findings
 from perfaudit.rules import connections as connection_rules
 from perfaudit.rules import indexes as index_rules
 from perfaudit.rules import statements as statement_rules
@@ -20,20 +21,24 @@ from perfaudit.rules import tables as table_rules
 from perfaudit.rules.connections import Headroom
 from perfaudit.services.base import envelope, get_connection
 from perfaudit.services.connections import connections_selection
+from perfaudit.services.health import health_findings
 from perfaudit.services.statements import statements_selection
 from perfaudit.snapshots.indexes import IndexSelection
 from perfaudit.snapshots.server import DatabaseStats
 from perfaudit.snapshots.statements import StatementsStatus
 from perfaudit.snapshots.tables import TableSelection
 
-#: The reports the overview summarizes, in the order the admin shows them.
-OVERVIEW_SECTIONS = ("indexes", "tables", "connections", "queries")
+#: The reports the overview summarizes (the admin shows those with errors, then warnings,
+#: first).
+OVERVIEW_SECTIONS = ("indexes", "tables", "connections", "queries", "health")
 
 
 @dataclass(frozen=True)
 class Section:
     name: str
     counts: dict[str, int]
+    #: Its findings (not part of the JSON document, which lists every finding once).
+    findings: list[Finding] = field(default_factory=list, repr=False)
 
 
 @dataclass(kw_only=True)
@@ -53,8 +58,20 @@ class OverviewReport(Report):
             },
             "pg_stat_statements": asdict(self.statements_status)
             | {"usable": self.statements_status.usable},
-            "sections": [asdict(s) for s in self.sections],
+            "sections": [{"name": s.name, "counts": s.counts} for s in self.sections],
         }
+
+    def actions(self) -> list[tuple[str, Finding]]:
+        """(report, finding) for every error and warning, errors first, each finding once (a
+        blocked query is both a connection and a health finding)."""
+        seen, result = set(), []
+        for section in self.sections:
+            for f in section.findings:
+                key = (f.kind, f.table, f.object)
+                if f.severity != "info" and not f.acknowledged and key not in seen:
+                    seen.add(key)
+                    result.append((section.name, f))
+        return sorted(result, key=lambda pair: severity_rank(pair[1].severity), reverse=True)
 
 
 def overview(*, using: str = "default") -> OverviewReport:
@@ -72,13 +89,16 @@ def overview(*, using: str = "default") -> OverviewReport:
         "tables": table_rules.evaluate(table_snapshot, conf),
         "connections": connection_rules.evaluate(connection_snapshot, conf),
         "queries": statement_rules.evaluate(statement_snapshot, conf),
+        "health": health_findings(connection, conf)[1],
     }
+    marks = acknowledgements()
     sections = []
     for name in OVERVIEW_SECTIONS:
+        judged = acknowledge(sort_findings(found[name]), marks)
         counts = dict.fromkeys(("error", "warning", "info"), 0)
-        for finding in found[name]:
+        for finding in judged:
             counts[finding.severity] += 1
-        sections.append(Section(name=name, counts=counts))
+        sections.append(Section(name=name, counts=counts, findings=judged))
     findings = [f for name in OVERVIEW_SECTIONS for f in found[name]]
     return OverviewReport(
         **envelope(connection, index_snapshot.server, findings),

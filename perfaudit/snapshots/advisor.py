@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from perfaudit.snapshots.base import Record, Snapshot
 from perfaudit.snapshots.declared import ModelRef
+from perfaudit.snapshots.indexes import IndexSnapshot
 from perfaudit.snapshots.plans import PlannedCost
 from perfaudit.snapshots.server import ServerInfo
 from perfaudit.snapshots.statements import StatementsStatus
@@ -54,6 +55,9 @@ class ExistingIndex(Record):
     primary: bool = False
     valid: bool = True
     expression_positions: tuple[bool, ...] = ()
+    #: Declared by a model but missing from the database (auditindexes' drift): not there,
+    #: yet the index to restore for a statement it would serve (rules.advisor.audit).
+    restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class AdvisorSelection(Record):
     min_calls: int = 1
     #: Table prefixes of the profiler's bookkeeping (silk): never application statements.
     profiler_prefixes: tuple[str, ...] = ()
+    #: Read auditindexes' snapshot too (False when the audit itself asks).
+    with_audit: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class AdvisorSnapshot(Snapshot):
     #: pg_stat_statements' status when top statements were asked for.
     statements_status: StatementsStatus | None = None
     selection: AdvisorSelection = field(default_factory=AdvisorSelection)
+    #: What auditindexes reads (its verdicts are the advisor's too: rules.advisor.audit).
+    audit: IndexSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ class WhatIfIndex(Record):
     hypothetical_sql: str
     #: A real build, rolled back (with CREATE EXTENSION pg_trgm when the index needs it).
     build_sql: tuple[str, ...]
+    #: The table's size (pg_total_relation_size): small tables are verified by a build.
+    table_bytes: int = 0
 
 
 @dataclass(frozen=True)

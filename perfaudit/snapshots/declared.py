@@ -26,21 +26,68 @@ class IndexOrigin(Record):
       unique. No migration state names them: RemoveIndex* would fail ("No index named").
     * ``declared``: an entry of ``Meta.indexes`` (or a migration's AddIndex): in the app's
       migration state, so RemoveIndexConcurrently applies.
-    * ``stray``: created by hand or by RunSQL; no model or state knows it.
+    * ``unique``: the index behind a field's ``unique=True`` or a ``unique_together`` entry
+      (Django names the constraint itself; the migration state has no entry of that name).
+    * ``runsql``: created by a migration's ``RunSQL`` (``migration`` names it): every fresh
+      install creates it, no migration state knows it.
+    * ``stray``: created by hand; no model, state or migration knows it.
+
+    Decided by structure (table, key columns, opclass, uniqueness), never by name alone:
+    RenameModel and RenameField keep the old index names (rules.indexes.origins).
     """
 
     kind: str
     model: ModelRef | None = None
-    field: str | None = None  # the model field, for field / like
+    field: str | None = None  # the model field, for field / like / unique
     in_state: bool = False  # the app's migration state has an index of this name
+    #: runsql: "app_label.migration_name" of the migration whose RunSQL creates it.
+    migration: str | None = None
 
     @property
     def rank(self) -> int:
         """Between duplicates, the one to keep has the highest rank."""
-        return {"declared": 3, "field": 2, "like": 2}.get(self.kind, 0)
+        return {"declared": 3, "unique": 3, "field": 2, "like": 2, "runsql": 1}.get(self.kind, 0)
+
+    @property
+    def wanted(self) -> bool:
+        """Something the project declares wants it: re-create it if it breaks."""
+        return self.kind != "stray"
 
 
 STRAY = IndexOrigin("stray")
+
+
+@dataclass(frozen=True)
+class ImplicitIndex(Record):
+    """An index Django makes on its own for a field, by its shape on the table as it is now,
+    and the name a ``migrate`` from zero gives it.
+
+    ``kind``: ``field`` (ForeignKey, ``db_index=True``: one plain B-tree key), ``like`` (the
+    pattern-ops B-tree of a CharField/TextField with db_index or unique), ``unique`` (the
+    constraint of ``unique=True`` or a ``unique_together`` entry: its columns in order).
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    kind: str
+    model: ModelRef
+    field: str
+    #: The name ``migrate`` from zero gives it: Django names an index when it creates it, and
+    #: RenameModel / RenameField / AlterModelTable keep that name.
+    name: str
+    #: like: varchar_pattern_ops or text_pattern_ops.
+    opclass: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrationIndex(Record):
+    """An index a migration's RunSQL creates (parsed with PostgreSQL's parser)."""
+
+    table: str
+    name: str
+    #: "app_label.migration_name".
+    migration: str
+    unique: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,3 +133,9 @@ class DeclaredSchema(Record):
     fk_index_names: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], str]] = field(
         default_factory=dict
     )
+    #: The indexes Django creates on its own for the models' fields, by shape.
+    implicit: tuple[ImplicitIndex, ...] = ()
+    #: The indexes the project's migrations create with RunSQL, still there at the last one.
+    runsql: tuple[MigrationIndex, ...] = ()
+    #: Tables of apps installed as packages (Django's contrib, third-party): table -> app label.
+    package_apps: dict[str, str] = field(default_factory=dict)

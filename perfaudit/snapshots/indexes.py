@@ -66,6 +66,8 @@ class IndexInfo(Record):
     table_rows: int = 0
     table_scans: int = 0
     oid: int = 0
+    #: A unique index with NULLS NOT DISTINCT (PostgreSQL 15+).
+    nulls_not_distinct: bool = False
 
     @property
     def key_signature(self) -> tuple:
@@ -125,6 +127,8 @@ class IndexSnapshot(Snapshot):
     #: command, phase, blocks_done, blocks_total).
     building: dict[int, dict] = field(default_factory=dict)
     selection: IndexSelection = field(default_factory=IndexSelection)
+    #: Estimated rows of each existing table (pg_class.reltuples), for severities by size.
+    table_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def table(self) -> str | None:

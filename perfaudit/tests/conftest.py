@@ -4,6 +4,9 @@ Tables created here are named ``pa_*`` and live inside the test's transaction (r
 are dropped explicitly by ``transaction=True`` tests.
 """
 
+import secrets
+
+import psycopg
 import pytest
 from django.apps import apps
 from django.db import connection
@@ -113,3 +116,48 @@ def django_db_setup(django_db_setup, django_db_blocker):
         )
         if cursor.fetchone()[0]:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+
+def _servers():
+    """(label, connection parameters): this test run's server, and PostgreSQL 15 when it is
+    another one and answers."""
+    p = connection.settings_dict
+    default = {
+        "user": p["USER"],
+        "password": p["PASSWORD"] or None,
+        "host": p["HOST"] or None,
+        "port": p["PORT"] or None,
+    }
+    servers = [("default", default)]
+    system = {"user": "postgres", "password": None, "host": "127.0.0.1", "port": 5432}
+    if (default["host"], str(default["port"] or "")) != ("127.0.0.1", "5432"):
+        servers.append(("pg15", system))
+    return servers
+
+
+def _reachable(params) -> int | None:
+    try:
+        with psycopg.connect(**params, dbname="postgres", connect_timeout=3) as conn:
+            return conn.info.server_version
+    except psycopg.OperationalError:
+        return None
+
+
+@pytest.fixture(params=[label for label, _ in _servers()])
+def server(request):
+    """(connection parameters, server_version_num, two fresh database names) on this run's
+    server and, when it is another one that answers, the machine's PostgreSQL 15."""
+    params = dict(_servers())[request.param]
+    version = _reachable(params)
+    if version is None:
+        pytest.skip(f"no PostgreSQL at {params['host']}:{params['port']}")
+    names = [f"perfaudit_origin_{secrets.token_hex(4)}_{x}" for x in "ab"]
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield params, version, names
+    finally:
+        with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

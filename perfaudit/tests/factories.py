@@ -21,7 +21,7 @@ def col(attnum, name, *, desc=False, opclass=BTREE_INT8, width=8):
 def index(name, *columns, table="t", **kw):
     kw.setdefault("oid", abs(hash(name)) % 100000)
     return IndexInfo(
-        schema="public",
+        schema=kw.pop("schema", "public"),
         table=table,
         name=name,
         method=kw.pop("method", "btree"),

@@ -33,7 +33,10 @@ def test_staff_sees_top_query_suggestions(client, staff_user):
     assert 'class="perfaudit-tabs"' in body and ">Advisor</a>" in body
 
 
-def test_staff_advises_on_one_statement(client, staff_user):
+@pytest.mark.parametrize("build_max_bytes", [0, None])
+def test_staff_advises_on_one_statement(client, staff_user, settings, build_max_bytes):
+    if build_max_bytes is not None:
+        settings.PERFAUDIT = {"ADVISOR_BUILD_MAX_BYTES": build_max_bytes}
     run_sql(
         "CREATE TABLE pa_adv (id bigserial PRIMARY KEY, customer_id int NOT NULL, "
         "created_at timestamptz NOT NULL)",
@@ -48,9 +51,18 @@ def test_staff_advises_on_one_statement(client, staff_user):
     body = response.content.decode()
     assert "btree (customer_id, -created_at)" in body
     assert "CREATE INDEX CONCURRENTLY" in body
-    # Never a build from a web request: with no HypoPG the suggestion says it is unverified.
     with_hypopg = "Verified with HypoPG" in body
-    assert with_hypopg or "unverified" in body
+    if build_max_bytes == 0:
+        # No build from this web request: with no HypoPG the suggestion says it is unverified,
+        # under a heading that claims no cost cut.
+        assert with_hypopg or "unverified" in body
+        assert with_hypopg or (
+            "<h2>Unverified candidates</h2>" in body and "Verified suggestions" not in body
+        )
+    else:
+        # pa_adv (~1 MB) is under ADVISOR_BUILD_MAX_BYTES: verified by a rolled-back build.
+        assert "<h2>Verified suggestions</h2>" in body and "Unverified candidates" not in body
+        assert with_hypopg or "verified by building them in a transaction" in body
 
 
 def test_form_refuses_writes_and_bad_sql(client, staff_user):

@@ -151,7 +151,10 @@ def test_choose_keeps_a_verified_index_that_cuts_the_cost():
     assert sug.write_cost["estimated_bytes"] == 8192
     [finding] = advice.findings
     assert (finding.kind, finding.severity) == ("missing_index", "warning")
-    assert finding.fix.migration.startswith("AddIndexConcurrently(model_name='job'")
+    # The state gains the index; the database builds it IF NOT EXISTS (a rerun goes on).
+    assert finding.fix.migration.startswith("migrations.SeparateDatabaseAndState(")
+    assert "state_operations=[AddIndexConcurrently(model_name='job'" in finding.fix.migration
+    assert "IF NOT EXISTS" in finding.fix.migration
     assert [s.note for s in advice.statements] == [None, "already served by pa_job_pkey"]
 
 

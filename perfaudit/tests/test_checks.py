@@ -90,3 +90,24 @@ def test_w005_malformed_acknowledgement(settings):
     }
     messages = [m for m in checks.check_settings() if m.id == "perfaudit.W005"]
     assert len(messages) == 1 and "reason" in messages[0].msg
+
+
+def test_w006_advisor_thresholds_out_of_range(settings):
+    assert checks.check_advisor_thresholds() == []
+    settings.PERFAUDIT = {
+        "ADVISOR_MIN_COST": -1,
+        "ADVISOR_MIN_TABLE_ROWS": "1000",
+        "ADVISOR_BUILD_MAX_BYTES": 0,  # 0 is allowed: never build unasked
+        "ADVISOR_MIN_COST_REDUCTION": 1.0,
+        "ADVISOR_NO_HELP_FRACTION": True,
+    }
+    messages = checks.check_advisor_thresholds()
+    assert [m.id for m in messages] == ["perfaudit.W006"] * 4
+    assert [m.msg for m in messages] == [
+        "PERFAUDIT['ADVISOR_MIN_COST'] is -1; it must be a number, 0 or more.",
+        "PERFAUDIT['ADVISOR_MIN_TABLE_ROWS'] is '1000'; it must be a number, 0 or more.",
+        "PERFAUDIT['ADVISOR_MIN_COST_REDUCTION'] is 1.0; it must be a share between 0 and 1 "
+        "(exclusive).",
+        "PERFAUDIT['ADVISOR_NO_HELP_FRACTION'] is True; it must be a share between 0 and 1 "
+        "(exclusive).",
+    ]

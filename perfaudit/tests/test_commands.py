@@ -43,7 +43,14 @@ def validate_contract(document):
         assert finding["severity"] in {"info", "warning", "error"}
         assert isinstance(finding["kind"], str) and isinstance(finding["message"], str)
         assert isinstance(finding["evidence"], dict)
-        assert set(finding["fix"]) == {"sql", "migration", "app_label", "command", "model_change"}
+        assert set(finding["fix"]) == {
+            "sql",
+            "migration",
+            "app_label",
+            "command",
+            "model_change",
+            "unsafe",
+        }
 
 
 @pytest.mark.parametrize(

@@ -56,3 +56,24 @@ def test_without_analyze_shares_are_of_the_cost(client, staff_user, filtered_tab
     assert response.context["timing"]["planning_ms"] is not None  # EXPLAIN (SUMMARY)
     assert response.context["rows"][0]["basis"] == "cost"
     assert "estimated cost" in page and "not run" in page
+
+
+def test_a_queries_page_statement_gets_a_generic_plan_explained_in_the_pages_words(
+    client, staff_user, filtered_table
+):
+    """What the Queries page's EXPLAIN button sends: pg_stat_statements' text with $n. On
+    every PostgreSQL version it gets the generic plan, said so on the page; ANALYZE is refused
+    on the form in the page's words, not the CLI's."""
+    client.force_login(staff_user)
+    normalized = "SELECT id FROM pa_filtered WHERE flag = $1"
+    response = client.post(reverse("admin:perfaudit_explain"), {"sql": normalized})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert response.context["report"].plans[0].generic_plan is True
+    assert response.context["rows"][0]["label"] == "#1 Seq Scan on pa_filtered"
+    assert 'id="perfaudit-generic"' in page and "<strong>generic plan</strong>" in page
+    refused = client.post(reverse("admin:perfaudit_explain"), {"sql": normalized, "analyze": "on"})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "Untick ANALYZE to see PostgreSQL&#x27;s generic plan" in body
+    assert "drop --analyze" not in body

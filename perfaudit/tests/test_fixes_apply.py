@@ -89,10 +89,11 @@ INSTALLED_APPS = [
 ]
 DATABASES = {{"default": {db!r}}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+PERFAUDIT = {perfaudit!r}
+"""
 # A database minutes old, with no traffic: judge "unused" anyway, so that every fix kind is
 # produced and applied (the verdicts' own evidence rules are tested elsewhere).
-PERFAUDIT = {{"UNUSED_RECENT_RESET_DAYS": 0, "UNUSED_MIN_TABLE_SCANS": 0}}
-"""
+JUDGE_UNUSED = {"UNUSED_RECENT_RESET_DAYS": 0, "UNUSED_MIN_TABLE_SCANS": 0}
 
 MANAGE = """
 import sys
@@ -127,18 +128,38 @@ def databases():
 
 
 class Project:
-    def __init__(self, root: Path, database: str):
+    """A scratch project on ``database``, on the test run's server or on ``server``
+    (psycopg connection parameters: user, password, host, port)."""
+
+    def __init__(
+        self,
+        root: Path,
+        database: str,
+        *,
+        server: dict | None = None,
+        perfaudit: dict | None = None,
+    ):
         self.root = root
+        self.name = database
         p = connection.settings_dict
+        server = server or {
+            "user": p["USER"],
+            "password": p["PASSWORD"],
+            "host": p["HOST"],
+            "port": p["PORT"],
+        }
         db = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": database,
-            "USER": p["USER"],
-            "PASSWORD": p["PASSWORD"] or "",
-            "HOST": p["HOST"] or "",
-            "PORT": str(p["PORT"] or ""),
+            "USER": server["user"],
+            "PASSWORD": server["password"] or "",
+            "HOST": server["host"] or "",
+            "PORT": str(server["port"] or ""),
         }
-        (root / f"settings_{database}.py").write_text(SETTINGS.format(db=db))
+        settings = SETTINGS.format(
+            db=db, perfaudit=JUDGE_UNUSED if perfaudit is None else perfaudit
+        )
+        (root / f"settings_{database}.py").write_text(settings)
         self.env = {
             **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
             "DJANGO_SETTINGS_MODULE": f"settings_{database}",

@@ -181,3 +181,27 @@ def test_blocked_chain_points_at_the_root_blocker():
     assert second.evidence["root_blockers"] == [10]
     assert second.fix.sql.startswith("SELECT pg_cancel_backend(10);")
     assert second.severity == "info"  # 1 s < BLOCKED_WARNING_SECONDS
+
+
+def test_autovacuum_off_for_the_server_is_its_own_finding():
+    assert wraparound.autovacuum_off(wrap(300_000_000)) == []
+    [off] = wraparound.autovacuum_off(wrap(300_000_000, autovacuum=False))
+    assert (off.kind, off.severity, off.table, off.object) == (
+        "autovacuum_off",
+        "warning",
+        None,
+        "autovacuum",
+    )
+    assert off.message == (
+        "autovacuum is off for the whole server: no table is vacuumed or analyzed unless "
+        "someone does it by hand, dead rows pile up and the planner works from stale "
+        "estimates; only anti-wraparound vacuums still start, past autovacuum_freeze_max_age "
+        "(200,000,000 transactions)"
+    )
+    assert off.evidence == {"autovacuum": False, "autovacuum_freeze_max_age": 200_000_000}
+    assert off.fix.sql == (
+        "ALTER SYSTEM SET autovacuum = on;\nSELECT pg_reload_conf();\n"
+        "-- or set autovacuum = on in postgresql.conf (a superuser's change)"
+    )
+    # Not a table finding: tables near the stop are still judged on their own.
+    assert wraparound.evaluate(wrap(300_000_000, autovacuum=False), CONF) == []

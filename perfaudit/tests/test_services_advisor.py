@@ -123,11 +123,16 @@ def test_allow_build_suggests_exactly_and_leaves_nothing(planted):
     assert _indexes() == before
 
 
-def test_unverified_without_hypopg_or_build(planted):
+def _skip_with_hypopg():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'")
         if cursor.fetchone():
             pytest.skip("hypopg is installed in this database")
+
+
+def test_unverified_without_hypopg_or_build(planted, settings):
+    _skip_with_hypopg()
+    settings.PERFAUDIT = {"ADVISOR_BUILD_MAX_BYTES": 0}  # never build unasked
     report = advisor.advise_indexes(sqls=[STATEMENTS["eq_sort"], STATEMENTS["half"]])
     assert report.mode == "unverified"
     [sug] = report.suggestions
@@ -137,6 +142,26 @@ def test_unverified_without_hypopg_or_build(planted):
         None,
     )
     assert report.findings[0].severity == "info"
+    assert sug.note.startswith("no HypoPG here, and pa_orders (")
+    assert "is over ADVISOR_BUILD_MAX_BYTES (0.0 MB)" in sug.note
+
+
+def test_without_hypopg_a_small_table_is_verified_by_a_rolled_back_build(planted):
+    """The default install (PostgreSQL 18, no HypoPG): pa_orders (~3 MB) is under
+    ADVISOR_BUILD_MAX_BYTES, so its candidate is built, planned and rolled back unasked."""
+    _skip_with_hypopg()
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=[STATEMENTS["eq_sort"], STATEMENTS["half"]])
+    assert report.mode == "auto"
+    [sug] = report.suggestions
+    assert (sug.columns, sug.verified, sug.verified_by) == (
+        ["customer_id", "-created_at"],
+        True,
+        "build",
+    )
+    assert sug.cost_after < sug.cost_before / 2
+    assert report.findings[0].severity == "warning"
+    assert _indexes() == before
 
 
 @pytest.fixture
@@ -147,16 +172,26 @@ def hypopg(planted):
     run_sql("CREATE EXTENSION IF NOT EXISTS hypopg")
 
 
-def test_hypopg_suggests_exactly_and_leaves_no_hypothetical_index(hypopg):
+def test_hypopg_suggests_exactly_and_leaves_no_hypothetical_index(hypopg, settings):
+    settings.PERFAUDIT = {"ADVISOR_BUILD_MAX_BYTES": 0}  # never build unasked
     before = _indexes()
     report = advisor.advise_indexes(sqls=list(STATEMENTS.values()))
     assert report.mode == "hypopg"
-    # GIN: HypoPG cannot plan it, and without --allow-build it stays unverified.
+    # GIN: HypoPG cannot plan it, and without a build it stays unverified.
     _check_suggestions(report, verified_gin=False)
     assert {s.verified_by for s in report.suggestions if s.using == "btree"} == {"hypopg"}
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM hypopg_list_indexes")
         assert cursor.fetchone()[0] == 0
+    assert _indexes() == before
+
+
+def test_hypopg_and_a_small_table_verify_gin_by_a_build_unasked(hypopg):
+    before = _indexes()
+    report = advisor.advise_indexes(sqls=list(STATEMENTS.values()))
+    _check_suggestions(report, verified_gin=True)
+    assert {s.verified_by for s in report.suggestions if s.using == "gin"} == {"build"}
+    assert {s.verified_by for s in report.suggestions if s.using == "btree"} == {"hypopg"}
     assert _indexes() == before
 
 

@@ -83,11 +83,12 @@ def test_demo_data_suggestion_migrates_and_the_plan_uses_it(tmp_path, settings, 
 
 
 @requires_demo
-def test_url_statements_are_captured_and_judged(owner):
+def test_url_statements_are_captured_and_judged(owner, settings):
     """--url: the queries of GET /api/tasks/ (as the owner), through the explain --url capture,
     with their parameters inlined; our own indexes serve them, so nothing is suggested."""
     from django.apps import apps
 
+    settings.PERFAUDIT = {"ADVISOR_MIN_TABLE_ROWS": 0}  # plan them on a 30-row table too
     Task = apps.get_model("tasks", "Task")
     Task.objects.bulk_create(Task(owner=owner, title=f"t{n}") for n in range(30))
     report = advisor.advise_indexes(

@@ -1,5 +1,7 @@
 """explain: diagnostics, safety (rolled back, one statement), --url and --queryset."""
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -35,13 +37,18 @@ def test_ddl_is_refused():
 
 
 def test_generic_plan_for_placeholders():
-    run_sql("CREATE TABLE pa_g (id int)")
-    if connection.pg_version < 160000:
-        with pytest.raises(services.ServiceError, match="PostgreSQL 16"):
-            services.explain_sql(sql="SELECT * FROM pa_g WHERE id = $1")
-    else:
-        report = services.explain_sql(sql="SELECT * FROM pa_g WHERE id = $1")
-        assert report.data["plans"][0]["generic_plan"] is True
+    """On every version: GENERIC_PLAN on 16+, PREPARE + EXPLAIN EXECUTE under
+    force_generic_plan before (the prepared statement never outlives the EXPLAIN)."""
+    run_sql("CREATE TABLE pa_g (id int, v text)", "CREATE INDEX pa_g_id ON pa_g (id)")
+    report = services.explain_sql(sql="SELECT * FROM pa_g WHERE id = $1 AND v = $2")
+    [plan] = report.data["plans"]
+    assert plan["generic_plan"] is True and plan["analyze"] is False
+    assert "pa_g" in json.dumps(plan["plan"]["Plan"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    with pytest.raises(services.ServiceError, match="drop --analyze"):
+        services.explain_sql(sql="SELECT * FROM pa_g WHERE id = $1", analyze=True)
 
 
 @pytest.mark.django_db(transaction=True)

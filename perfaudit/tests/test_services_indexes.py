@@ -184,3 +184,62 @@ def test_young_database_is_not_enough_evidence(parent_child, settings):
     assert unused.severity == "info" and unused.message.startswith("not enough evidence")
     assert unused.fix.sql is None and unused.fix.migration is None
     assert report.data["evidence_window"]["sources"]["first_migration"] is not None
+
+
+def test_write_migration_for_a_package_app_points_to_the_sql():
+    """A declared index missing from a package's table (Django's own session index here):
+    the package's migrations are not the project's, so no file: the SQL, as advice."""
+    from perfaudit import render
+
+    run_sql("DROP INDEX django_session_expire_date_a5c62663")
+    report = services.audit_indexes(write_migration="sessions")
+    written = report.written
+    assert written.path is None and written.operations == 0
+    [(finding, why)] = written.advice
+    assert (finding.kind, finding.table, finding.object) == (
+        "drift",
+        "django_session",
+        "django_session_expire_date_a5c62663",
+    )
+    assert why == "apply the SQL by hand: no migration of this project can"
+    assert finding.fix.sql == (
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "django_session_expire_date_a5c62663" ON '
+        '"django_session" ("expire_date");'
+    )
+    text = render.written_fixes(written)
+    assert text.startswith("wrote no migration: no fix for this app can be applied by one\n")
+    assert "not written, drift django_session.django_session_expire_date_a5c62663" in text
+    assert 'IF NOT EXISTS "django_session_expire_date_a5c62663"' in text
+
+
+def test_an_unused_verdict_names_the_top_statements_the_index_would_serve(parent_child, settings):
+    """One knowledge base: the advisor's reading of pg_stat_statements' top statements goes
+    into auditindexes' unused verdict, so "drop it" comes with "but this query would use it"."""
+    from .conftest import statements_usable
+
+    if not statements_usable():
+        pytest.skip("pg_stat_statements does not collect on this server")
+    settings.PERFAUDIT = {"UNUSED_RECENT_RESET_DAYS": 0, "UNUSED_MIN_TABLE_SCANS": 0}
+    run_sql("CREATE INDEX pa_child_note ON pa_child (note)")
+    for _ in range(3):  # the scans reach pg_stat_all_indexes only when the test commits
+        run_sql("SELECT id FROM pa_child WHERE note = 'needle'")
+    report = services.audit_indexes(table="pa_child")
+    [unused] = [f for f in report.findings if f.object == "pa_child_note"]
+    assert unused.kind == "unused" and unused.severity == "warning"
+    served = unused.evidence["serves_statements"]
+    assert any("FROM pa_child WHERE note = $1" in sql for sql in served), served
+    assert "but adviseindexes finds it would serve" in unused.message
+
+
+def test_a_migration_the_replay_cannot_follow_never_fails_the_audit(monkeypatch):
+    from perfaudit.catalog import declared, replay
+
+    def broken(connection, loader):
+        raise TypeError("a third-party operation")
+
+    monkeypatch.setattr(replay, "replay", broken)
+    schema = declared.read(connection)
+    assert schema.runsql == ()
+    # Django's own indexes are still known (today's names), so nothing becomes a stray.
+    assert any(i.kind == "field" for i in schema.implicit)
+    assert services.audit_indexes().findings is not None

@@ -174,6 +174,19 @@ def test_staff_browses_perfaudit_pages_and_silk(
             failures[page] = problems
         screenshot(browser, f"perfaudit-{page}")
 
+    # Health: wraparound and autovacuum cards, then its checks, each in its own section.
+    browser.get(base + reverse("admin:perfaudit_health"))
+    problems = page_problems(browser, base)
+    cards = browser.find_elements(By.CSS_SELECTOR, "#perfaudit-main .perfaudit-card")
+    if len(cards) != 4:
+        problems.append(f"{len(cards)} health cards, not 4")
+    for section in ("findings", "blocked", "sequences", "constraints"):
+        if not browser.find_elements(By.ID, section):
+            problems.append(f"no {section} section")
+    if problems:
+        failures["health"] = problems
+    screenshot(browser, "perfaudit-health")
+
     # The Advisor: suggestions for the top statements (or why there are none) and its form.
     browser.get(base + reverse("admin:perfaudit_advisor"))
     problems = page_problems(browser, base)

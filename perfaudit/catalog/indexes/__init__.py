@@ -9,10 +9,10 @@ from __future__ import annotations
 from perfaudit.catalog import declared, server
 from perfaudit.catalog.indexes.reads import (
     building_indexes,
-    existing_tables,
     list_foreign_keys,
     list_indexes,
     table_exists,
+    table_rows,
 )
 from perfaudit.snapshots.declared import DeclaredSchema
 from perfaudit.snapshots.indexes import IndexSelection, IndexSnapshot
@@ -23,13 +23,15 @@ __all__ = ["collect", "list_indexes"]
 def collect(connection, selection: IndexSelection) -> IndexSnapshot:
     table = selection.table
     exists = table is None or table_exists(connection, table)
+    rows = table_rows(connection) if exists else {}
     return IndexSnapshot(
         server=server.server_info(connection),
         selection=selection,
         table_exists=exists,
         indexes=list_indexes(connection, table=table) if exists else [],
         foreign_keys=list_foreign_keys(connection, table=table) if exists else [],
-        existing_tables=existing_tables(connection) if exists else set(),
+        existing_tables=set(rows),
+        table_rows=rows,
         declared=declared.read(connection, table=table) if exists else DeclaredSchema(),
         evidence=server.evidence_times(connection) if exists else None,
         building=building_indexes(connection) if exists else {},

@@ -31,7 +31,8 @@ SELECT n.nspname, t.relname, i.relname, am.amname,
        c.conname, pg_get_expr(x.indpred, x.indrelid), pg_get_indexdef(x.indexrelid),
        pg_relation_size(i.oid), coalesce(s.idx_scan, 0), i.relpages, i.reltuples,
        greatest(t.reltuples, 0)::bigint,
-       coalesce(ts.seq_scan, 0) + coalesce(ts.idx_scan, 0), i.oid, to_jsonb(s)
+       coalesce(ts.seq_scan, 0) + coalesce(ts.idx_scan, 0), i.oid, to_jsonb(s),
+       coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
@@ -82,6 +83,7 @@ def list_indexes(connection, *, table: str | None = None) -> list[IndexInfo]:
             table_scans,
             oid,
             stat,
+            nulls_not_distinct,
         ) = row
         columns = tuple(
             IndexColumn(
@@ -121,6 +123,7 @@ def list_indexes(connection, *, table: str | None = None) -> list[IndexInfo]:
                 table_rows=table_rows,
                 table_scans=table_scans,
                 oid=oid,
+                nulls_not_distinct=nulls_not_distinct,
             )
         )
     return result
@@ -188,12 +191,18 @@ def building_indexes(connection) -> dict[int, dict]:
 
 
 def existing_tables(connection) -> set[str]:
+    return set(table_rows(connection))
+
+
+def table_rows(connection) -> dict[str, int]:
+    """Tables (relkind r, p) on the search path and their estimated rows."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = ANY(current_schemas(false)) AND c.relkind IN ('r', 'p')"
         )
-        return {row[0] for row in cursor.fetchall()}
+        return dict(cursor.fetchall())
 
 
 def table_exists(connection, table: str) -> bool:

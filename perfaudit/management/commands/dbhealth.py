@@ -5,7 +5,7 @@ from perfaudit.management.base import PerfauditCommand
 class Command(PerfauditCommand):
     help = (
         "Database health: NOT VALID constraints, sequences near their maximum, "
-        "transaction-ID wraparound danger."
+        "transaction-ID wraparound danger, autovacuum off, queries blocked by a lock."
     )
 
     def add_command_arguments(self, parser):
@@ -60,6 +60,8 @@ class Command(PerfauditCommand):
                     ],
                 ),
             ]
+        blocked = data["blocked_queries"]
+        out += ["", f"Blocked queries: {len(blocked) or 'none'} (waiting for a lock now)"]
         if data["not_valid_constraints"]:
             out += [
                 "",

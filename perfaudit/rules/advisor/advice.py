@@ -53,6 +53,9 @@ class Suggestion:
     model: str | None = None
     #: The rules' candidate it came from (not part of the JSON contract).
     candidate: Candidate | None = field(default=None, repr=False)
+    #: The declared index this restores (in Meta.indexes, missing from the database): its
+    #: name, and auditindexes' own fix as the SQL and operation.
+    restore: str | None = None
 
     @property
     def reduction(self) -> float | None:
@@ -67,7 +70,14 @@ class Suggestion:
             return None
         from perfaudit import migration_writer
 
-        return migration_writer.describe(self.operation, model=self.model)
+        note = None
+        if self.restore:
+            note = (
+                f"{self.restore} is declared already (Meta.indexes and the migration state): "
+                "this RunSQL restores it in the database, IF NOT EXISTS, so a fresh install "
+                "that has it stays as it is"
+            )
+        return migration_writer.describe(self.operation, model=self.model, note=note)
 
     def to_dict(self) -> dict[str, Any]:
         hidden = {"candidate", "operation", "model"}

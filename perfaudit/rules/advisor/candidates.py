@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perfaudit import sqltext
 from perfaudit.rules.advisor.facts import (
     DEFAULT_EQ_SEL,
     DEFAULT_INEQ_SEL,
@@ -72,6 +73,8 @@ class AdvisorRules:
     partial_max_distinct: int = 20
     #: Never more key columns than this.
     max_columns: int = 4
+    #: Tables with fewer rows get no candidate (a sequential scan reads them in a few pages).
+    min_table_rows: float = 0
 
 
 def _low_cardinality(col: ColumnFacts | None, rules: AdvisorRules) -> bool:
@@ -82,6 +85,11 @@ def _low_cardinality(col: ColumnFacts | None, rules: AdvisorRules) -> bool:
     if col.type == "boolean":
         return True
     return col.n_distinct is not None and 0 < col.n_distinct <= rules.partial_max_distinct
+
+
+def _unique_column(col: ColumnFacts | None) -> bool:
+    """pg_stats says every value is distinct (n_distinct = -1)."""
+    return col is not None and col.n_distinct is not None and col.n_distinct <= -1
 
 
 def _pattern_ops(col: ColumnFacts | None) -> str:
@@ -183,15 +191,34 @@ def _kept_share(eq, ranges, partial: list[Predicate], table: TableFacts) -> floa
     return selective
 
 
+def parameterized(cond_or_key) -> bool:
+    """An expression holding a ``$n`` (pg_stat_statements' text of ``to_tsvector($1::regconfig,
+    ...)``): no index can store a value given per call, so no candidate is made of it."""
+    expression = cond_or_key.expression
+    return expression is not None and sqltext.has_positional_params(expression)
+
+
 def candidates_for(
     access: Access, table: TableFacts, *, statement: int, rules: AdvisorRules = AdvisorRules()
 ) -> list[Candidate]:
-    """Candidate indexes for one table access, the most promising first."""
+    """Candidate indexes for one table access, the most promising first (never one keyed on an
+    expression holding a parameter)."""
+    found = _candidates(access, table, statement=statement, rules=rules)
+    return [c for c in found if not any(parameterized(k) for k in c.keys)]
+
+
+def _candidates(access: Access, table: TableFacts, *, statement: int, rules) -> list[Candidate]:
+    if table.rows < rules.min_table_rows:
+        return []
     ids = frozenset({statement})
     result = _gin_and_pattern(access.conditions, table, ids)
     # B-tree: equality first (most selective first), then one range column or the sort.
     partial, eq, ranges = _sorted_conditions(access.conditions, table, rules)
     eq_keys, sort_keys, range_keys = _keys(access, eq, ranges)
+    if eq_keys and _unique_column(table.columns.get(eq_keys[0].column or "")):
+        # Equality on a column whose every value is distinct finds one row: nothing after it
+        # in the key narrows anything, and nothing may lead with it but itself.
+        eq_keys, sort_keys, range_keys = eq_keys[:1], [], []
     stops_early = bool(sort_keys) and access.limit
     if _kept_share(eq, ranges, partial, table) >= rules.no_help_fraction and not stops_early:
         return result  # e.g. a predicate that keeps half the table: a seq scan is right

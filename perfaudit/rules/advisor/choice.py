@@ -65,7 +65,7 @@ def estimated_size(candidate: Candidate, table: TableFacts, share: float = 1.0) 
     width = 0
     for key in candidate.keys:
         col = table.columns.get(key.column) if key.column else None
-        width += (col.avg_width if col and col.avg_width else 16) if key.column else 16
+        width += col.avg_width if col and col.avg_width else 16
     if candidate.using == "gin":
         return int(rows * width * 3 * 1.1)
     tuple_bytes = 8 + ((width + 7) // 8) * 8

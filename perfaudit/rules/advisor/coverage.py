@@ -64,6 +64,8 @@ def redundant_with(candidate: Candidate, indexes: tuple[ExistingIndex, ...]) -> 
     for index in indexes:
         if index.method != "btree" or index.unique or index.primary or not index.valid:
             continue
+        if index.restore:
+            continue
         if (index.predicate is None) != (candidate.where_sql is None):
             continue
         if index.predicate is not None and normalize_expression(
@@ -109,6 +111,7 @@ def merge(candidates: list[Candidate]) -> list[Candidate]:
                 found,
                 statements=found.statements | cand.statements,
                 equality=min(found.equality, cand.equality),
+                restore=found.restore or cand.restore,
             )
             if found
             else cand
@@ -139,13 +142,53 @@ def generate(
             facts = tables.get(access.table)
             if facts is None:
                 continue
+            unique = unique_lookup(access, facts)
+            if unique is not None:
+                # Equality on every key of a unique index: at most one row, found by it.
+                served.setdefault(number, []).append(unique.name)
+                continue
             for cand in candidates_for(access, facts, statement=number, rules=rules):
                 existing = covered_by(cand, facts.indexes)
-                if existing is not None:
+                if existing is not None and existing.restore:
+                    found.append(restore_candidate(existing, cand))
+                elif existing is not None:
                     served.setdefault(number, []).append(existing.name)
-                    continue
-                found.append(cand)
+                else:
+                    found.append(cand)
     return merge(found), served
+
+
+def unique_lookup(access: Access, facts: TableFacts) -> ExistingIndex | None:
+    """A valid unique index (or the primary key) whose every key the access compares for
+    equality: it returns at most one row, so no key may lead with those columns."""
+    equal = {
+        c.column for c in access.conditions if c.kind in {"eq", "join"} and c.column is not None
+    }
+    for index in facts.indexes:
+        if not (index.unique or index.primary) or not index.valid or index.restore:
+            continue
+        if index.predicate is not None or any(index.expression_positions):
+            continue
+        if set(index.keys) <= equal:
+            return index
+    return None
+
+
+def restore_candidate(existing: ExistingIndex, cand: Candidate) -> Candidate:
+    """The declared index itself (its keys, its name), as the candidate to try and suggest."""
+    keys = tuple(
+        Key(column, None, desc)
+        for column, desc in zip(existing.keys, existing.descending or (), strict=False)
+    ) or tuple(Key(column) for column in existing.keys)
+    return Candidate(
+        cand.table,
+        keys,
+        "btree",
+        (),
+        cand.statements,
+        equality=cand.equality,
+        restore=existing.name,
+    )
 
 
 def evaluate(
@@ -155,5 +198,6 @@ def evaluate(
     rules = AdvisorRules(
         partial_max_fraction=conf.ADVISOR_PARTIAL_MAX_FRACTION,
         no_help_fraction=conf.ADVISOR_NO_HELP_FRACTION,
+        min_table_rows=conf.ADVISOR_MIN_TABLE_ROWS,
     )
     return generate(statements, tables, rules=rules)

@@ -94,6 +94,8 @@ class Candidate:
     statements: frozenset[int] = frozenset()
     #: How many leading keys are equality columns: their ASC/DESC does not matter to anyone.
     equality: int = field(default=0, compare=False)
+    #: The name of the declared index this is (missing from the database: restore it).
+    restore: str | None = field(default=None, compare=False)
 
     @property
     def expression(self) -> str | None:
@@ -108,7 +110,9 @@ class Candidate:
     def identity(self) -> tuple:
         return (self.table, self.using, self.keys, self.where)
 
-    def create_sql(self, name: str, *, concurrently: bool = True) -> str:
+    def create_sql(
+        self, name: str, *, concurrently: bool = True, if_not_exists: bool = False
+    ) -> str:
         return ddl.create_index(
             name,
             ddl.ident(self.table),
@@ -116,5 +120,6 @@ class Candidate:
             method=self.using,
             where=self.where_sql,
             concurrently=concurrently,
+            if_not_exists=if_not_exists,
             terminate=False,
         )

@@ -112,18 +112,22 @@ def index_name(cand: Candidate, model: ModelFields | None = None) -> str:
 
 
 def create_operation(cand: Candidate, model: ModelFields, name: str) -> FixOperation:
-    """AddIndexConcurrently with the ``Meta.indexes`` entry, or a RunSQL that builds (and
-    drops, backwards) what Django cannot declare."""
+    """The ``Meta.indexes`` entry added to the state and built IF NOT EXISTS (so a second run
+    of the non-atomic migration goes on), or a RunSQL that builds (and drops, backwards) what
+    Django cannot declare."""
     ref = model.model
     index = django_index(cand, model, name)
+    sql = (cand.create_sql(name, if_not_exists=True) + ";",)
     if index is not None:
-        return FixOperation(ADD_INDEX, ref.app_label, ref.model_name, cand.table, name, index=index)
+        return FixOperation(
+            ADD_INDEX, ref.app_label, ref.model_name, cand.table, name, index=index, sql=sql
+        )
     return FixOperation(
         RUN_SQL,
         ref.app_label,
         model_name=ref.model_name,
         table=cand.table,
         name=name,
-        sql=(cand.create_sql(name) + ";",),
+        sql=sql,
         reverse_sql=(ddl.drop_index(name),),
     )

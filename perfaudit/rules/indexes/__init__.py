@@ -21,8 +21,10 @@ from perfaudit.rules.indexes.duplicates import duplicate_indexes, kept_by, redun
 from perfaudit.rules.indexes.fixes import create_concurrently as create_concurrently
 from perfaudit.rules.indexes.fixes import drop_fix as drop_fix
 from perfaudit.rules.indexes.foreign_keys import missing_fk_indexes
+from perfaudit.rules.indexes.implicit import missing_implicit
 from perfaudit.rules.indexes.invalid import duplicate_rows_query as duplicate_rows_query
 from perfaudit.rules.indexes.invalid import invalid_indexes
+from perfaudit.rules.indexes.origins import classify
 from perfaudit.rules.indexes.unused import REPLICA_NOTE as REPLICA_NOTE
 from perfaudit.rules.indexes.unused import fk_referenced_indexes as fk_referenced_indexes
 from perfaudit.rules.indexes.unused import only_fk_index as only_fk_index
@@ -48,14 +50,13 @@ __all__ = [
 ]
 
 
-def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
-    """The whole index audit, pure: everything judged was read by catalog.indexes.collect."""
+def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings, *, served=None) -> list[Finding]:
+    """The whole index audit, pure: everything judged was read by catalog.indexes.collect.
+    ``served``: (table, index) -> the top statements adviseindexes finds the index would
+    serve (rules.advisor.audit.served_statements), named beside an "unused" verdict."""
     indexes, declared = snapshot.indexes, snapshot.declared
     models = declared.models
-    # Meta.indexes entries are in the migration state (the catalog refines this per name).
-    origins = {
-        (d.table, d.name): IndexOrigin("declared", d.model, in_state=True) for d in declared.indexes
-    } | dict(declared.origins)
+    origins = classify(indexes, declared)
     window = (
         snapshot.evidence.window()
         if snapshot.evidence
@@ -78,10 +79,15 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
             foreign_keys=snapshot.foreign_keys,
             origins=origins,
             kept=kept_by(pairs),
+            served=served,
         ),
         *pairs,
         *missing_fk_indexes(
-            snapshot.child_foreign_keys, indexes, models, index_names=declared.fk_index_names
+            snapshot.child_foreign_keys,
+            indexes,
+            models,
+            index_names=declared.fk_index_names,
+            implicit=declared.implicit,
         ),
         *invalid_indexes(indexes, models, building=snapshot.building, origins=origins),
         *bloated_indexes(indexes, conf=conf, models=models),
@@ -92,8 +98,17 @@ def evaluate(snapshot: IndexSnapshot, conf: PerfauditSettings) -> list[Finding]:
         known_names=set(declared.known_names),
         models=models,
         existing_tables=snapshot.existing_tables,
+        origins=origins,
     )
-    findings = soften_unactionable(findings, declared.unactionable)
+    findings += missing_implicit(
+        tuple(s for s in declared.implicit if snapshot.table in (None, s.table)),
+        indexes,
+        existing_tables=snapshot.existing_tables,
+        fk_columns={(fk.table, tuple(fk.column_names)) for fk in snapshot.foreign_keys},
+    )
+    findings = soften_unactionable(
+        findings, declared.unactionable, origins=origins, snapshot=snapshot, conf=conf
+    )
     return at_least_selected_size(one_per_object(findings), snapshot)
 
 
@@ -112,16 +127,38 @@ def at_least_selected_size(findings: list[Finding], snapshot: IndexSnapshot) -> 
     ]
 
 
-def soften_unactionable(findings: list[Finding], tables) -> list[Finding]:
-    """Framework-made indexes: still reported, as info, without a migration that cannot exist."""
+def _package_note(finding: Finding, origins, declared) -> str:
+    app = declared.package_apps.get(finding.table) if declared else None
+    origin = (origins or {}).get((finding.table, finding.object))
+    if origin is not None and origin.kind == "stray" and finding.kind == "drift":
+        owner = f"the {app} package" if app else "Django (an auto-created many-to-many table)"
+        return f" (on a table {owner} owns; no migration of this project can change it)"
+    return (
+        " (index created by Django or an installed package for this table, not by a project "
+        "migration)"
+    )
+
+
+def soften_unactionable(
+    findings: list[Finding], tables, *, origins=None, snapshot=None, conf=None
+) -> list[Finding]:
+    """Framework-made indexes: still reported, as info, without a migration that cannot exist.
+    A declared index missing from such a table keeps its SQL, and stays a warning where the
+    table is big enough (``PLAN_MIN_ROWS``) for the package's own queries to need it."""
+    declared = snapshot.declared if snapshot else None
+    rows = snapshot.table_rows if snapshot else {}
+    min_rows = conf.PLAN_MIN_ROWS if conf else 0
     result = []
     for f in findings:
         if f.table in tables and f.kind in {"unused", "duplicate", "redundant", "drift"}:
+            missing = f.kind == "drift" and f.evidence.get("missing")
+            severity = "info"
+            if missing and f.severity == "warning" and rows.get(f.table, 0) >= min_rows:
+                severity = "warning"
             f = replace(
                 f,
-                severity="info",
-                message=f.message + " (index created by Django or an installed package for this "
-                "table, not by a project migration)",
+                severity=severity,
+                message=f.message + _package_note(f, origins, declared),
                 fix=replace(f.fix, operations=(), app_label=None, model_change=None),
             )
         result.append(f)

@@ -12,14 +12,34 @@ from perfaudit.snapshots.indexes import IndexInfo
 
 
 def _keep_order(index: IndexInfo, origin: IndexOrigin) -> tuple:
-    # The one to keep: enforces something, then what a model declares (never the stray copy),
-    # then most used, then oldest (lowest oid).
-    return (not index.protected, not index.is_primary, -origin.rank, -index.scans, index.oid)
+    # The one to keep: enforces something (a constraint over a bare unique index), then what a
+    # model declares (never the stray copy), then most used, then oldest (lowest oid).
+    return (
+        not index.protected,
+        not index.is_primary,
+        index.constraint is None,
+        -origin.rank,
+        -index.scans,
+        index.oid,
+    )
+
+
+def _enforces_more(index: IndexInfo, keep: IndexInfo) -> bool:
+    """``index`` enforces something ``keep`` does not: dropping it would lose a rule. Two
+    unique indexes on the same keys enforce the same (NULLS NOT DISTINCT aside); a primary key
+    or an exclusion constraint is never the copy dropped."""
+    if not index.protected:
+        return False
+    if not index.is_unique or not keep.is_unique:  # a primary key sorts first: never dropped
+        return True
+    return index.nulls_not_distinct and not keep.nulls_not_distinct
 
 
 def duplicate_indexes(
     indexes: list[IndexInfo], models: dict[str, ModelRef], origins: dict | None = None
 ) -> list[Finding]:
+    """Exact duplicates: the copy kept enforces everything the dropped one does (a unique index
+    duplicating a unique constraint's is reported too; the constraint is kept)."""
     groups: dict[tuple, list[IndexInfo]] = defaultdict(list)
     for index in indexes:
         if index.is_valid:
@@ -38,7 +58,7 @@ def duplicate_indexes(
             continue
         keep, *drops = sorted(group, key=lambda i: _keep_order(i, origin_of(origins, models, i)))
         for index in drops:
-            if index.protected:
+            if _enforces_more(index, keep):
                 continue
             origin = origin_of(origins, models, index)
             findings.append(

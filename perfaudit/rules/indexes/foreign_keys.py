@@ -7,7 +7,8 @@ from collections import defaultdict
 from perfaudit import ddl
 from perfaudit.findings import Finding, Fix
 from perfaudit.operations import ADD_INDEX, DjangoIndex, FixOperation
-from perfaudit.snapshots.declared import ModelRef
+from perfaudit.rules.indexes.fixes import restore_own_index
+from perfaudit.snapshots.declared import ImplicitIndex, ModelRef
 from perfaudit.snapshots.indexes import ForeignKey, IndexInfo
 
 
@@ -20,42 +21,52 @@ def serves_fk(index: IndexInfo, fk: ForeignKey) -> bool:
     return len(index.columns) >= n and leading == set(fk.columns)
 
 
+def _declare(fk: ForeignKey, model: ModelRef | None, index_names: dict | None) -> Fix:
+    """Django makes no index for it (db_index=False, or no model): declare one."""
+    fields, name = (index_names or {}).get(
+        (fk.table, tuple(fk.column_names)), (fk.column_names, _short_index_name(fk))
+    )
+    fields = list(fields)
+    sql = ddl.create_index(
+        name, ddl.ident(fk.table), [ddl.ident(c) for c in fk.column_names], if_not_exists=True
+    )
+    if not model:
+        return Fix(sql=sql)
+    index = DjangoIndex(name=name, fields=tuple(fields))
+    add = FixOperation(
+        ADD_INDEX, model.app_label, model.model_name, fk.table, name, index=index, sql=(sql,)
+    )
+    return Fix(
+        sql=sql,
+        operations=(add,),
+        app_label=model.app_label,
+        model_change=f"add models.Index(fields={fields!r}, name={name!r}) to "
+        f"{model.object_name or model.model_name}.Meta.indexes (otherwise makemigrations "
+        "removes it again)",
+    )
+
+
 def missing_fk_indexes(
     foreign_keys: list[ForeignKey],
     indexes: list[IndexInfo],
     models: dict[str, ModelRef],
     *,
     index_names: dict[tuple, tuple] | None = None,
+    implicit: tuple[ImplicitIndex, ...] = (),
 ) -> list[Finding]:
     """``index_names``: (table, column names) -> (model field names, the name Django gives
     ``models.Index(fields=[...])`` on that model: its own naming, within its 30-character
-    limit)."""
+    limit). ``implicit``: the indexes Django makes itself (a ForeignKey with db_index)."""
     by_table: dict[tuple, list[IndexInfo]] = defaultdict(list)
     for index in indexes:
         by_table[(index.schema, index.table)].append(index)
+    own = {(s.table, s.columns): s for s in implicit if s.kind == "field"}
     findings = []
     for fk in foreign_keys:
         if any(serves_fk(i, fk) for i in by_table[(fk.schema, fk.table)]):
             continue
         cols = ", ".join(fk.column_names)
-        model = models.get(fk.table)
-        fields, name = (index_names or {}).get(
-            (fk.table, tuple(fk.column_names)), (fk.column_names, _short_index_name(fk))
-        )
-        fields = list(fields)
-        operations, model_change = (), None
-        if model:
-            index = DjangoIndex(name=name, fields=tuple(fields))
-            operations = (
-                FixOperation(
-                    ADD_INDEX, model.app_label, model.model_name, fk.table, name, index=index
-                ),
-            )
-            model_change = (
-                f"add models.Index(fields={fields!r}, name={name!r}) to "
-                f"{model.object_name or model.model_name}.Meta.indexes (otherwise "
-                "makemigrations removes it again)"
-            )
+        spec = own.get((fk.table, tuple(fk.column_names)))
         findings.append(
             Finding(
                 kind="missing_fk_index",
@@ -64,19 +75,15 @@ def missing_fk_indexes(
                 object=fk.name,
                 message=f"foreign key ({cols}) -> {fk.referenced_table} is not the leading "
                 f"column(s) of any index: joins and ON DELETE on {fk.referenced_table} scan "
-                f"{fk.table}",
-                evidence={"columns": list(fk.column_names), "table_rows": fk.table_rows},
-                fix=Fix(
-                    sql=ddl.create_index(
-                        name,
-                        ddl.ident(fk.table),
-                        [ddl.ident(c) for c in fk.column_names],
-                        if_not_exists=True,
-                    ),
-                    operations=operations,
-                    app_label=model.app_label if model else None,
-                    model_change=model_change,
-                ),
+                f"{fk.table}" + (f" (Django's own index {spec.name} is missing)" if spec else ""),
+                evidence={
+                    "columns": list(fk.column_names),
+                    "table_rows": fk.table_rows,
+                    "django_index": spec.name if spec else None,
+                },
+                fix=restore_own_index(spec)
+                if spec
+                else _declare(fk, models.get(fk.table), index_names),
             )
         )
     return findings

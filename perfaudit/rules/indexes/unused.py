@@ -42,6 +42,11 @@ def only_fk_index(
     return None
 
 
+def _short(sql: str, n: int = 80) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _kept_because(index, window, query_scans, fk_scans, serves, kept, conf) -> str | None:
     """Why the evidence does not let us drop it (None: it does)."""
     min_days = conf.UNUSED_RECENT_RESET_DAYS
@@ -80,9 +85,11 @@ def unused_indexes(
     foreign_keys: list[ForeignKey] = (),
     origins: dict | None = None,
     kept: dict[tuple[str, str], str] | None = None,
+    served: dict[tuple[str, str], list[str]] | None = None,
 ) -> list[Finding]:
     """``kept``: (table, index) -> the finding that keeps it (the covering side of a redundant
-    pair, the kept one of duplicates): never also proposed for dropping."""
+    pair, the kept one of duplicates): never also proposed for dropping. ``served``: (table,
+    index) -> the top statements adviseindexes finds it would serve (named in the verdict)."""
     window = window or EvidenceWindow.from_evidence(now=now, stats_reset=stats_reset)
     kept = kept or {}
     fk_targets = fk_referenced_indexes(list(foreign_keys))
@@ -121,6 +128,13 @@ def unused_indexes(
             )
             model = models.get(index.table) if models else None
             fix = drop_fix(index, model, origin_of(origins, models, index))
+            statements = (served or {}).get((index.table, index.name))
+            if statements:
+                message += (
+                    f"; but adviseindexes finds it would serve {len(statements)} of the top "
+                    f"statements ({_short(statements[0])}): EXPLAIN them before dropping it"
+                )
+                evidence["serves_statements"] = list(statements)
         findings.append(
             Finding(
                 kind="unused",

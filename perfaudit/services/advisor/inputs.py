@@ -11,15 +11,16 @@ from perfaudit.snapshots.advisor import AdvisorSelection, AdvisorSnapshot
 
 
 def collect_inputs(connection, request: AdvisorRequest, conf: PerfauditSettings) -> AdvisorSnapshot:
+    # A server-side cursor's DECLARE ... FOR <query> (Django's .iterator()) is its query.
     captured = tuple(
-        (f"url {url}", sql)
+        (f"url {url}", sqltext.unwrap_cursor(sql))
         for url in request.urls
         for sql in sandbox.capture_request(
             connection,
             url,
             request.username,
             timeout_ms=conf.STATEMENT_TIMEOUT_MS,
-            keywords=sqltext.ADVISABLE,
+            keywords=sqltext.ADVISABLE | {"DECLARE"},
         )
     )
     selection = AdvisorSelection(

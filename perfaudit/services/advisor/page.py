@@ -1,4 +1,4 @@
-"""The admin's Advisor page: HypoPG or unverified, never a build."""
+"""The admin's Advisor page: HypoPG, or a rolled-back build on small tables only."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from perfaudit.services.advisor.run import advise_indexes
 def advisor_page(
     *, using: str = "default", sql: str | None = None, timeout_ms: int | None = None
 ) -> AdvisorReport:
-    """The admin page: one statement (queries only) or the top statements. HypoPG or
-    unverified, never a build: a web request must not take a table lock."""
+    """The admin page: one statement (queries only) or the top statements. HypoPG, or a build
+    rolled back on tables up to ADVISOR_BUILD_MAX_BYTES (milliseconds of a lock on writes);
+    never ``allow_build``: a web request must not lock a big table while it builds."""
     if sql:
         return advise_indexes(using=using, sqls=[sql], select_only=True, timeout_ms=timeout_ms)
     return advise_indexes(using=using, timeout_ms=timeout_ms)

@@ -13,7 +13,7 @@ from perfaudit.services.advisor.request import AdvisorRequest
 from perfaudit.services.base import envelope
 from perfaudit.snapshots.advisor import AdvisorSnapshot, Verification
 
-MODES = ("hypopg", "build", "unverified")
+MODES = ("hypopg", "build", "auto", "unverified")
 
 
 @dataclass(kw_only=True)

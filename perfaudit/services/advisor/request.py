@@ -37,6 +37,15 @@ def _check_sql(sql: str, allowed: frozenset[str]) -> None:
         raise ServiceError(str(exc)) from None
 
 
+def _unwrapped(sql: str, conf: PerfauditSettings) -> str:
+    # The gate's size and depth bounds first: unwrapping a DECLARE parses it.
+    gate.check_size(sql, conf)
+    try:
+        return sqltext.unwrap_cursor(sql)
+    except sqltext.SQLTextError as exc:
+        raise ServiceError(str(exc)) from None
+
+
 def advisor_request(
     conf: PerfauditSettings,
     *,
@@ -61,6 +70,8 @@ def advisor_request(
     if top < 0:
         raise ServiceError(f"--top must be 0 or more, got {top}")
     allowed = sqltext.SELECT_ONLY & sqltext.ADVISABLE if select_only else sqltext.ADVISABLE
+    # A server-side cursor's DECLARE ... FOR <query> (Django's .iterator()) is its query.
+    sqls = tuple(_unwrapped(sql, conf) for sql in sqls)
     for sql in sqls:
         _check_sql(sql, allowed)
     for url in urls:

@@ -34,6 +34,10 @@ def advise_indexes(*, using: str = "default", **options) -> AdvisorReport:
         timeout_ms=request.timeout_ms,
         role=conf.SQL_ROLE,
         typed=frozenset(request.sqls),
+        build_max_bytes=conf.ADVISOR_BUILD_MAX_BYTES,
+        min_cost=conf.ADVISOR_MIN_COST,
     )
-    advice = decide(proposal, verification, snapshot, min_reduction=request.min_cost_reduction)
+    advice = decide(
+        proposal, verification, snapshot, min_reduction=request.min_cost_reduction, conf=conf
+    )
     return advisor_report(connection, snapshot, verification, advice, request)
