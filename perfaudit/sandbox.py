@@ -2,14 +2,15 @@
 
 Typed statements get here only through the gate (perfaudit.gate.check). EXPLAIN (ANALYZE),
 profilequery, the generic-plan check of pg_stat_statements' texts and the requests of
-``explain --url`` / ``adviseindexes --url`` all run inside ``rolled_back``: a transaction (or
-savepoint) that is always rolled back, with statement and lock timeouts, read-only when only a
-query may run, and for typed statements as ``PERFAUDIT['SQL_ROLE']`` when one is set (``SET
-LOCAL ROLE``: undone with the transaction, so a pooled connection keeps nothing).
-``execute_one`` makes the server, not a lexer, refuse a second statement. Errors of running a
-typed statement are worded by ``gate.describe``: an SQLSTATE, never data PostgreSQL quoted.
-Each probe returns a snapshot (perfaudit.snapshots) for the rules to judge. The advisor's
-what-if indexes (HypoPG, rolled-back builds) are the sandbox's too: perfaudit.whatif.
+``explain --url`` / ``adviseindexes --url`` (perfaudit.urlcapture) all run inside
+``rolled_back``: a transaction (or savepoint) that is always rolled back, with statement and
+lock timeouts, read-only when only a query may run, and for typed statements as
+``PERFAUDIT['SQL_ROLE']`` when one is set (``SET LOCAL ROLE``: undone with the transaction, so a
+pooled connection keeps nothing). ``execute_one`` makes the server, not a lexer, refuse a second
+statement. Errors of running a typed statement are worded by ``gate.describe``: an SQLSTATE,
+never data PostgreSQL quoted. Each probe returns a snapshot (perfaudit.snapshots) for the rules
+to judge. The advisor's what-if indexes (HypoPG, rolled-back builds) are the sandbox's too:
+perfaudit.whatif.
 """
 
 from __future__ import annotations
@@ -35,11 +36,9 @@ __all__ = [
     "READ_ONLY",
     "SELECT_ONLY",
     "as_role",
-    "capture_request",
     "check_generic_plans",
     "execute_one",
     "explain",
-    "request_client",
     "rolled_back",
     "time_query",
 ]
@@ -255,60 +254,3 @@ def check_generic_plans(
             except DatabaseError as exc:
                 errors[row.queryid] = one_line(exc)
     return GenericPlanChecks(errors=errors, checked=tuple(row.queryid for row in probes))
-
-
-def request_client(username: str | None):
-    """A test client, logged in as ``username`` when one is given."""
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    client = Client()
-    if username:
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.get_by_natural_key(username)
-        except user_model.DoesNotExist:
-            raise ServiceError(f"no user {username!r}") from None
-        client.force_login(user)
-    return client
-
-
-@contextmanager
-def requesting(connection, username: str | None, *, timeout_ms: int):
-    """A rolled-back transaction with a logged-in test client and the one query recorder:
-    ``get(url)`` runs a GET and returns the response; ``recorder.queries`` is what it ran.
-    What the view writes (sessions, last_login, ...) disappears with the transaction."""
-    from django.conf import settings
-    from django.test.utils import override_settings
-
-    from perfaudit import recording
-
-    recorder = recording.QueryRecorder()
-    with rolled_back(connection, timeout_ms=timeout_ms) as cursor:
-        client = request_client(username)
-
-        def get(url: str):
-            with (
-                override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]),
-                recorder.installed([connection.alias]),
-            ):
-                # secure=: with SECURE_SSL_REDIRECT a plain-HTTP request only gets a redirect.
-                return client.get(url, secure=bool(settings.SECURE_SSL_REDIRECT))
-
-        yield get, recorder, cursor
-
-
-def capture_request(
-    connection, url: str, username: str | None, *, timeout_ms: int, keywords: frozenset[str]
-) -> list[str]:
-    """The statements one GET runs whose first keyword is in ``keywords``, each with its
-    parameters inlined (the driver's own quoting) so the planner sees the values."""
-    if not url.startswith("/"):
-        raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
-    with requesting(connection, username, timeout_ms=timeout_ms) as (get, recorder, _cursor):
-        get(url)
-        return [
-            connection.ops.compose_sql(q.sql, q.params) if q.params else q.sql
-            for q in recorder.queries
-            if not q.many and sqltext.first_keyword(q.sql) in keywords
-        ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from perfaudit import gate, sandbox, sqltext
+from perfaudit import gate, sandbox, sqltext, urlcapture
 from perfaudit import origin as origins
 from perfaudit.catalog import plans as catalog
 from perfaudit.catalog import server
@@ -162,7 +162,11 @@ def explain_url(
         raise ServiceError(f"--url must be a path starting with '/', got {url!r}")
     timeout_ms = get_settings().STATEMENT_TIMEOUT_MS
     explained = []
-    with sandbox.requesting(connection, username, timeout_ms=timeout_ms) as (get, recorder, cursor):
+    with urlcapture.requesting(connection, username, timeout_ms=timeout_ms) as (
+        get,
+        recorder,
+        cursor,
+    ):
         response = get(url)
         prefixes = tuple(get_settings().PROFILER_TABLE_PREFIXES)
         tools = 0

@@ -89,7 +89,7 @@ class AdvisorSelection(Record):
     top ``top`` entries of pg_stat_statements (by total time, called ``min_calls`` times)."""
 
     sqls: tuple[str, ...] = ()
-    #: (source, statement) pairs from sandbox.capture_request, e.g. ("url /api/", "SELECT ...").
+    #: (source, statement) pairs from urlcapture.capture_request, e.g. ("url /api/", "SELECT ...").
     captured: tuple[tuple[str, str], ...] = ()
     top: int = 0
     min_calls: int = 1

@@ -59,7 +59,7 @@ def test_without_analyze_shares_are_of_the_cost(client, staff_user, filtered_tab
 
 
 def test_a_queries_page_statement_gets_a_generic_plan_explained_in_the_pages_words(
-    client, staff_user, filtered_table
+    client, staff_user, filtered_table, analyze_on
 ):
     """What the Queries page's EXPLAIN button sends: pg_stat_statements' text with $n. On
     every PostgreSQL version it gets the generic plan, said so on the page; ANALYZE is refused

@@ -28,83 +28,14 @@ import psycopg
 import pytest
 from django.db import connection
 
-from .test_package import COMMANDS, built_wheel, install_section, pytestmark, run  # noqa: F401
-
-# The app of "another team": a foreign key without an index (db_index=False), which the index
-# audit must find on a schema that is not ours, and an index declared in Meta.indexes.
-SHOP_MODELS = """
-from django.db import models
-
-
-class Category(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-
-
-class Product(models.Model):
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, db_index=False)
-    name = models.CharField(max_length=200)
-    price = models.DecimalField(max_digits=10, decimal_places=2)
-
-    class Meta:
-        indexes = [models.Index(fields=["name", "price"], name="product_name_price_idx")]
-"""
-
-# The access docs/perfaudit.md documents for perfaudit's admin pages, in ONE place: when the
-# documented permission changes, change this function (it runs inside the new project).
-# Today: "active staff users" (no superuser, no model permission).
-GRANT_DOCUMENTED_ACCESS = """
-def grant_documented_access(user):
-    # docs/perfaudit.md, "Permissions": staff, plus perfaudit.view_dashboard for the pages.
-    from django.contrib.auth.models import Permission
-
-    user.is_staff = True
-    user.save()
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="perfaudit", codename="view_dashboard")
-    )
-"""
-
-# Every URL of perfaudit's ModelAdmins (found through the admin site, not a list kept here), as
-# a staff user with the documented access, then anonymous and as an active non-staff user.
-ADMIN_CHECK = (
-    GRANT_DOCUMENTED_ACCESS
-    + """
-import json
-from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.test import Client
-from django.test.utils import setup_test_environment
-from django.urls import reverse
-
-TEXT_OF = {"perfaudit_overview", "perfaudit_queries"}
-setup_test_environment()  # 'testserver' in ALLOWED_HOSTS
-User = get_user_model()
-staff = User.objects.create_user("pa-staff", password="pw-staff-1")
-grant_documented_access(staff)
-plain = User.objects.create_user("pa-plain", password="pw-plain-1")
-names = sorted(
-    pattern.name
-    for model, model_admin in admin.site._registry.items()
-    if model._meta.app_label == "perfaudit"
-    for pattern in model_admin.get_urls()
-    if pattern.name and not pattern.pattern.converters
-)
-as_staff, as_plain, anonymous = Client(), Client(), Client()
-as_staff.force_login(staff)
-as_plain.force_login(plain)
-pages = {}
-for name in names:
-    url = reverse("admin:" + name)
-    response = as_staff.get(url)
-    pages[name] = {
-        "url": url,
-        "staff": response.status_code,
-        "text": response.content.decode() if name in TEXT_OF else "",
-        "plain": as_plain.get(url).status_code,
-        "anonymous": anonymous.get(url).get("Location", ""),
-    }
-print(json.dumps(pages))
-"""
+from .install_scripts import ADMIN_CHECK, SHOP_MODELS
+from .test_package import (  # noqa: F401
+    COMMANDS,
+    SETUP_COMMANDS,
+    built_wheel,
+    install_section,
+    pytestmark,
+    run,
 )
 
 
@@ -262,6 +193,9 @@ def check_commands(site: Path, manage: list, env: dict) -> dict:
         return json.loads(result.stdout)
 
     documents = {name: command(name, *args) for name, args in COMMANDS.items()}
+    for name, args in SETUP_COMMANDS.items():
+        printed = run([*manage, name, *args], cwd=site, env=env).stdout
+        assert "GRANT SELECT ON" in printed, (name, printed)
     audit = documents["auditindexes"]
     tables = {entry["table"] for entry in audit["tables"]}
     assert {"shop_product", "shop_category", "auth_user"} <= tables

@@ -202,6 +202,7 @@ def test_the_sandbox_runs_what_it_is_given():
     forbidden = ("perfaudit.catalog", "perfaudit.rules", "perfaudit.services")
     assert layer_offenders("perfaudit.sandbox", forbidden) == []
     assert layer_offenders("perfaudit.whatif", forbidden) == []
+    assert layer_offenders("perfaudit.urlcapture", forbidden) == []
 
 
 def functions_named(prefix: str, name: str):

@@ -3,7 +3,7 @@ sandbox, rolled back), then one catalog read of everything the rules need."""
 
 from __future__ import annotations
 
-from perfaudit import sandbox, sqltext
+from perfaudit import sqltext, urlcapture
 from perfaudit.catalog import advisor as catalog
 from perfaudit.conf import PerfauditSettings
 from perfaudit.services.advisor.request import AdvisorRequest
@@ -15,7 +15,7 @@ def collect_inputs(connection, request: AdvisorRequest, conf: PerfauditSettings)
     captured = tuple(
         (f"url {url}", sqltext.unwrap_cursor(sql))
         for url in request.urls
-        for sql in sandbox.capture_request(
+        for sql in urlcapture.capture_request(
             connection,
             url,
             request.username,
