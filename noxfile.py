@@ -167,6 +167,8 @@ def tests(session: nox.Session, django: str, server: str) -> None:
         "psycopg[binary]",
         _requirement("pytest"),
         _requirement("pytest-django"),
+        # perfaudit's gate has property tests (test_gate_properties.py).
+        _requirement("hypothesis"),
     )
     session.run("python", "-m", "django", "--version")
     session.run(

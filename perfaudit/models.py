@@ -10,7 +10,9 @@ creates a table. Its permissions are the dashboard's (superusers have them all; 
   users only: the admin site lets nobody else in);
 * ``perfaudit.explain_analyze``: ANALYZE on the EXPLAIN page, which executes the statement
   (rolled back), when ``PERFAUDIT['ADMIN_EXPLAIN_ANALYZE']`` allows it at all;
-* ``perfaudit.reset_statistics``: resetting pg_stat_statements (everyone's statistics).
+* ``perfaudit.reset_statistics``: resetting pg_stat_statements (everyone's statistics);
+* ``perfaudit.signal_backends``: cancelling or terminating another database session from the
+  Sessions page (confirmed and logged).
 """
 
 from django.db import models
@@ -24,6 +26,7 @@ class Dashboard(models.Model):
         permissions = [
             ("explain_analyze", "Can run EXPLAIN ANALYZE (executes the statement, rolled back)"),
             ("reset_statistics", "Can reset the statement statistics (pg_stat_statements)"),
+            ("signal_backends", "Can cancel or terminate database sessions"),
         ]
         verbose_name = "performance dashboard"
         verbose_name_plural = "performance dashboard"
