@@ -152,7 +152,7 @@ def test_staff_without_the_permission_gets_403_and_nothing_happens(
     user = django_user_model.objects.create_user(username="viewer", is_staff=True)
     client.force_login(grant(user, "view_dashboard"))
     page = client.get(reverse(PAGE)).content.decode()
-    assert "perfaudit-signal" not in page  # no buttons
+    assert "button perfaudit-signal" not in page  # no buttons
     target = {"pid": blocked.waiter_pid, "started": started_us(blocked.waiter_pid)}
     assert client.get(reverse(SIGNAL), {**target, "action": "cancel"}).status_code == 403
     assert client.post(reverse(SIGNAL), {**target, "action": "cancel"}).status_code == 403
@@ -208,3 +208,9 @@ def test_dbconnections_lists_sessions_blockers_first(blocked):
     quiet = io.StringIO()
     call_command("dbconnections", "--sessions", "none", "--format", "json", stdout=quiet)
     assert "sessions" not in json.loads(quiet.getvalue())
+
+
+def test_the_buttons_show_with_the_permission(client, staff_user, blocked):
+    client.force_login(staff_user)
+    page = client.get(reverse(PAGE)).content.decode()
+    assert page.count("button perfaudit-signal") >= 4  # cancel + terminate, holder and waiter

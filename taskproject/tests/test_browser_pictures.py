@@ -153,3 +153,54 @@ def test_advisor_draws_plans_before_and_after(browser, live_server, django_user_
     assert after in ("1", "2")  # Index Scan, or Bitmap Heap Scan over a Bitmap Index Scan
     assert not page_problems(browser, base)
     screenshot(browser, "perfaudit-advisor-plans")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sessions_page_highlights_the_blocker_and_cancels_the_waiter(
+    browser, live_server, django_user_model
+):
+    from django.contrib.auth.models import Permission
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from perfaudit.tests.test_sessions import Blocked
+
+    base = live_server.url
+    log_in(browser, base, django_user_model)
+    django_user_model.objects.get(username="browser-staff").user_permissions.add(
+        Permission.objects.get(content_type__app_label="perfaudit", codename="signal_backends")
+    )
+    blocked = Blocked()
+    try:
+        browser.get(base + reverse("admin:perfaudit_sessions"))
+        holder = browser.find_element(By.CSS_SELECTOR, f'tr[data-pid="{blocked.holder_pid}"]')
+        waiter = browser.find_element(By.CSS_SELECTOR, f'tr[data-pid="{blocked.waiter_pid}"]')
+        assert "perfaudit-blocking" in holder.get_attribute("class")
+        assert "perfaudit-blocked" in waiter.get_attribute("class")
+        assert f"waits for pid {blocked.holder_pid}" in waiter.text
+        assert not page_problems(browser, base)
+        fit = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert fit[0] <= fit[1], f"the page is wider than the window: {fit}"
+        browser.execute_script(
+            "arguments[0].scrollIntoView()", browser.find_element(By.CSS_SELECTOR, "h2 + p")
+        )
+        screenshot(browser, "perfaudit-sessions")
+        link = waiter.find_element(By.LINK_TEXT, "cancel")
+        link.click()
+        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(link))
+        confirm = browser.find_element(By.ID, "perfaudit-confirm-signal")
+        screenshot(browser, "perfaudit-sessions-cancel")
+        confirm.click()
+        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(confirm))
+        assert browser.current_url == base + reverse("admin:perfaudit_sessions")
+        assert (
+            f"cancelled the query of pid {blocked.waiter_pid}"
+            in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+        )
+        blocked.thread.join(10)
+        assert blocked.outcome == "cancelled"
+    finally:
+        blocked.close()
