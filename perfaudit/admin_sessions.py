@@ -57,16 +57,18 @@ def sessions_signal(model_admin, request):
     if not request.user.has_perm(SIGNAL_PERMISSION):
         raise PermissionDenied(f"signalling sessions needs the {SIGNAL_PERMISSION} permission")
     back = reverse(f"{model_admin.admin_site.name}:perfaudit_sessions")
-    form = SignalForm(request.POST if request.method == "POST" else request.GET)
+    data = request.POST if request.method == "POST" else request.GET
+    form = SignalForm(data)
     if not form.is_valid():
+        # No session named at all (the bare URL): say where to pick one. A half-named one: 400.
         response = _page(
             model_admin,
             request,
             "sessions_signal",
             "Signal a session",
-            {"form": form, "active_tab": "sessions", "sessions_url": back},
+            {"form": form if data else None, "active_tab": "sessions", "sessions_url": back},
         )
-        response.status_code = 400
+        response.status_code = 400 if data else 200
         return response
     target = {"pid": form.cleaned_data["pid"], "started_us": form.cleaned_data["started"]}
     action = form.cleaned_data["action"]

@@ -182,6 +182,8 @@ def test_bad_input_is_a_400_naming_the_field(client, staff_user):
     response = client.post(reverse(SIGNAL), {"pid": "x", "started": "1", "action": "kill"})
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"pid", "action"}
+    bare = client.get(reverse(SIGNAL))  # no session named: where to pick one, nothing done
+    assert bare.status_code == 200 and "on the Sessions page" in bare.content.decode()
 
 
 def test_page_query_count(client, staff_user, django_assert_max_num_queries):
@@ -214,3 +216,13 @@ def test_the_buttons_show_with_the_permission(client, staff_user, blocked):
     client.force_login(staff_user)
     page = client.get(reverse(PAGE)).content.decode()
     assert page.count("button perfaudit-signal") >= 4  # cancel + terminate, holder and waiter
+
+
+def test_a_post_without_the_csrf_token_is_refused(staff_user, blocked):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    target = {"pid": blocked.waiter_pid, "started": started_us(blocked.waiter_pid)}
+    assert client.post(reverse(SIGNAL), {**target, "action": "cancel"}).status_code == 403
+    assert blocked.thread.is_alive()
