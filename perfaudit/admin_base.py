@@ -18,6 +18,7 @@ TABS = (
     ("indexes", "Indexes"),
     ("tables", "Tables"),
     ("connections", "Connections"),
+    ("sessions", "Sessions"),
     ("health", "Health"),
     ("explain", "Explain"),
     ("advisor", "Advisor"),

@@ -8,6 +8,8 @@ EXPLAIN.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 
@@ -37,6 +39,12 @@ class ExplainForm(forms.Form):
 ANALYZE_PERMISSION = "perfaudit.explain_analyze"
 
 
+def plan_picture(element_id: str, document: dict, sql: str) -> dict:
+    """What _plan_picture.html needs: pev2 reads EXPLAIN's JSON output as text (a list of one
+    document, as psql prints it)."""
+    return {"id": element_id, "plan": json.dumps([document]), "query": sql}
+
+
 def analyze_refusal(user) -> str | None:
     """Why ``user`` may not tick ANALYZE here, or None when they may."""
     enabled = get_settings().ADMIN_EXPLAIN_ANALYZE
@@ -62,7 +70,7 @@ PLACEHOLDERS_AND_ANALYZE = (
 def explain(model_admin, request):
     report = None
     rows = []
-    timing = None
+    timing = picture = None
     refusal = analyze_refusal(request.user)
     status = 200
     if request.method == "POST":
@@ -91,6 +99,7 @@ def explain(model_admin, request):
                 item = report.plans[0]
                 rows = render.plan_rows(item.plan, [f.to_dict() for f in item.findings])
                 timing = plantime.timing(item.plan)
+                picture = plan_picture("perfaudit-plan-json", item.plan, item.sql)
     else:
         form = ExplainForm(initial={"sql": request.GET.get("sql", "")})
     if refusal:
@@ -108,6 +117,7 @@ def explain(model_admin, request):
             "report": report,
             "rows": rows,
             "timing": timing,
+            "picture": picture,
             "buffers": request.method == "POST"
             and form.is_valid()
             and form.cleaned_data["buffers"],
@@ -117,6 +127,31 @@ def explain(model_admin, request):
     )
     response.status_code = status
     return response
+
+
+def plan_comparisons(suggestions) -> list[dict]:
+    """Each verified suggestion's statements planned without and with its index: text side by
+    side, and the two documents for pev2 (drawn when the reader opens them)."""
+    from perfaudit.render.plans import plan_text
+
+    comparisons = []
+    for s in suggestions:
+        statements = []
+        for number, (before, after) in sorted(s.plans.items()):
+            ids = f"perfaudit-plan-{s.name}-{number}"
+            statements.append(
+                {
+                    "number": number,
+                    "sql": next((st["sql"] for st in s.statements if st["number"] == number), ""),
+                    "before": {"text": plan_text(before), "cost": before["Plan"]["Total Cost"]}
+                    | {"picture": plan_picture(f"{ids}-before", before, "")},
+                    "after": {"text": plan_text(after), "cost": after["Plan"]["Total Cost"]}
+                    | {"picture": plan_picture(f"{ids}-after", after, "")},
+                }
+            )
+        if statements:
+            comparisons.append({"name": s.name, "table": s.table, "statements": statements})
+    return comparisons
 
 
 class AdvisorForm(forms.Form):
@@ -153,6 +188,7 @@ def advisor(model_admin, request):
             "report": report,
             "error": error if request.method == "GET" else None,
             "build_max_bytes": get_settings().ADVISOR_BUILD_MAX_BYTES,
+            "comparisons": plan_comparisons(report.suggestions) if report else [],
             # The suggestions are the missing_index findings; the others are listed too.
             "findings": [{"finding": f, "evidence": ""} for f in others],
         },

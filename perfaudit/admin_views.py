@@ -17,6 +17,7 @@ from perfaudit.admin_base import findings as _findings
 from perfaudit.admin_base import page as _page
 from perfaudit.admin_base import run as _run
 from perfaudit.admin_forms import advisor, explain
+from perfaudit.admin_sessions import sessions, sessions_signal
 
 
 def overview(model_admin, request):
@@ -196,7 +197,10 @@ def health(model_admin, request):
 
 
 #: Pages without a tab of their own: (url, view, url name suffix).
-SUBPAGES = (("queries/reset/", queries_reset, "queries_reset"),)
+SUBPAGES = (
+    ("queries/reset/", queries_reset, "queries_reset"),
+    ("sessions/signal/", sessions_signal, "sessions_signal"),
+)
 
 #: (url, view, url name suffix, tab title), in admin_base.TABS order. The first is the admin
 #: index's link.
@@ -206,6 +210,7 @@ _VIEWS = {
     "indexes": ("indexes/", indexes),
     "tables": ("tables/", tables),
     "connections": ("connections/", connections),
+    "sessions": ("sessions/", sessions),
     "health": ("health/", health),
     "explain": ("explain/", explain),
     "advisor": ("advisor/", advisor),

@@ -16,6 +16,12 @@ from perfaudit.services.health import HealthReport, db_health
 from perfaudit.services.indexes import IndexReport, audit_indexes
 from perfaudit.services.overview import OVERVIEW_SECTIONS, OverviewReport, overview
 from perfaudit.services.profile import ProfileReport, profile_query
+from perfaudit.services.sessions import (
+    SessionsReport,
+    session_activity,
+    session_lookup,
+    signal_session,
+)
 from perfaudit.services.statements import SlowQueriesReport, reset_statistics, slow_queries
 from perfaudit.services.tables import TableStatsReport, table_stats
 
@@ -32,6 +38,7 @@ __all__ = [
     "OverviewReport",
     "ProfileReport",
     "ServiceError",
+    "SessionsReport",
     "SlowQueriesReport",
     "TableStatsReport",
     "advise_indexes",
@@ -46,6 +53,9 @@ __all__ = [
     "overview",
     "profile_query",
     "reset_statistics",
+    "session_activity",
+    "session_lookup",
+    "signal_session",
     "slow_queries",
     "table_stats",
 ]

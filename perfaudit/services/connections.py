@@ -13,7 +13,9 @@ from perfaudit.conf import PerfauditSettings, get_settings
 from perfaudit.findings import Report
 from perfaudit.rules import connections as rules
 from perfaudit.rules.connections import Headroom
+from perfaudit.rules.sessions import SessionRow
 from perfaudit.services.base import envelope, get_connection
+from perfaudit.services.sessions import session_activity, session_dict
 from perfaudit.snapshots.connections import ActivityGroup, ConnectionSetup, ConnectionsSelection
 from perfaudit.snapshots.pooler import PoolerSnapshot
 from perfaudit.snapshots.replication import ReplicationSnapshot
@@ -29,9 +31,13 @@ class ConnectionsReport(Report):
     #: The audited database first, then each replica alias (TEST["MIRROR"] == alias).
     replication: list[ReplicationSnapshot] = field(default_factory=list)
     pooler: PoolerSnapshot | None = None
+    #: The sessions (services.sessions), when asked for: all, or the busy ones (not idle).
+    sessions: list[SessionRow] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        sessions = self.sessions
+        listed = {} if sessions is None else {"sessions": [session_dict(r) for r in sessions]}
+        return listed | {
             "setup": {
                 "alias": self.setup.alias,
                 "conn_max_age": self.setup.conn_max_age,
@@ -66,11 +72,22 @@ def connections_selection(using: str, conf: PerfauditSettings) -> ConnectionsSel
     )
 
 
-def db_connections(*, using: str = "default") -> ConnectionsReport:
+def db_connections(*, using: str = "default", sessions: str | None = None) -> ConnectionsReport:
+    """``sessions``: None (not read), "busy" (every session but the idle ones) or "all"."""
     connection = get_connection(using)
     conf = get_settings()
     snapshot = catalog.collect(connection, connections_selection(using, conf))
+    listed = None
+    if sessions:
+        listed = session_activity(using=using).sessions
+        # Not the audit's own connection (the activity table leaves it out too).
+        listed = [
+            r
+            for r in listed
+            if not r.backend.own and (sessions == "all" or r.backend.state != "idle")
+        ]
     return ConnectionsReport(
+        sessions=listed,
         **envelope(connection, snapshot.server, rules.evaluate(snapshot, conf)),
         setup=snapshot.setup,
         activity=snapshot.groups,

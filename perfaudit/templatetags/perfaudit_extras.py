@@ -40,3 +40,10 @@ def breakable(identifier):
     """``auth_group_permissions`` may wrap after an underscore or dot, never mid-word."""
     text = escape(str(identifier))
     return mark_safe(text.replace("_", "_<wbr>").replace(".", ".<wbr>"))  # noqa: S308 - escaped
+
+
+@register.filter
+def one_line(text):
+    """A statement on one line (its newlines and indentation as single spaces), as the
+    Queries page shows pg_stat_statements' text."""
+    return " ".join(str(text or "").split())

@@ -15,7 +15,12 @@ from perfaudit import gate
 from perfaudit.testing import perfaudit_no_repeated_queries, perfaudit_query_budget  # noqa: F401
 
 #: Every permission perfaudit's pages know (perfaudit.models).
-PERFAUDIT_PERMISSIONS = ("view_dashboard", "explain_analyze", "reset_statistics")
+PERFAUDIT_PERMISSIONS = (
+    "view_dashboard",
+    "explain_analyze",
+    "reset_statistics",
+    "signal_backends",
+)
 
 
 def grant(user, *codenames):

@@ -150,7 +150,7 @@ def test_metadata_says_what_the_matrix_tests(wheel):
         assert not [n for n in names if n.startswith(foreign)]
     assert "perfaudit/templates/admin/perfaudit/overview.html" in names
     # The admin pages' scripts and the vendored libraries with their licences (no CDN).
-    for static in ("charts.js", "vendor/uplot/uPlot.iife.min.js", "vendor/uplot/LICENSE"):
+    for static in ("charts.js", "plan.js", "vendor/uplot/LICENSE", "vendor/pev2/pev2.umd.js"):
         assert f"perfaudit/static/perfaudit/{static}" in names
     assert "perfaudit/migrations/0001_dashboard.py" in names
 

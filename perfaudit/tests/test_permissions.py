@@ -3,7 +3,8 @@
 The rules (perfaudit.models): the admin site lets only active staff in (others go to its login
 form); then perfaudit.view_dashboard opens every page, plain EXPLAIN and the Advisor form;
 perfaudit.explain_analyze adds ANALYZE (where PERFAUDIT['ADMIN_EXPLAIN_ANALYZE'] allows it at
-all); perfaudit.reset_statistics the statistics reset. Superusers hold every permission.
+all); perfaudit.reset_statistics the statistics reset; perfaudit.signal_backends cancelling or
+terminating a session from the Sessions page. Superusers hold every permission.
 """
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import reverse
 
 from perfaudit.admin_base import TABS
 
-from .conftest import grant
+from .conftest import PERFAUDIT_PERMISSIONS, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +26,17 @@ ACTIONS = [
     ("advisor-post", "post", "advisor", {"sql": "SELECT * FROM tasks_task WHERE priority = 'x'"}),
     ("reset-get", "get", "queries_reset", None),
     ("reset-post", "post", "queries_reset", {}),
+    # A session that is not there: allowed, it goes back to Sessions with a message.
+    ("signal-get", "get", "sessions_signal", {"pid": 1, "started": 0, "action": "cancel"}),
+    ("signal-post", "post", "sessions_signal", {"pid": 1, "started": 0, "action": "cancel"}),
 ]
-VIEW_ONLY = {"explain-analyze": DENIED, "reset-get": DENIED, "reset-post": DENIED}
+VIEW_ONLY = {
+    "explain-analyze": DENIED,
+    "reset-get": DENIED,
+    "reset-post": DENIED,
+    "signal-get": DENIED,
+    "signal-post": DENIED,
+}
 #: user kind -> expected outcome per action (default for the kind, then exceptions).
 EXPECTED = {
     "anonymous": (LOGIN, {}),
@@ -52,7 +62,7 @@ def make_user(django_user_model):
         if kind == "staff with view_dashboard":
             user = grant(user, "view_dashboard")
         elif kind == "staff with every permission":
-            user = grant(user, "view_dashboard", "explain_analyze", "reset_statistics")
+            user = grant(user, *PERFAUDIT_PERMISSIONS)
         return user
 
     return make
@@ -61,8 +71,11 @@ def make_user(django_user_model):
 def outcome(response) -> object:
     if response.status_code == 302 and reverse("admin:login") in response["Location"]:
         return LOGIN
-    if response.status_code == 302 and response["Location"] == reverse("admin:perfaudit_queries"):
-        return OK  # a reset POST that was allowed goes back to the Queries page
+    if response.status_code == 302 and response["Location"] in (
+        reverse("admin:perfaudit_queries"),  # a reset POST that was allowed
+        reverse("admin:perfaudit_sessions"),  # a signal that was allowed (and found nothing)
+    ):
+        return OK
     return response.status_code
 
 
@@ -75,7 +88,7 @@ def test_permission_matrix(client, make_user, kind, analyze_on):
     seen, wanted = {}, {}
     for name, method, url_name, data in ACTIONS:
         url = reverse(f"admin:perfaudit_{url_name}")
-        response = client.get(url) if method == "get" else client.post(url, data)
+        response = client.get(url, data) if method == "get" else client.post(url, data)
         seen[name] = outcome(response)
         wanted[name] = exceptions.get(name, default)
     assert seen == wanted

@@ -1,6 +1,19 @@
 from perfaudit import render, services
 from perfaudit.management.base import PerfauditCommand
 
+SESSION_COLUMNS = (
+    "pid",
+    "user",
+    "application",
+    "state",
+    "wait",
+    "query start",
+    "query s",
+    "xact s",
+    "flags",
+    "statement",
+)
+
 
 class Command(PerfauditCommand):
     help = (
@@ -8,8 +21,18 @@ class Command(PerfauditCommand):
         "transaction pooler and replicas), replication state and lag, and the pooler."
     )
 
+    def add_command_arguments(self, parser):
+        parser.add_argument(
+            "--sessions",
+            choices=("busy", "all", "none"),
+            default="busy",
+            help="list each session (pid, user, application, state, wait event, query start, "
+            "transaction age, statement; blockers first): busy = all but the idle ones",
+        )
+
     def build(self, options):
-        return services.db_connections(using=options["database"])
+        listed = None if options["sessions"] == "none" else options["sessions"]
+        return services.db_connections(using=options["database"], sessions=listed)
 
     def render_text(self, report, options):
         setup, head = report.setup, report.headroom
@@ -67,10 +90,40 @@ class Command(PerfauditCommand):
                 f"{'?' if available is None else available} available; "
                 f"headroom {'?' if spare is None else spare}"
             )
+        if report.sessions is not None:
+            out += ["", *self.render_sessions(report.sessions)]
         out += ["", *self.render_replication(doc["replication"])]
         out += ["", *self.render_pooler(doc["pooler"])]
         out += ["", render.findings_block(report.findings)]
         return "\n".join(out)
+
+    def render_sessions(self, rows):
+        def flags(r):
+            marks = [f"blocks {', '.join(map(str, r.blocking))}"] if r.blocking else []
+            marks += [f"waits for {', '.join(map(str, r.backend.blocked_by))}"] * r.blocked
+            marks += ["LONG"] * r.long_running + ["IDLE IN XACT"] * r.idle_in_transaction
+            return "; ".join(marks)
+
+        table = render.table(
+            SESSION_COLUMNS,
+            [
+                (
+                    str(b.pid),
+                    b.user,
+                    b.application,
+                    b.state,
+                    f"{b.wait_event_type}/{b.wait_event}" if b.wait_event else "",
+                    b.query_start.strftime("%H:%M:%S") if b.query_start else "",
+                    b.query_seconds,
+                    b.xact_seconds,
+                    flags(r),
+                    " ".join((b.query or "").split())[:80],
+                )
+                for r in rows
+                for b in (r.backend,)
+            ],
+        )
+        return ["Sessions (blockers first; statements cut at 80 characters)", table]
 
     def render_replication(self, snapshots):
         out = ["Replication"]

@@ -56,6 +56,9 @@ class Suggestion:
     #: The declared index this restores (in Meta.indexes, missing from the database): its
     #: name, and auditindexes' own fix as the SQL and operation.
     restore: str | None = None
+    #: Verified only: statement number -> (plan document without the index, with it), for the
+    #: admin page's before/after pictures (not part of the JSON contract: plans are large).
+    plans: dict = field(default_factory=dict, repr=False)
 
     @property
     def reduction(self) -> float | None:
@@ -80,7 +83,7 @@ class Suggestion:
         return migration_writer.describe(self.operation, model=self.model, note=note)
 
     def to_dict(self) -> dict[str, Any]:
-        hidden = {"candidate", "operation", "model"}
+        hidden = {"candidate", "operation", "model", "plans"}
         document = {k: v for k, v in self.__dict__.items() if k not in hidden}
         return document | {"migration": self.migration, "reduction": self.reduction}
 

@@ -38,7 +38,9 @@ def _restored(cand: Candidate, proposal: Proposal):
     return fix.sql, (fix.operations[0] if fix.operations else None)
 
 
-def _suggestion(number, proposal, snapshot, *, statements, verified_by, size, note=None):
+def _suggestion(
+    number, proposal, snapshot, *, statements, verified_by, size, note=None, plans=None
+):
     cand, name = proposal.candidates[number], proposal.names[number]
     table, model = snapshot.tables[cand.table], snapshot.models.get(cand.table)
     sql = cand.create_sql(name) + ";"
@@ -72,6 +74,7 @@ def _suggestion(number, proposal, snapshot, *, statements, verified_by, size, no
         model=model.model.object_name if model else None,
         candidate=cand,
         restore=cand.restore,
+        plans=plans or {},
     )
 
 
@@ -125,6 +128,10 @@ def suggestions(
                 statements=statements,
                 verified_by=trial.verified_by,
                 size=trial.size_bytes,
+                plans={
+                    t.statement: (before[t.statement].document, trial.plans[t.statement].document)
+                    for t in won
+                },
             )
         )
     chosen_ids = {id(c) for c, _t in chosen}
