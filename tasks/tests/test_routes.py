@@ -87,3 +87,12 @@ def test_an_endpoint_declared_once_is_served_by_both(settings, owner):
     assert sync.status_code == async_.status_code == 401
     assert sync.content == async_.content
     assert sync["WWW-Authenticate"] == async_["WWW-Authenticate"] == "Token"
+
+
+def test_the_page_schema_lists_the_fields_the_page_statement_reads():
+    # A task field is added to the page statement (selectors.TASK_FIELDS); the OpenAPI shape of
+    # a task must follow, or the schema (and clients generated from it) would miss it.
+    from tasks.selectors import TASK_FIELDS
+    from tasks.serializers import TaskOutSerializer
+
+    assert tuple(TaskOutSerializer().fields) == TASK_FIELDS
