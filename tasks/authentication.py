@@ -109,8 +109,10 @@ async def aauthenticate(request, secret: str | None) -> None:
     user = await request.auser()
     if not (user.is_authenticated and user.is_active):
         raise exceptions.NotAuthenticated()
-    # Pure CPU (the CSRF cookie and header), as DRF's SessionAuthentication runs it.
-    SessionAuthentication().enforce_csrf(request)
+    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        # DRF's SessionAuthentication check (the CSRF cookie and header: no I/O); it accepts
+        # the safe methods without looking.
+        SessionAuthentication().enforce_csrf(request)
     request.user, request.auth = user, None
 
 
