@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskproject.settings")
 os.environ.setdefault("TASKPROJECT_WEB", "1")
 
 # What django.core.asgi.get_asgi_application() does, with our handler (taskproject/handlers.py:
-# no thread hop for Django's request signals when a request opens no Django connection).
+# Django's handler, chunked request bodies, no thread hop for request_started).
 django.setup(set_prefix=False)
 
 from taskproject.handlers import TaskprojectASGIHandler  # noqa: E402 - needs the apps ready

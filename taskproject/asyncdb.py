@@ -2,13 +2,14 @@
 
 Django 5.2's async ORM runs every query on a thread (``sync_to_async``): two thread hops per
 statement, on top of the event loop. The async views of tasks/async_views.py run their fixed
-statements (the same SQL the sync path runs, built in tasks/selectors.py) here instead, on
+statements (the same ``Statement``s the sync views run, tasks/serving.py) here instead, on
 psycopg ``AsyncConnection``s, awaited on the event loop. Everything else keeps the ORM.
 
-One small pool per event loop (uvicorn: one loop per worker process, so one pool per worker):
-up to ``DB_ASYNC_POOL_MAX_SIZE`` connections, a caller waiting longer than ``DB_POOL_TIMEOUT``
+One small pool per event loop and database alias (uvicorn: one loop per worker process, so one
+pool per worker and database; a read replica's reads go to its own, taskproject.replicas): up to
+``DB_ASYNC_POOL_MAX_SIZE`` connections, a caller waiting longer than ``DB_POOL_TIMEOUT``
 for one gets ``PoolTimeout`` (a 503, like Django's pool). The connections are made from the
-``default`` database's settings, as Django would make them: the same conninfo, application name,
+alias's Django settings, as Django would make them: the same conninfo, application name,
 connect timeout, startup statement timeout (direct connections) or none (behind a transaction
 pooler, where the role-level timeout applies, docs/scaling.md), UTC sessions and Django's type
 adapters, so rows come back as the sync path sees them. Autocommit: every statement here is one
@@ -114,17 +115,17 @@ class LoopPool:
             _discard(self.idle.pop())
 
 
-_pools: dict[asyncio.AbstractEventLoop, LoopPool] = {}
+_pools: dict[tuple[asyncio.AbstractEventLoop, str], LoopPool] = {}
 
 
-def pool() -> LoopPool:
+def pool(alias: str = DEFAULT_DB_ALIAS) -> LoopPool:
     loop = asyncio.get_running_loop()
-    found = _pools.get(loop)
+    found = _pools.get((loop, alias))
     if found is None:
-        for old_loop in [old for old in _pools if old.is_closed()]:
-            _pools.pop(old_loop).close()
-        found = _pools[loop] = LoopPool(
-            connection_params(),
+        for old in [key for key in _pools if key[0].is_closed()]:
+            _pools.pop(old).close()
+        found = _pools[loop, alias] = LoopPool(
+            connection_params(alias),
             max_size=settings.DB_ASYNC_POOL_MAX_SIZE,
             timeout=settings.DB_POOL_TIMEOUT,
         )
@@ -137,8 +138,8 @@ def close_all() -> None:
         _pools.popitem()[1].close()
 
 
-async def _run(sql: str, params, fetch: str):
-    pool_ = pool()
+async def _run(sql: str, params, fetch: str, alias: str):
+    pool_ = pool(alias)
     for attempt in (1, 2):
         conn, reused = await pool_.acquire()
         start = time.perf_counter()
@@ -146,8 +147,6 @@ async def _run(sql: str, params, fetch: str):
             cursor = await conn.execute(sql, params)
             if fetch == "all":
                 result = await cursor.fetchall()
-            elif fetch == "one":
-                result = await cursor.fetchone()
             else:
                 result = cursor.rowcount
         except psycopg.OperationalError:
@@ -161,21 +160,17 @@ async def _run(sql: str, params, fetch: str):
             record_statement(
                 sql,
                 params,
-                alias=DEFAULT_DB_ALIAS,
+                alias=alias,
                 duration_ms=(time.perf_counter() - start) * 1000,
             )
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def fetchall(sql: str, params=()) -> list[tuple]:
-    return await _run(sql, params, "all")
-
-
-async def fetchone(sql: str, params=()) -> tuple | None:
-    return await _run(sql, params, "one")
+async def fetchall(sql: str, params=(), *, alias: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    return await _run(sql, params, "all", alias)
 
 
 async def execute(sql: str, params=()) -> int:
-    """A write; returns the row count."""
-    return await _run(sql, params, "rowcount")
+    """A write (on the primary); returns the row count."""
+    return await _run(sql, params, "rowcount", DEFAULT_DB_ALIAS)

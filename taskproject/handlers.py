@@ -1,5 +1,5 @@
 """The request handlers around Django: chunked request bodies (WSGI and ASGI), and Django's
-ASGI handler without its last thread hops on requests that use no Django connection.
+ASGI handler with no thread hop for ``request_started``.
 
 Chunked bodies. A body sent with ``Transfer-Encoding: chunked`` has no Content-Length, and
 DRF's parsers read nothing without one: the API answered "title: required" for a task that had
@@ -10,40 +10,31 @@ de-chunked it and ``TaskprojectASGIHandler`` counts it. Either way the request t
 Content-Length, so taskproject.middleware.RequestBodyLimitMiddleware applies the usual limit
 (JSON 413).
 
-Django's ``ASGIHandler`` sends ``request_started`` with ``Signal.asend`` and closes the response
-with ``sync_to_async(response.close)`` (which sends ``request_finished``): its sync receivers
-(Django's ``reset_queries`` and ``close_old_connections``) run on a thread, a new one per
-request (``ThreadSensitiveContext``). Those receivers only look after Django's database
-connections. A request served by the native async path (taskproject.asyncdb) opens none, so for
-it they have nothing to do: here they run inline, on the loop, when no Django connection is
-open in the request's context and no async receiver is connected (``Signal.send`` cannot call
-one from the loop). Any other request (session, ORM, bulk-complete) gets Django's own hops.
-
-``handle`` is Django 5.2's, with those two changes (marked "taskproject").
+Django's ASGI handler, through supported hooks only. It sends ``request_started`` with
+``Signal.asend``, which runs sync receivers on a thread (a new one per request,
+``ThreadSensitiveContext``). The only receivers are Django's own ``reset_queries`` and
+``close_old_connections``, which look after Django's connections of the thread they run on: at
+the start of an ASGI request nothing has opened one in its context (Django refuses to connect
+from the event loop, and the request's database thread is new), so there is nothing for them
+to do but they cost a hop. ``use_async_request_started`` replaces them on that signal, in ASGI
+processes only (the handler does it), by one async receiver that runs them on the loop
+(``asend`` awaits async receivers in place) unless a connection is open on the loop's thread,
+when it hands them to a thread as Django would. ``request_finished`` keeps Django's receivers
+and handler: ``close_old_connections`` must run on the request's database thread, where its
+connections (and, with ``DB_POOL``, the pool's) live; Django closes the response there.
+Chunked bodies use ``create_request``; nothing of ``ASGIHandler.handle`` is copied.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import json
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
+from django import db
 from django.core import signals
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
-from django.urls import set_script_prefix
-
-
-def _ran_sync_code() -> bool:
-    """Whether this request ran sync code on its thread (``ThreadSensitiveContext``): a sync
-    view, the session or user lookup. Django's connections are per thread, so one opened there
-    is invisible from the loop, and only a ``close_old_connections`` on that same thread closes
-    it (with ``DB_POOL``: returns it to the pool; run on the loop, each such request kept one
-    pooled connection for good, and the pool ran dry after ``DB_POOL_MAX_SIZE`` requests)."""
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    return context is not None and context in SyncToAsync.context_to_thread_executor
 
 
 def _chunked(transfer_encoding: str, content_length) -> bool:
@@ -93,75 +84,40 @@ def _with_content_length(scope, body_file):
     return {**scope, "headers": [*scope["headers"], (b"content-length", str(size).encode())]}
 
 
-def _inline_safe(signal, sender) -> bool:
-    """Whether ``signal``'s receivers may run on the loop: no Django connection open in this
-    context (so ``close_old_connections`` has nothing to close), no async receiver."""
-    if _ran_sync_code():
-        return False
+async def request_started(**kwargs) -> None:
+    """Django's request_started receivers (django.db.reset_queries, close_old_connections) as
+    one async receiver, so ``Signal.asend`` makes no thread hop for them."""
     if any(conn.connection is not None for conn in connections.all(initialized_only=True)):
-        return False
-    _sync_receivers, async_receivers = signal._live_receivers(sender)
-    return not async_receivers
+        await sync_to_async(_django_request_started)()
+    else:
+        _django_request_started()
+
+
+def _django_request_started() -> None:
+    db.reset_queries()
+    db.close_old_connections()
+
+
+def use_async_request_started() -> None:
+    """In an ASGI process: ``request_started``'s receivers as one async receiver (above)."""
+    signals.request_started.disconnect(db.reset_queries)
+    signals.request_started.disconnect(db.close_old_connections)
+    signals.request_started.connect(request_started, dispatch_uid="taskproject.request_started")
+
+
+def use_sync_request_started() -> None:
+    """Django's own receivers again (tests that built an ASGI handler in their process)."""
+    signals.request_started.disconnect(dispatch_uid="taskproject.request_started")
+    signals.request_started.connect(db.reset_queries)
+    signals.request_started.connect(db.close_old_connections)
 
 
 class TaskprojectASGIHandler(ASGIHandler):
-    async def handle(self, scope, receive, send):
-        from django.core.exceptions import RequestAborted
+    """Django's ASGIHandler, with async request_started receivers and chunked bodies."""
 
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        scope = _with_content_length(scope, body_file)  # taskproject: chunked bodies
-        set_script_prefix(get_script_prefix(scope))
-        # taskproject: request_started inline when it is safe.
-        if _inline_safe(signals.request_started, self.__class__):
-            signals.request_started.send(sender=self.__class__, scope=scope)
-        else:
-            await signals.request_started.asend(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        if request is None:
-            body_file.close()
-            await self.send_response(error_response, send)
-            await sync_to_async(error_response.close)()
-            return
+    def __init__(self):
+        super().__init__()
+        use_async_request_started()
 
-        async def process_request(request, send):
-            response = await self.run_get_response(request)
-            # taskproject: judged in the context the view ran in (its connections are there).
-            response._inline_close = _inline_safe(signals.request_finished, self.__class__)
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.send_response(response, send)
-            return response
-
-        tasks = [
-            asyncio.create_task(self.listen_for_disconnect(receive)),
-            asyncio.create_task(process_request(request, send)),
-        ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done():
-                try:
-                    task.result()
-                except RequestAborted:
-                    pass
-                except AssertionError:
-                    body_file.close()
-                    raise
-            else:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-        try:
-            response = tasks[1].result()
-        except asyncio.CancelledError:
-            await signals.request_finished.asend(sender=self.__class__)
-        else:
-            # taskproject: close inline (resource closers, request_finished) when it is safe.
-            if getattr(response, "_inline_close", False):
-                response.close()
-            else:
-                await sync_to_async(response.close)()
-
-        body_file.close()
+    def create_request(self, scope, body_file):
+        return super().create_request(_with_content_length(scope, body_file), body_file)

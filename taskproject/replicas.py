@@ -20,7 +20,11 @@ Health: a replica whose status query or connection fails is skipped for
 (pending WAL older than that) is skipped until it catches up. A statement that fails on a
 replica mid-request is re-run on the primary (``_replica_fallback``): no failed request.
 
-``read_alias_for`` is the entry point for code that routes by hand (the native async path).
+Both servers: the middleware runs sync under WSGI and natively async under ASGI, where the
+native async views ask ``aread_alias`` (the same rules; the decision runs on a thread only when
+replicas are configured) and a statement that fails on a replica is re-run on the primary too
+(``replica_failed``). Bookkeeping writes (a token's last use, ``bookkeeping()``) are not the
+user's writes: they do not pin the user to the primary.
 """
 
 from __future__ import annotations
@@ -29,16 +33,20 @@ import logging
 import random
 import threading
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import psycopg
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db.backends.signals import connection_created
 from django.utils.functional import SimpleLazyObject, empty
 
 from taskproject import rediscache
+from taskproject.middleware import SyncAndAsyncMiddleware
 
 logger = logging.getLogger("taskproject.replicas")
 
@@ -124,7 +132,7 @@ def _status_interval() -> float:
     return settings.DB_REPLICA_STATUS_MS / 1000
 
 
-def _mark_down(alias: str, exc: BaseException) -> None:
+def _mark_down(alias: str, exc: BaseException, *, close: bool = True) -> None:
     status = _status.setdefault(alias, ReplicaStatus(alias))
     with _lock:
         status.down_until = time.monotonic() + settings.DB_REPLICA_RETRY_SECONDS
@@ -133,6 +141,8 @@ def _mark_down(alias: str, exc: BaseException) -> None:
     logger.warning(
         "replica %s skipped for %.1f s: %s", alias, settings.DB_REPLICA_RETRY_SECONDS, exc
     )
+    if not close:
+        return
     try:
         connections[alias].close()
     except Exception:  # a broken connection may fail to close; it is gone anyway
@@ -296,6 +306,33 @@ def current_read_alias() -> str:
     return state.alias
 
 
+async def aread_alias() -> str:
+    """``current_read_alias`` for the native async views (taskproject.asyncdb statements)."""
+    if not replica_aliases():
+        return DEFAULT_DB_ALIAS
+    state = _current.get()
+    if state is None or not state.safe or state.wrote:
+        return DEFAULT_DB_ALIAS
+    if state.alias is None:
+        user_id = state.user_id()
+        if user_id is None:
+            return DEFAULT_DB_ALIAS
+        # The replicas' status (a query on each, at most every DB_REPLICA_STATUS_MS) and the
+        # user's position (Redis) are sync I/O: on a thread, once per request.
+        state.alias = await sync_to_async(read_alias_for)(user_id)
+    return state.alias
+
+
+def replica_failed(alias: str, exc: BaseException) -> None:
+    """A native async statement failed on replica ``alias``: skip it, this request reads the
+    primary from now on (what ``_replica_fallback`` does for Django's connections)."""
+    # The Django connection to it belongs to another thread; it is health-checked there.
+    _mark_down(alias, exc, close=False)
+    state = _current.get()
+    if state is not None:
+        state.alias = DEFAULT_DB_ALIAS
+
+
 def _connectable(alias: str) -> str:
     """Connect (or health-check the persistent connection) before handing the alias out: a
     replica that went away since its last status check costs a fallback, not a 503."""
@@ -336,17 +373,42 @@ def _replica_fallback(execute, sql, params, many, context):
         return None
 
 
-def _watch_primary(state: _Request):
-    def watch(execute, sql, params, many, context):
-        # A transaction (every write path is atomic()) or a statement that is not a plain read
-        # makes this a writing request.
-        if not state.wrote:
-            head = sql.lstrip()[:6].upper()
-            if not context["connection"].get_autocommit() or head not in {"SELECT", "SHOW"}:
-                state.wrote = True
-        return execute(sql, params, many, context)
+_bookkeeping: ContextVar[bool] = ContextVar("taskproject_replicas_bookkeeping", default=False)
 
-    return watch
+
+@contextmanager
+def bookkeeping():
+    """Writes in this block are the application's bookkeeping (a token's last use), not the
+    user's: they do not make the request a writing one, so they do not pin the user's reads to
+    the primary (there is nothing of theirs to read back)."""
+    token = _bookkeeping.set(True)
+    try:
+        yield
+    finally:
+        _bookkeeping.reset(token)
+
+
+def _watch_primary(execute, sql, params, many, context):
+    """On every connection to the primary: a transaction (every write path is atomic()) or a
+    statement that is not a plain read makes the current request a writing one. The request is
+    found through its context (``_current``), which Django's and asgiref's threads inherit, so
+    this also sees the statements an ASGI request runs on Django's database thread."""
+    state = _current.get()
+    if state is not None and not state.wrote and not _bookkeeping.get():
+        head = sql.lstrip()[:6].upper()
+        if not context["connection"].get_autocommit() or head not in {"SELECT", "SHOW"}:
+            state.wrote = True
+    return execute(sql, params, many, context)
+
+
+def _watch(connection) -> None:
+    if connection.alias == DEFAULT_DB_ALIAS and _watch_primary not in connection.execute_wrappers:
+        # Outermost, like _replica_fallback: per-request wrappers stay last.
+        connection.execute_wrappers.insert(0, _watch_primary)
+
+
+def _watch_created(sender, connection, **kwargs):
+    _watch(connection)
 
 
 class ReplicaRouter:
@@ -368,25 +430,48 @@ class ReplicaRouter:
         return db == DEFAULT_DB_ALIAS
 
 
-class ReplicaRoutingMiddleware:
-    """Scopes the routing state to one request; records the user's LSN after a write."""
+class ReplicaRoutingMiddleware(SyncAndAsyncMiddleware):
+    """Scopes the routing state to one request; records the user's LSN after a write. Sync
+    under WSGI, natively async under ASGI (no thread hop unless the request wrote)."""
 
     def __init__(self, get_response):
-        self.get_response = get_response
+        super().__init__(get_response)
+        # Every thread's connection to the primary, including the ones an ASGI request's sync
+        # code (DRF views, the ORM) opens on Django's database thread.
+        connection_created.connect(_watch_created, dispatch_uid="taskproject.replicas.watch")
 
     def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
         state = _Request(request=request, safe=request.method in SAFE_METHODS)
         token = _current.set(state)
         try:
-            with connections[DEFAULT_DB_ALIAS].execute_wrapper(_watch_primary(state)):
-                response = self.get_response(request)
+            _watch(connections[DEFAULT_DB_ALIAS])
+            response = self.get_response(request)
             if state.wrote:
                 user_id = state.user_id()
                 if user_id is not None:
                     # After the view: every transaction of this request has committed.
                     record_write(user_id)
-            if settings.DB_REPLICA_DEBUG_HEADER:
-                response["X-Read-Alias"] = state.alias or DEFAULT_DB_ALIAS
-            return response
+            return self._finish(state, response)
         finally:
             _current.reset(token)
+
+    async def _acall(self, request):
+        state = _Request(request=request, safe=request.method in SAFE_METHODS)
+        token = _current.set(state)
+        try:
+            response = await self.get_response(request)
+            if state.wrote:
+                user_id = state.user_id()
+                if user_id is not None:
+                    await sync_to_async(record_write)(user_id)
+            return self._finish(state, response)
+        finally:
+            _current.reset(token)
+
+    @staticmethod
+    def _finish(state: _Request, response):
+        if settings.DB_REPLICA_DEBUG_HEADER:
+            response["X-Read-Alias"] = state.alias or DEFAULT_DB_ALIAS
+        return response

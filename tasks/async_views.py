@@ -1,12 +1,13 @@
-"""Async variants (ASGI) of the task list, stats, user tasks, bulk-complete and summaries.
+"""The native async serving (ASGI) of the routes declared in tasks/routes.py.
 
-Plain Django async views, no DRF (its views are sync) and no thread hop on the hot paths: the
-reads run the sync path's own SQL (tasks.selectors) on native async connections
-(tasks.async_selectors, taskproject.asyncdb), and a token request authenticates in the same
-statement as the data it asks for (one round trip). Validation reuses the sync serializers (pure
-Python) and the row shaping is shared, so the JSON is identical (tests compare the bytes).
-Authentication mirrors DRF's Token + Session classes, messages included; session requests (the
-browser) and bulk-complete still go through Django's async ORM, which runs on a thread.
+``route_view(route)`` is a plain Django async view, no DRF (its views are sync) and no thread hop
+on a token request: the route's handler is driven on the event loop (tasks.serving.adrive),
+its statements awaited on native async connections (taskproject.asyncdb), read replicas and
+read-your-writes as on the sync server (taskproject.replicas). Everything else is the sync
+server's own code: authentication (tasks.authentication, DRF's order, messages and CSRF check),
+permissions (tasks.permissions), throttles (tasks.throttling), errors (tasks.errors: DRF's
+exception handler) and rendering (tasks.renderers), so the JSON is identical (tests compare the
+bytes). Session requests (the browser) and writes still use Django's ORM, on its thread.
 """
 
 from __future__ import annotations
@@ -14,187 +15,72 @@ from __future__ import annotations
 import functools
 
 import orjson
-import psycopg
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
-from taskproject.middleware import database_unavailable_response
-from tasks import async_selectors, services
-from tasks.authentication import token_secret
-from tasks.pagination import with_next_link
-from tasks.permissions import require_self_or_staff, require_staff
-from tasks.renderers import json_response
-from tasks.serializers import (
-    BulkCompleteSerializer,
-    OwnTaskListParams,
-    StatsParams,
-    SummaryParams,
-    TaskListParams,
+from tasks.authentication import (
+    aauthenticate,
+    amerged_read,
+    merged_reads_enabled,
+    token_secret,
 )
+from tasks.errors import error_response
+from tasks.permissions import IsStaff
+from tasks.renderers import json_response
+from tasks.routes import Route
+from tasks.serving import Call, adrive
 from tasks.throttling import throttle_wait
 
-# Down, unreachable, killed, statement timeout, no free connection (asyncdb.PoolTimeout).
-_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
-
-class _CSRFCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
-        return reason
-
-
-async def accept(request, token) -> None:
-    """A looked-up token (or None) becomes the request's user, as DRF's class would do it."""
-    if token is None:
-        raise exceptions.AuthenticationFailed("Invalid token.")
-    if not token.user.is_active:
-        raise exceptions.AuthenticationFailed("User inactive or deleted.")
-    await async_selectors.touch(token)
-    request.api_token = token
-    request.api_user = token.user
-
-
-async def authenticate(request, secret: str | None) -> None:
-    """DRF's TokenAuthentication, then SessionAuthentication (with its CSRF check)."""
-    if secret is not None:
-        await accept(request, await async_selectors.token(secret))
-        return
-    user = await request.auser()
-    if not (user.is_authenticated and user.is_active):
-        raise exceptions.NotAuthenticated()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check = _CSRFCheck(lambda req: None)
-        check.process_request(request)
-        reason = check.process_view(request, None, (), {})
-        if reason:
-            raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
-    request.api_user = user
-
-
-def endpoint(*methods: str):
-    """Method check, DRF's errors and the database's 503 for an async view. The view
-    authenticates (``authenticate``, or one merged statement with its data); the views raise
-    DRF's own exceptions (and tasks.permissions'), rendered as DRF would."""
-
-    def decorate(view):
-        @csrf_exempt  # enforced in authenticate for session users only, as DRF does
-        @functools.wraps(view)
-        async def wrapper(request, *args, **kwargs):
-            try:
-                if request.method not in methods:
-                    # DRF authenticates before it looks for a handler: 401 before 405.
-                    await authenticate(request, token_secret(request))
-                    raise exceptions.MethodNotAllowed(request.method)
-                return await view(request, *args, **kwargs)
-            except exceptions.ValidationError as exc:
-                return json_response(exc.detail, status=400)
-            except exceptions.APIException as exc:
-                # DRF's exception_handler, minus the sync-only parts.
-                response = json_response({"detail": exc.detail}, status=exc.status_code)
-                if exc.status_code == 401:
-                    response["WWW-Authenticate"] = "Token"
-                if getattr(exc, "wait", None) is not None:
-                    response["Retry-After"] = str(int(exc.wait))
-                return response
-            except _UNAVAILABLE as exc:
-                # Native statements raise psycopg's errors, the ORM Django's: one 503 for both.
-                return database_unavailable_response(request, exc)
-
-        return wrapper
-
-    return decorate
-
-
-def _merged(secret, params) -> bool:
-    """Authenticate in the data's statement (DB_MERGED_TOKEN_READS): a token and valid params."""
-    return settings.DB_MERGED_TOKEN_READS and secret is not None and params is not None
-
-
-@endpoint("GET")
-async def task_list(request) -> HttpResponse:
-    secret = token_secret(request)
-    params = OwnTaskListParams.parse_or_none(request.GET)
-    if _merged(secret, params) and params["scope"] == "own":
-        params.pop("scope")
-        token, page = await async_selectors.token_and_page(secret, **params)
-        await accept(request, token)
-        return json_response(with_next_link(request, page))
-    await authenticate(request, secret)
-    params = OwnTaskListParams.parse(request.GET)
-    if params.pop("scope") == "all":
-        require_staff(request.api_user, "scope=all")
-        owner_id = None
-    else:
-        owner_id = request.api_user.pk
-    page = await async_selectors.task_list(owner_id=owner_id, **params)
-    return json_response(with_next_link(request, page))
-
-
-@endpoint("GET")
-async def task_stats(request) -> HttpResponse:
-    secret = token_secret(request)
-    params = StatsParams.parse_or_none(request.GET)
-    if _merged(secret, params) and params["scope"] == "own":
-        token, stats = await async_selectors.token_and_stats(secret)
-        await accept(request, token)
-        return json_response(stats)
-    await authenticate(request, secret)
-    if StatsParams.parse(request.GET)["scope"] == "global":
-        require_staff(request.api_user, "scope=global")
-        return json_response(await async_selectors.task_stats_global())
-    own = await async_selectors.task_stats_for_owner(owner_id=request.api_user.pk)
-    return json_response(own)
-
-
-@endpoint("GET")
-async def user_tasks(request, pk: int) -> HttpResponse:
-    secret = token_secret(request)
-    params = TaskListParams.parse_or_none(request.GET)
-    if _merged(secret, params):
-        # The statement reads the page only for the user themself or staff (token_page_sql).
-        token, page = await async_selectors.token_and_page(secret, owner_id=pk, **params)
-        await accept(request, token)
-        require_self_or_staff(request.api_user, pk)
-        return json_response(with_next_link(request, page))
-    await authenticate(request, secret)
-    require_self_or_staff(request.api_user, pk)
-    params = TaskListParams.parse(request.GET)
-    page = await async_selectors.task_list(owner_id=pk, **params)
-    return json_response(with_next_link(request, page))
-
-
-@endpoint("POST")
-async def bulk_complete(request) -> HttpResponse:
-    await authenticate(request, token_secret(request))
-    # The same "bulk" budget as the sync endpoint (shared cache keys); the cache may be Redis,
-    # so it is called off the event loop.
-    wait = await sync_to_async(throttle_wait)(
-        scope="bulk", user=request.api_user, meta=request.META
-    )
-    if wait is not None:
-        raise exceptions.Throttled(wait)
+def _json_body(request):
     try:
-        data = orjson.loads(request.body)
+        return orjson.loads(request.body)
     except orjson.JSONDecodeError as exc:
         raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-    serializer = BulkCompleteSerializer(data=data)
-    serializer.is_valid(raise_exception=True)
-    # One UPDATE ... RETURNING through a raw cursor, which Django has no async API for; the
-    # service (transaction and all) runs on Django's database thread, like every async ORM call.
-    result = await sync_to_async(services.tasks_bulk_complete)(
-        user=request.api_user, **serializer.validated_data
-    )
-    return json_response(result)
 
 
-@endpoint("GET")
-async def user_summaries(request) -> HttpResponse:
-    await authenticate(request, token_secret(request))
-    if not request.api_user.is_staff:
-        raise exceptions.PermissionDenied("Staff only.")
-    params = SummaryParams.parse(request.GET)
-    return json_response(await async_selectors.user_summaries(ids=params["ids"]))
+async def _serve(route: Route, request, kwargs) -> HttpResponse:
+    """DRF's APIView.dispatch, in order: authenticate, permissions, throttle, then the handler
+    (a wrong method is a 405 only once authenticated, as in DRF)."""
+    secret = token_secret(request)
+    merged = statement = None
+    if secret is not None and route.merged is not None and request.method == route.method:
+        statement = route.merged(secret, request.GET, kwargs) if merged_reads_enabled() else None
+    if statement is not None:
+        merged = await amerged_read(request, statement)
+    else:
+        await aauthenticate(request, secret)
+    if request.method != route.method:
+        raise exceptions.MethodNotAllowed(request.method)
+    if route.staff_only and not IsStaff().has_permission(request, None):
+        raise exceptions.PermissionDenied(IsStaff.message)
+    if route.throttle_scope is not None:
+        # The same budget as the sync view (shared cache keys); the cache may be Redis, so it
+        # is asked off the event loop.
+        wait = await sync_to_async(throttle_wait)(
+            scope=route.throttle_scope, user=request.user, meta=request.META
+        )
+        if wait is not None:
+            raise exceptions.Throttled(wait)
+    call = Call(request, request.user, kwargs, merged, body=lambda: _json_body(request))
+    return json_response(await adrive(route.handle(call)))
+
+
+def route_view(route: Route):
+    """The async view of ``route``."""
+
+    @csrf_exempt  # checked in aauthenticate for session users only, as DRF does
+    async def view(request, **kwargs) -> HttpResponse:
+        try:
+            return await _serve(route, request, kwargs)
+        except Exception as exc:
+            response = error_response(request, exc)
+            if response is None:
+                raise
+            return response
+
+    functools.update_wrapper(view, route.handle, assigned=("__module__", "__doc__"))
+    view.__name__ = view.__qualname__ = route.handle.__name__
+    return view

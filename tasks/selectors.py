@@ -1,31 +1,32 @@
 """Reads: one function per use case, keyword-only. Each owns its query shape and returns plain
 data (dicts of rows, no model instances), ready for orjson.
 
-The hot statements are written out as SQL here (``*_sql``, the same text for both paths): the
-sync views run them on Django's connection, the async views on native async connections
-(tasks/async_selectors.py, taskproject/asyncdb.py). ``token_page_sql`` and ``token_stats_sql``
-merge authentication with the data it guards: one round trip per request. Tests compare the
-sync and async JSON byte for byte, and the written-out SQL with the ORM queryset it mirrors.
+The hot statements are written out as SQL here (``*_sql``) and returned as
+``tasks.serving.Statement``s (the SQL and the function shaping its rows): the routes of
+tasks/routes.py yield them, the sync server runs them on Django's prepared cursor, the async one
+on native async connections (taskproject/asyncdb.py). ``token_page_sql`` and
+``token_stats_sql`` merge authentication with the data it guards: one round trip per request.
+Tests compare the sync and async JSON byte for byte, and the written-out SQL with the ORM
+queryset it mirrors.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import BigIntegerField, Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from psycopg.types.datetime import TimestamptzLoader
 
 from tasks import tokens
-from tasks.cache import cached_global_stats
+from tasks.cache import acached_global_stats, cached_global_stats
 from tasks.keyset import encode_cursor, keyset_before
 from tasks.models import Task, TaskCounter, User
+from tasks.serving import Op, Statement
 
 TASK_FIELDS = (
     "id",
@@ -195,19 +196,7 @@ def split_token_page(rows, user_names: list[str], *, page_size: int):
     return token, page_from_rows(tasks, page_size=page_size, with_owner=False)
 
 
-@contextmanager
-def hot_cursor(alias: str):
-    """The cursor for the fixed statements of the hot paths: prepared once per connection
-    (taskproject.db_backend's ``prepared_cursor``), rows with psycopg's own timestamptz loader
-    (C-accelerated) instead of Django's Python subclass, which only swaps the UTC tzinfo
-    object (~150 datetimes a page made it ~0.4 ms); correct because Django keeps the session in
-    UTC."""
-    with connections[alias].prepared_cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        yield cursor
-
-
-def task_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
+def task_page(*, owner_id: int | None, page_size: int, **filters) -> Statement:
     """One owner's tasks (owner_id) or everyone's (None, staff: owner joined in the same query),
     newest first."""
     with_owner = owner_id is None
@@ -215,12 +204,23 @@ def task_list(*, owner_id: int | None, page_size: int, **filters) -> dict:
         owner_id=owner_id, with_owner=with_owner, page_size=page_size, **filters
     )
     names = TASK_FIELDS + OWNER_FIELDS if with_owner else TASK_FIELDS
-    # The raw cursor asks the router like a queryset would (a replica for GETs, see
-    # taskproject/replicas.py; the only alias when there are none).
-    with hot_cursor(router.db_for_read(Task)) as cursor:
-        cursor.execute(sql, params)
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return page_from_rows(rows, page_size=page_size, with_owner=with_owner)
+
+    def shape(rows):
+        rows = [dict(zip(names, row, strict=True)) for row in rows]
+        return page_from_rows(rows, page_size=page_size, with_owner=with_owner)
+
+    return Statement(sql, params, shape)
+
+
+def token_page(secret: str, *, owner_id: int | None = None, page_size: int, **filters):
+    """``token_page_sql`` as a statement shaped (token, page); on the primary."""
+    sql, params, names = token_page_sql(secret, owner_id=owner_id, page_size=page_size, **filters)
+    return Statement(
+        sql,
+        params,
+        lambda rows: split_token_page(rows, names, page_size=page_size),
+        routed=False,
+    )
 
 
 def task_get(*, user, pk: int) -> Task:
@@ -309,6 +309,14 @@ def split_token_stats(row, user_names: list[str]):
     return token, {"scope": "own", **stats_from_row(own)}
 
 
+def token_stats(secret: str) -> Statement:
+    """``token_stats_sql`` as a statement shaped (token, own stats); on the primary."""
+    sql, params, names = token_stats_sql(secret)
+    return Statement(
+        sql, params, lambda rows: split_token_stats(rows[0] if rows else None, names), routed=False
+    )
+
+
 # COUNTER_SUMS as the ORM compiles it, written out for the native async path (same types).
 GLOBAL_STATS_SQL = (
     "SELECT "
@@ -320,7 +328,7 @@ GLOBAL_STATS_SQL = (
 )
 GLOBAL_STATS_NAMES = [*(f"sum_{name}" for name in COUNTER_FIELDS), "active_users"]
 
-# _summary_query as the ORM compiles it (ids as one array parameter: one statement text).
+# Per-user figures from the counter rows (ids as one array parameter: one statement text).
 SUMMARIES_SQL = (
     'SELECT "tasks_user"."id", COALESCE("tasks_taskcounter"."total", 0), '
     'COALESCE("tasks_taskcounter"."completed", 0), COALESCE("tasks_taskcounter"."high", 0) '
@@ -331,18 +339,18 @@ SUMMARIES_SQL = (
 SUMMARY_NAMES = ("user_id", "total_tasks", "completed_tasks", "high_priority_tasks")
 
 
-def owner_stats_sql(owner_id: int) -> tuple[str, list]:
-    """``task_stats_for_owner``'s query, written out (session-authenticated async requests)."""
-    return (
+def owner_stats(*, owner_id: int) -> Statement:
+    """The owner's counter row (none yet: no task) as their statistics."""
+    sql = (
         f'SELECT {_COUNTER_COLUMNS} FROM "tasks_taskcounter" '
-        'WHERE "tasks_taskcounter"."owner_id" = %s LIMIT 1',
-        [owner_id],
+        'WHERE "tasks_taskcounter"."owner_id" = %s LIMIT 1'
     )
 
+    def shape(rows):
+        own = dict(zip(COUNTER_FIELDS, rows[0], strict=True)) if rows else None
+        return {"scope": "own", **stats_from_row(own)}
 
-def task_stats_for_owner(*, owner_id: int) -> dict:
-    row = TaskCounter.objects.filter(owner_id=owner_id).values(*COUNTER_FIELDS).first()
-    return {"scope": "own", **stats_from_row(row)}
+    return Statement(sql, [owner_id], shape)
 
 
 def global_stats_from_sums(sums: dict) -> dict:
@@ -360,6 +368,26 @@ def task_stats_global() -> dict:
             TaskCounter.objects.using(DEFAULT_DB_ALIAS).aggregate(**COUNTER_SUMS)
         )
     )
+
+
+def _global_stats_shape(rows) -> dict:
+    return global_stats_from_sums(dict(zip(GLOBAL_STATS_NAMES, rows[0], strict=True)))
+
+
+class GlobalStats(Op):
+    """Everyone's statistics through the stats cache (tasks.cache), from the primary."""
+
+    def run(self):
+        return task_stats_global()
+
+    async def arun(self):
+        statement = Statement(
+            GLOBAL_STATS_SQL,
+            (),
+            _global_stats_shape,
+            routed=False,
+        )
+        return await acached_global_stats(statement.arun)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -412,20 +440,11 @@ def user_dashboard(*, user_id: int) -> dict:
     return row
 
 
-def _summary_query(ids: list[int]):
-    return (
-        User.objects.filter(pk__in=ids)
-        .order_by("id")
-        .values(
-            user_id=F("id"),
-            total_tasks=_count(F("task_counter__total")),
-            completed_tasks=_count(F("task_counter__completed")),
-            high_priority_tasks=_count(F("task_counter__high")),
-        )
+def summaries(*, ids: list[int]) -> Statement:
+    """Per-user total / completed / high priority for up to 1000 users in one statement (the
+    seed ran one query per user). Unknown ids are left out."""
+    return Statement(
+        SUMMARIES_SQL,
+        [ids],
+        lambda rows: {"results": [dict(zip(SUMMARY_NAMES, row, strict=True)) for row in rows]},
     )
-
-
-def user_summaries(*, ids: list[int]) -> dict:
-    """Per-user total / completed / high priority for up to 1000 users in one query (the seed
-    ran one query per user). Unknown ids are left out."""
-    return {"results": list(_summary_query(ids))}

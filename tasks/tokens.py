@@ -6,8 +6,8 @@ pg_stat_activity row, silk record, debug-toolbar panel or perfaudit log can hold
 revocation are part of the WHERE clause, so an expired or revoked token finds no row: one
 index scan on ``tasks_apitoken.digest`` joined to its user by primary key.
 
-``lookup_fragment`` is the only place the lookup SQL is written. The sync authentication class
-(tasks/authentication.py), the async views (tasks/async_views.py) and any statement that merges
+``lookup_fragment`` is the only place the lookup SQL is written. The authentication of both
+servers (tasks/authentication.py) and any statement that merges
 authentication with the page it serves build their SELECT from it, so a change to the predicate
 is a one-place change.
 """
@@ -22,7 +22,9 @@ from functools import cache
 from django.db import connections, router
 from django.utils import timezone
 
+from taskproject import asyncdb, replicas
 from tasks.models import ApiToken, User
+from tasks.serving import Statement
 
 PREFIX_LENGTH = 8
 # last_used_at is written at most once per this interval per token (a write per request would
@@ -108,6 +110,15 @@ def lookup(secret: str, *, using: str = "default") -> ApiToken | None:
     return None if row is None else token_from_row(row, names, using)
 
 
+def live_token(secret: str) -> Statement:
+    """``lookup`` as a statement for either server (tasks.serving): the token or None. On the
+    primary: a token revoked a moment ago must fail at once."""
+    sql, params, names = lookup_statement(secret)
+    return Statement(
+        sql, params, lambda rows: token_from_row(rows[0], names) if rows else None, routed=False
+    )
+
+
 def needs_touch(token: ApiToken, now=None) -> bool:
     now = now or timezone.now()
     return token.last_used_at is None or token.last_used_at <= now - TOUCH_INTERVAL
@@ -115,8 +126,8 @@ def needs_touch(token: ApiToken, now=None) -> bool:
 
 def touch_sql(token: ApiToken, now) -> tuple[str, list]:
     """The last-use write: the interval is checked in SQL as well, so two workers racing on one
-    token write it once. The sync path runs it on Django's connection, the async path natively
-    (tasks.async_selectors.touch)."""
+    token write it once. The sync server runs it on Django's connection (``touch``), the async
+    one natively (``atouch``)."""
     return (
         f'UPDATE {_T} SET "last_used_at" = %s WHERE {_T}."id" = %s '
         f'AND ({_T}."last_used_at" IS NULL OR {_T}."last_used_at" <= %s)',
@@ -129,6 +140,17 @@ def touch(token: ApiToken) -> None:
     now = timezone.now()
     if needs_touch(token, now):
         sql, params = touch_sql(token, now)
-        with connections[router.db_for_write(ApiToken)].cursor() as cursor:
+        # Bookkeeping, not the user's write: it does not pin the user's reads to the primary
+        # (read-your-writes, taskproject.replicas).
+        with replicas.bookkeeping(), connections[router.db_for_write(ApiToken)].cursor() as cursor:
             cursor.execute(sql, params)
+        token.last_used_at = now
+
+
+async def atouch(token: ApiToken) -> None:
+    """``touch`` on the native async path (taskproject.asyncdb: never a user's write there)."""
+    now = timezone.now()
+    if needs_touch(token, now):
+        sql, params = touch_sql(token, now)
+        await asyncdb.execute(sql, params)
         token.last_used_at = now

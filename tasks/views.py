@@ -1,6 +1,11 @@
-"""Sync DRF views: parse input, call one selector or service, return plain data (orjson)."""
+"""Sync DRF views: parse input, call one selector or service, return plain data (orjson).
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+The routes both servers serve are declared in tasks/routes.py; ``route_view`` derives their
+DRF view (authentication, permissions, throttle, schema from the declaration; the handler
+driven by tasks.serving.drive). The views below it are the sync-only routes.
+"""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import parsers
 from rest_framework import serializers as s
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -8,27 +13,22 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tasks import selectors, services
+from tasks import routes, selectors, services
 from tasks.authentication import merged_token_read
 from tasks.models import ApiToken
 from tasks.pagination import with_next_link
-from tasks.permissions import IsStaff, require_self_or_staff, require_staff
+from tasks.permissions import IsStaff, require_self_or_staff
 from tasks.serializers import (
-    BulkCompleteSerializer,
-    OwnTaskListParams,
     PageParams,
     SearchParams,
-    StatsParams,
-    SummaryParams,
     TaskBulkCreateSerializer,
-    TaskListParams,
     TaskOutSerializer,
-    TaskPageSerializer,
     TaskWriteSerializer,
 )
+from tasks.serving import Call, drive
 from tasks.throttling import ScopedThrottle
 
-ANY_OBJECT = OpenApiResponse(description="JSON object, see docs/api.md")
+ANY_OBJECT = routes.ANY_OBJECT
 
 
 def credential_response(data, **kwargs) -> Response:
@@ -103,12 +103,12 @@ class TokensRevokeAllView(APIView):
         return Response({"revoked": revoked})
 
 
+# A GET authenticated by token runs one statement for authentication and its data
+# (tasks.authentication.merged_token_read): ``merged_statement`` returns the route's merged
+# statement for the request, or None where the view needs the separate statements. The data is
+# in ``self.merged`` for the handler (None: take the normal path). A comment, not a docstring:
+# drf-spectacular would publish a docstring as the description of every route's operation.
 class MergedTokenReadView(APIView):
-    """A GET authenticated by token runs one statement for authentication and its data
-    (tasks.authentication.merged_token_read): ``merged_statement`` returns ``(sql, params,
-    split)`` for the request, or None where the view needs the separate statements. The data
-    is in ``self.merged`` for the handler (None: take the normal path)."""
-
     def merged_statement(self, request, secret, **kwargs):
         return None
 
@@ -121,39 +121,36 @@ class MergedTokenReadView(APIView):
         super().initial(request, *args, **kwargs)
 
 
-def _page_statement(secret, params, **owner):
-    sql, sql_params, names = selectors.token_page_sql(secret, **owner, **params)
-    page_size = params["page_size"]
-    return (
-        sql,
-        sql_params,
-        lambda rows: selectors.split_token_page(rows, names, page_size=page_size),
-    )
+def route_view(route: routes.Route) -> type[APIView]:
+    """The DRF view of ``route`` (tasks/routes.py)."""
 
-
-class TaskListCreateView(MergedTokenReadView):
-    name = "Tasks"  # the browsable API's page title (DRF would say "Task List Create")
-
-    def merged_statement(self, request, secret):
-        params = OwnTaskListParams.parse_or_none(request.query_params)
-        if params is None or params.pop("scope") != "own":
+    def merged_statement(self, request, secret, **kwargs):
+        if route.merged is None:
             return None
-        return _page_statement(secret, params)
+        return route.merged(secret, request.query_params, kwargs)
 
-    @extend_schema(
-        operation_id="tasks_list", parameters=[OwnTaskListParams], responses=TaskPageSerializer
-    )
-    def get(self, request):
-        if self.merged is not None:
-            return Response(with_next_link(request, self.merged))
-        params = OwnTaskListParams.parse(request.query_params)
-        if params.pop("scope") == "all":
-            require_staff(request.user, "scope=all")
-            owner_id = None
-        else:
-            owner_id = request.user.pk
-        return Response(with_next_link(request, selectors.task_list(owner_id=owner_id, **params)))
+    def handler(self, request, **kwargs):
+        call = Call(request, request.user, kwargs, self.merged, body=lambda: request.data)
+        return Response(drive(route.handle(call)))
 
+    attrs = {
+        "__module__": __name__,
+        "__doc__": None,  # drf-spectacular would publish it as the operation's description
+        "name": route.title,
+        "merged_statement": merged_statement,
+        route.method.lower(): extend_schema(**route.schema())(handler),
+    }
+    if route.staff_only:
+        attrs["permission_classes"] = [IsStaff]
+    if route.throttle_scope is not None:
+        attrs["throttle_classes"] = [ScopedThrottle]
+        attrs["throttle_scope"] = route.throttle_scope
+    name = "".join(part.title() for part in route.name.split("-")) + "View"
+    return type(name, (MergedTokenReadView,), attrs)
+
+
+# The task list (routes.TASK_LIST), and task creation (sync server only).
+class TaskListCreateView(route_view(routes.TASK_LIST)):
     @extend_schema(request=TaskWriteSerializer, responses={201: TaskOutSerializer})
     def post(self, request):
         serializer = TaskWriteSerializer(data=request.data)
@@ -216,25 +213,6 @@ class TaskBulkCreateView(APIView):
         return Response({"created": len(results), "results": results}, status=201)
 
 
-class TaskBulkCompleteView(APIView):
-    name = "Bulk complete tasks"
-    throttle_classes = [ScopedThrottle]
-    throttle_scope = "bulk"
-
-    @extend_schema(
-        request=BulkCompleteSerializer,
-        responses=inline_serializer(
-            "BulkCompleted",
-            {"updated": s.IntegerField(), "ids": s.ListField(child=s.IntegerField())},
-        ),
-    )
-    def post(self, request):
-        serializer = BulkCompleteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = services.tasks_bulk_complete(user=request.user, **serializer.validated_data)
-        return Response(result)
-
-
 class TaskSearchView(APIView):
     name = "Search tasks"
 
@@ -249,30 +227,6 @@ class TaskSearchView(APIView):
                 limit=params["page_size"],
             )
         )
-
-
-class TaskStatsView(MergedTokenReadView):
-    name = "Task statistics"
-
-    def merged_statement(self, request, secret):
-        params = StatsParams.parse_or_none(request.query_params)
-        if params is None or params["scope"] != "own":
-            return None
-        sql, sql_params, names = selectors.token_stats_sql(secret)
-        return (
-            sql,
-            sql_params,
-            lambda rows: selectors.split_token_stats(rows[0] if rows else None, names),
-        )
-
-    @extend_schema(parameters=[StatsParams], responses=ANY_OBJECT)
-    def get(self, request):
-        if self.merged is not None:
-            return Response(self.merged)
-        if StatsParams.parse(request.query_params)["scope"] == "global":
-            require_staff(request.user, "scope=global")
-            return Response(selectors.task_stats_global())
-        return Response(selectors.task_stats_for_owner(owner_id=request.user.pk))
 
 
 class UserListView(APIView):
@@ -292,30 +246,3 @@ class UserDashboardView(APIView):
     def get(self, request, pk):
         require_self_or_staff(request.user, pk)
         return Response(selectors.user_dashboard(user_id=pk))
-
-
-class UserTaskListView(MergedTokenReadView):
-    name = "A user's tasks"
-
-    def merged_statement(self, request, secret, pk):
-        params = TaskListParams.parse_or_none(request.query_params)
-        return None if params is None else _page_statement(secret, params, owner_id=pk)
-
-    @extend_schema(parameters=[TaskListParams], responses=TaskPageSerializer)
-    def get(self, request, pk):
-        require_self_or_staff(request.user, pk)
-        if self.merged is not None:
-            # token_page_sql read the page only because the permission above holds.
-            return Response(with_next_link(request, self.merged))
-        params = TaskListParams.parse(request.query_params)
-        return Response(with_next_link(request, selectors.task_list(owner_id=pk, **params)))
-
-
-class UserSummariesView(APIView):
-    name = "User summaries"
-    permission_classes = [IsStaff]
-
-    @extend_schema(parameters=[SummaryParams], responses=ANY_OBJECT)
-    def get(self, request):
-        params = SummaryParams.parse(request.query_params)
-        return Response(selectors.user_summaries(ids=params["ids"]))

@@ -39,3 +39,29 @@ def test_read_alias_without_replicas_or_user_is_the_primary(settings):
     assert replicas.read_alias_for(1) == "default"
     assert replicas.read_alias_for(None) == "default"
     assert replicas.current_read_alias() == "default"  # outside a request
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit: a plain SELECT is not a write
+def test_a_tokens_last_use_is_not_the_users_write(owner):
+    """Read-your-writes pins a user who wrote to the primary; recording a token's last use is
+    bookkeeping (tasks.tokens.touch), not a write of the user's."""
+    from tasks import services, tokens
+
+    token, _secret = services.token_issue(user=owner)
+    token.last_used_at = None
+    state = replicas._Request(request=None, safe=True)
+    reset = replicas._current.set(state)
+    before = list(connection.execute_wrappers)
+    replicas._watch(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        tokens.touch(token)  # runs its UPDATE
+        assert token.last_used_at is not None
+        assert not state.wrote
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE tasks_user SET full_name = full_name WHERE id = %s", [owner.pk])
+        assert state.wrote
+    finally:
+        replicas._current.reset(reset)
+        connection.execute_wrappers[:] = before
