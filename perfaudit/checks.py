@@ -16,7 +16,7 @@ Two kinds, so that a warning speaks when it matters and is never noise users lea
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 from django.db import DatabaseError, connections
 
 from perfaudit.conf import (
@@ -150,3 +150,19 @@ def check_advisor_thresholds(app_configs=None, **kwargs):
                 )
             )
     return messages
+
+
+@register(TAG)
+def check_history_database(app_configs=None, **kwargs):
+    """PERFAUDIT["HISTORY_DATABASE"] names a database alias: a typo would fail every capture."""
+    alias = get_settings().HISTORY_DATABASE
+    if alias is None or alias in settings.DATABASES:
+        return []
+    return [
+        Error(
+            f"PERFAUDIT['HISTORY_DATABASE'] is {alias!r}, which is not in settings.DATABASES.",
+            hint="Name an alias of settings.DATABASES, or None to store history in the "
+            "database being captured (docs/perfaudit.md, History).",
+            id="perfaudit.E001",
+        )
+    ]

@@ -159,6 +159,27 @@ class PerfauditSettings:
     WRAPAROUND_WARNING_LEFT: int = 1_000_000_000
     WRAPAROUND_ERROR_LEFT: int = 100_000_000
 
+    # --- history: capturestats, perfchanges, the History and Changes pages ---
+    #: The database alias history is stored on (perfaudit.routers.HistoryRouter sends the
+    #: history tables' migrations there); None: the database being captured.
+    HISTORY_DATABASE: str | None = None
+    #: Captures older than this many days are pruned by each capture (``--keep`` overrides).
+    HISTORY_KEEP_DAYS: float = 14.0
+    #: Statements (top by time since the previous capture) whose plan shape each capture takes.
+    HISTORY_PLAN_STATEMENTS: int = 10
+    #: A statement is "slower" when its mean time grew by this factor and by at least
+    #: CHANGES_SLOWER_MIN_MS, with at least CHANGES_MIN_CALLS calls on both sides.
+    CHANGES_SLOWER_RATIO: float = 1.5
+    CHANGES_SLOWER_MIN_MS: float = 1.0
+    CHANGES_MIN_CALLS: int = 10
+    #: Growth is reported for the tables and indexes growing fastest (at most this many) ...
+    CHANGES_GROWTH_TOP: int = 10
+    #: ... by at least this many bytes a day, with the days left until this size (None: not).
+    CHANGES_GROWTH_MIN_BYTES_PER_DAY: int = 1024 * 1024
+    CHANGES_SIZE_LIMIT_BYTES: int | None = None
+    #: A connection peak this share of max_connections is a warning.
+    CHANGES_CONNECTION_PEAK_RATIO: float = 0.8
+
     # --- every command ---
     #: Findings a team has looked at and accepted: ``{"kind": ..., "object": ..., "reason":
     #: ...}`` (``object`` is the finding's object, or ``table.object``). They are still shown,

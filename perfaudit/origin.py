@@ -52,6 +52,9 @@ _SESSION_FUNCTIONS = {"set_config", "current_setting", "pg_advisory_lock", "pg_a
 #: Functions whose bare SELECT reads the server's state (perfaudit's catalog module uses them).
 _SYSTEM_FUNCTIONS = {"to_regclass", "current_database", "current_schemas", "version"}
 _SYSTEM_SCHEMAS = {"pg_catalog", "information_schema"}
+#: perfaudit's own tables (history captures write them): filed with the profilers', so a
+#: capture never shows up among the application's statements.
+OWN_PREFIX = "perfaudit_"
 #: Django's migration bookkeeping: part of migrating, like the DDL around it.
 _MIGRATION_TABLES = {"django_migrations"}
 
@@ -109,6 +112,7 @@ def classify(sql: str, *, profiler_prefixes: tuple[str, ...] = ("silk_",)) -> st
     if isinstance(statement, _CONTROL):
         return TRANSACTION
     names = _names(statement)
+    profiler_prefixes = (*profiler_prefixes, OWN_PREFIX)
     if any(name.startswith(profiler_prefixes) for _, name in names.relations):
         return PROFILER
     if any(name in _MIGRATION_TABLES for _, name in names.relations):
@@ -134,7 +138,7 @@ def _classify_unparsed(sql: str, profiler_prefixes: tuple[str, ...]) -> str:
     except ParseError:
         return APP
     words = [sql[t.start : t.end + 1].strip('"') for t in tokens if t.name in {"IDENT"}]
-    if any(word.startswith(profiler_prefixes) for word in words):
+    if any(word.startswith((*profiler_prefixes, OWN_PREFIX)) for word in words):
         return PROFILER
     if any(word in _MIGRATION_TABLES for word in words):
         return SCHEMA

@@ -111,3 +111,26 @@ def test_w006_advisor_thresholds_out_of_range(settings):
         "PERFAUDIT['ADVISOR_NO_HELP_FRACTION'] is True; it must be a share between 0 and 1 "
         "(exclusive).",
     ]
+
+
+def test_e001_history_database_not_an_alias(settings):
+    assert checks.check_history_database() == []
+    settings.PERFAUDIT = {"HISTORY_DATABASE": "default"}
+    assert checks.check_history_database() == []
+    settings.PERFAUDIT = {"HISTORY_DATABASE": "histroy"}
+    [message] = checks.check_history_database()
+    assert message.id == "perfaudit.E001" and "'histroy'" in message.msg
+
+
+def test_history_router_sends_history_tables_to_their_alias(settings):
+    from perfaudit.models import Capture, Dashboard
+    from perfaudit.routers import HistoryRouter
+
+    router = HistoryRouter()
+    assert router.db_for_write(Capture) is None  # no HISTORY_DATABASE: the default routing
+    settings.PERFAUDIT = {"HISTORY_DATABASE": "history"}
+    assert router.db_for_write(Capture) == "history"
+    assert router.db_for_read(Dashboard) is None
+    assert router.allow_migrate("history", "perfaudit", "statementsample") is True
+    assert router.allow_migrate("default", "perfaudit", "statementsample") is False
+    assert router.allow_migrate("default", "perfaudit", "dashboard") is None
