@@ -46,7 +46,7 @@ def take_plans(connection, statements: dict[int, str]) -> dict[int, PlanShape]:
                             nparams=sqltext.max_param(text),
                             pg_version=connection.pg_version,
                         )
-                except DatabaseError:
+                except (DatabaseError, sqltext.SQLTextError):
                     continue
                 shapes[queryid] = plan_shape(planned.document["Plan"])
     except DatabaseError as exc:  # the statement timeout of the whole batch

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from perfaudit.history import store
+from perfaudit.history.plans import take_plans
 from perfaudit.models import Capture, RelationSample, StatementSample
 from perfaudit.services.history import capture_stats
 
@@ -26,9 +27,13 @@ HOT = "SELECT v FROM pa_hot WHERE k = %s"
 
 
 @pytest.fixture
-def hot_table():
+def hot_table(planted_hot):
     if not statements_usable():
         pytest.skip("pg_stat_statements is not preloaded on this server")
+
+
+@pytest.fixture
+def planted_hot():
     run_sql(
         "DROP TABLE IF EXISTS pa_hot",
         "CREATE TABLE pa_hot (id bigserial PRIMARY KEY, k int NOT NULL, v text NOT NULL)",
@@ -165,6 +170,19 @@ def test_growth_and_an_index_no_longer_used(hot_table):
     assert "pa_hot_pkey" not in [c["object"] for c in by_kind["index_unused"]]
     grown = {c["object"]: c for c in by_kind["growth"]}
     assert grown["pa_hot"]["evidence"]["bytes_last"] > grown["pa_hot"]["evidence"]["bytes_first"]
+
+
+def test_plan_shapes_of_placeholder_texts(planted_hot):
+    # pg_stat_statements' $1 texts: GENERIC_PLAN on 16+, PREPARE + force_generic_plan on 15.
+    shapes = take_plans(connection, {1: "SELECT v FROM pa_hot WHERE k = $1", 2: "SELECT $1 +"})
+    assert list(shapes) == [1]  # the text that does not parse is skipped
+    assert "pa_hot_k" in shapes[1].indexes
+
+
+def test_capture_without_pg_stat_statements_still_records_sizes(planted_hot):
+    capture_stats()
+    second = capture_stats()
+    assert RelationSample.objects.filter(capture_id=second.capture_id, name="pa_hot").exists()
 
 
 def test_prune_keeps_exactly_the_retention_window():
