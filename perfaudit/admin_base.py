@@ -22,6 +22,8 @@ TABS = (
     ("health", "Health"),
     ("explain", "Explain"),
     ("advisor", "Advisor"),
+    ("history", "History"),
+    ("changes", "Changes"),
 )
 
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # error, warning, info

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from django.urls import reverse
 
-from perfaudit import services, sqltext
+from perfaudit import admin_history, services, sqltext
 from perfaudit.admin_base import SEVERITY_ORDER, TABS
 from perfaudit.admin_base import findings as _findings
 from perfaudit.admin_base import page as _page
@@ -200,6 +200,7 @@ def health(model_admin, request):
 SUBPAGES = (
     ("queries/reset/", queries_reset, "queries_reset"),
     ("sessions/signal/", sessions_signal, "sessions_signal"),
+    ("history/statement/<str:queryid>/", admin_history.history_statement, "history_statement"),
 )
 
 #: (url, view, url name suffix, tab title), in admin_base.TABS order. The first is the admin
@@ -214,5 +215,7 @@ _VIEWS = {
     "health": ("health/", health),
     "explain": ("explain/", explain),
     "advisor": ("advisor/", advisor),
+    "history": ("history/", admin_history.history),
+    "changes": ("changes/", admin_history.changes),
 }
 PAGES = tuple((*_VIEWS[name], name, title) for name, title in TABS)

@@ -29,7 +29,10 @@ ACTIONS = [
     # A session that is not there: allowed, it goes back to Sessions with a message.
     ("signal-get", "get", "sessions_signal", {"pid": 1, "started": 0, "action": "cancel"}),
     ("signal-post", "post", "sessions_signal", {"pid": 1, "started": 0, "action": "cancel"}),
+    ("history-statement", "get", "history_statement", None),
 ]
+#: URL arguments of the pages that take some.
+ARGS = {"history_statement": ["1"]}
 VIEW_ONLY = {
     "explain-analyze": DENIED,
     "reset-get": DENIED,
@@ -87,7 +90,7 @@ def test_permission_matrix(client, make_user, kind, analyze_on):
     default, exceptions = EXPECTED[kind]
     seen, wanted = {}, {}
     for name, method, url_name, data in ACTIONS:
-        url = reverse(f"admin:perfaudit_{url_name}")
+        url = reverse(f"admin:perfaudit_{url_name}", args=ARGS.get(url_name, ()))
         response = client.get(url, data) if method == "get" else client.post(url, data)
         seen[name] = outcome(response)
         wanted[name] = exceptions.get(name, default)
