@@ -68,7 +68,15 @@ prepare: migrate
 check-port: install
 	@$(PY) -m taskproject.devserver check-port --host $(HOST) --port $(PORT)
 
+# perfaudit's history fills itself while the server runs: a capture every CAPTURE_EVERY seconds
+# (0: none) in the background, stopped with the server; its log is var/capturestats.log. The
+# History and Changes pages have charts after a few minutes (docs/perfaudit.md, "History").
+CAPTURE_EVERY ?= 60
+CAPTURE_LOOP := if [ "$(CAPTURE_EVERY)" != 0 ]; then $(MANAGE) capturestats --every \
+	$(CAPTURE_EVERY) >var/capturestats.log 2>&1 & trap "kill $$! 2>/dev/null" EXIT; fi
+
 run: check-port prepare
+	@$(CAPTURE_LOOP); \
 	$(RUN_ENV) $(VENV)/bin/gunicorn taskproject.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --access-logfile -
 
@@ -77,6 +85,7 @@ run: check-port prepare
 # of the app runs its sync database work on a fresh thread per request, where persistent
 # per-thread connections would pile up (one new connection per request): use the pool for it.
 run-asgi: check-port prepare
+	@$(CAPTURE_LOOP); \
 	$(RUN_ENV) DB_POOL=$${DB_POOL:-1} $(VENV)/bin/gunicorn taskproject.asgi:application \
 		--bind $(HOST):$(PORT) --workers $(WORKERS) --worker-class uvicorn_worker.UvicornWorker \
 		--access-logfile -

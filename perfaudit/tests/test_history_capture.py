@@ -232,3 +232,16 @@ def test_bad_input_is_one_line_and_exit_2(command, args):
         call_command(command, *args, stdout=StringIO())
     assert failed.value.returncode == 2
     assert "\n" not in str(failed.value)
+
+
+def test_capture_loop_stops_when_its_parent_is_gone(monkeypatch):
+    # `make run` starts `capturestats --every 60` in the background; it ends with the server.
+    from perfaudit.management.commands import capturestats
+
+    parents = iter([100, 100, 1])  # the start, one round, then the parent is gone
+    monkeypatch.setattr(capturestats.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(capturestats.time, "sleep", lambda seconds: None)
+    out = StringIO()
+    call_command("capturestats", "--every", "60", stdout=out)
+    assert out.getvalue().count("capture ") == 1
+    assert Capture.objects.count() == 1

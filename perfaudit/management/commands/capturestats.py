@@ -1,8 +1,11 @@
 """capturestats: one history capture (docs/perfaudit.md, "History": scheduling it)."""
 
 import json
+import os
+import time
 
 from django.core.management.base import CommandError
+from django.db import close_old_connections
 
 from perfaudit.errors import ServiceError
 from perfaudit.history.windows import parse_duration
@@ -29,6 +32,14 @@ class Command(PerfauditCommand):
             "PERFAUDIT['HISTORY_KEEP_DAYS'], 14 days)",
         )
         parser.add_argument(
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help="keep capturing, every SECONDS, until stopped (or until the process that "
+            "started it is gone: `make run` uses this); a failed capture is one line on stderr "
+            "and the loop goes on",
+        )
+        parser.add_argument(
             "--plans",
             type=int,
             help="plan shapes of this many top statements (default: "
@@ -37,16 +48,42 @@ class Command(PerfauditCommand):
 
     def handle(self, *args, **options):
         try:
-            keep = (
-                parse_duration(options["keep"]).total_seconds() / 86400 if options["keep"] else None
-            )
+            keep = None
+            if options["keep"]:
+                keep = parse_duration(options["keep"]).total_seconds() / 86400
             if options["plans"] is not None and options["plans"] < 0:
                 raise ValueError("--plans must be 0 or more")
-            result = capture_stats(
-                using=options["database"], keep_days=keep, plan_statements=options["plans"]
-            )
-        except (ServiceError, ValueError) as exc:
+            if options["every"] is not None and options["every"] < 1:
+                raise ValueError("--every must be at least 1 second")
+        except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from None
+        kwargs = {
+            "using": options["database"],
+            "keep_days": keep,
+            "plan_statements": options["plans"],
+        }
+        if options["every"] is not None:
+            self._loop(options["every"], kwargs, options)
+            return
+        try:
+            result = capture_stats(**kwargs)
+        except ServiceError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self._print(result, options)
+
+    def _loop(self, every: float, kwargs: dict, options) -> None:
+        parent = os.getppid()
+        while os.getppid() == parent:  # the parent gone (make run stopped): stop too
+            started = time.monotonic()
+            try:
+                self._print(capture_stats(**kwargs), options)
+            except ServiceError as exc:
+                self.stderr.write(f"capturestats: {exc}")
+            finally:
+                close_old_connections()  # a restarted server: reconnect on the next round
+            time.sleep(max(every - (time.monotonic() - started), 0.5))
+
+    def _print(self, result, options) -> None:
         if options["format"] == "json":
             self.stdout.write(json.dumps(result.to_dict()))
             return
