@@ -186,9 +186,11 @@ wrk:
 
 bench: install wrk pgbouncer
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.history
 
 bench-quick: install wrk pgbouncer
 	$(PY) -m benchmarks.run --quick
+	$(PY) -m benchmarks.history --quick
 
 # --- Docker (docker/test.py; README, "Docker") -------------------------------------------------
 # Debian's engine, compose and debootstrap (for the stand-in base image: no registry is reachable

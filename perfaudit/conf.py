@@ -167,6 +167,12 @@ class PerfauditSettings:
     HISTORY_KEEP_DAYS: float = 14.0
     #: Statements (top by time since the previous capture) whose plan shape each capture takes.
     HISTORY_PLAN_STATEMENTS: int = 10
+    #: Tables and indexes are sampled by the first capture after this many seconds (sizes
+    #: change slowly; a sample a minute of every relation would be most of history's size).
+    HISTORY_RELATIONS_SECONDS: float = 300.0
+    #: New statement texts whose origin (application or tool) a capture works out at most;
+    #: the rest wait for the next captures (the pages list them once classified).
+    HISTORY_CLASSIFY_PER_CAPTURE: int = 500
     #: A statement is "slower" when its mean time grew by this factor and by at least
     #: CHANGES_SLOWER_MIN_MS, with at least CHANGES_MIN_CALLS calls on both sides.
     CHANGES_SLOWER_RATIO: float = 1.5

@@ -61,6 +61,8 @@ class Capture(models.Model):
     #: The cumulative counters the next capture starts from (only the latest capture keeps it).
     baseline = models.JSONField(null=True)
     duration_ms = models.FloatField(default=0.0)
+    #: Tables and indexes were sampled (every HISTORY_RELATIONS_SECONDS, not every capture).
+    relations_sampled = models.BooleanField(default=True)
 
     class Meta:
         default_permissions = ()
@@ -79,8 +81,9 @@ class CapturedStatement(models.Model):
 
     queryid = models.BigIntegerField(primary_key=True)
     query = models.TextField()
-    #: perfaudit.origin: the application's, or a tool's.
-    origin = models.CharField(max_length=16, default="app")
+    #: perfaudit.origin: the application's, or a tool's; "" until a capture classified it
+    #: (each capture classifies a bounded number of new texts: HISTORY_CLASSIFY_PER_CAPTURE).
+    origin = models.CharField(max_length=16, default="")
     first_seen = models.DateTimeField()
 
     class Meta:

@@ -60,6 +60,12 @@ GROUP BY 1
 """
 
 
+def relation_counters(connection) -> list[RelationCounters]:
+    with connection.cursor() as cursor:
+        cursor.execute(_RELATIONS)
+        return [RelationCounters(*row) for row in cursor.fetchall()]
+
+
 def _connections(cursor):
     cursor.execute(_CONNECTIONS)
     rows = cursor.fetchall()
@@ -81,8 +87,7 @@ def collect(connection, selection: HistorySelection) -> HistorySnapshot:
             if missing:
                 cursor.execute(_TEXTS, [sorted(selection.known_queryids)])
                 texts = {qid: text for qid, text in cursor.fetchall() if qid in missing}
-        cursor.execute(_RELATIONS)
-        relations = [RelationCounters(*row) for row in cursor.fetchall()]
+        relations = relation_counters(connection) if selection.relations else []
         connections, max_connections, started = _connections(cursor)
     return HistorySnapshot(
         server=server.server_info(connection),
@@ -96,4 +101,5 @@ def collect(connection, selection: HistorySelection) -> HistorySnapshot:
         statements=statements,
         texts=texts,
         relations=relations,
+        relations_sampled=selection.relations,
     )

@@ -14,6 +14,7 @@ statement and relation, and the reset markers.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from perfaudit.snapshots.history import HistorySnapshot
@@ -35,15 +36,32 @@ def _text(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def baseline_of(snapshot: HistorySnapshot) -> dict:
+def baseline_of(snapshot: HistorySnapshot, previous: dict | None = None) -> dict:
+    """The counters the next capture starts from. Tables and indexes are sampled less often
+    than statements (HISTORY_RELATIONS_SECONDS): between two samples their part is carried
+    over, with the markers of the sample it was taken at."""
+    relations = (previous or {}).get("relations")
+    if snapshot.relations_sampled:
+        relations = {
+            "at": _text(snapshot.server.now),
+            "started_at": _text(snapshot.started_at),
+            "stats_reset": _text(snapshot.database.stats_reset),
+            "counters": {r.key: [r.scans, r.writes] for r in snapshot.relations},
+        }
     return {
         "started_at": _text(snapshot.started_at),
         "statements_reset": _text(snapshot.statements_reset),
         "stats_reset": _text(snapshot.database.stats_reset),
         "blocks": [snapshot.database.blocks_hit, snapshot.database.blocks_read],
         "statements": [[s.queryid, *s.values()] for s in snapshot.statements],
-        "relations": {r.key: [r.scans, r.writes] for r in snapshot.relations},
+        "relations": relations,
     }
+
+
+def relations_due(baseline: dict | None, now: dt.datetime, every_seconds: float) -> bool:
+    """Whether this capture samples tables and indexes (the first one always does)."""
+    at = ((baseline or {}).get("relations") or {}).get("at")
+    return at is None or (now - dt.datetime.fromisoformat(at)).total_seconds() >= every_seconds
 
 
 def _delta(now: tuple, before: tuple | None) -> tuple:
@@ -52,42 +70,42 @@ def _delta(now: tuple, before: tuple | None) -> tuple:
     return tuple(n - b for n, b in zip(now, before, strict=True))
 
 
-def restarts(snapshot: HistorySnapshot, baseline: dict | None) -> tuple[bool, bool]:
-    """(statement counters restarted, table counters restarted) since ``baseline``."""
-    if baseline is None:
-        return True, True
-    server = _text(snapshot.started_at) != baseline.get("started_at")
-    statements = server or _text(snapshot.statements_reset) != baseline.get("statements_reset")
-    tables = server or _text(snapshot.database.stats_reset) != baseline.get("stats_reset")
-    return statements, tables
+def _moved(snapshot: HistorySnapshot, markers: dict | None, statements_reset: bool) -> bool:
+    """Counting restarted since ``markers`` (a baseline, or its relations part)."""
+    if markers is None:
+        return True
+    if _text(snapshot.started_at) != markers.get("started_at"):
+        return True
+    if statements_reset:
+        return _text(snapshot.statements_reset) != markers.get("statements_reset")
+    return _text(snapshot.database.stats_reset) != markers.get("stats_reset")
 
 
 def compute(snapshot: HistorySnapshot, baseline: dict | None) -> Deltas:
     """What changed since ``baseline`` (None: the first capture, which has no interval: it
     records sizes, and the counters the next capture starts from)."""
-    statements_restarted, tables_restarted = restarts(snapshot, baseline)
+    if baseline is None:
+        return Deltas(False, [], {}, 0, 0)
+    statements_restarted = _moved(snapshot, baseline, True)
+    tables_restarted = _moved(snapshot, baseline, False)
+    before = (
+        {} if statements_restarted else {row[0]: tuple(row[1:]) for row in baseline["statements"]}
+    )
     statements = []
-    if baseline is not None:
-        before = (
-            {}
-            if statements_restarted
-            else {row[0]: tuple(row[1:]) for row in baseline["statements"]}
-        )
-        for s in snapshot.statements:
-            delta = _delta(s.values(), before.get(s.queryid))
-            if delta[0] > 0:  # calls (COUNTERS[0]): called in the interval
-                statements.append((s.queryid, delta))
+    for s in snapshot.statements:
+        delta = _delta(s.values(), before.get(s.queryid))
+        if delta[0] > 0:  # calls (COUNTERS[0]): called in the interval
+            statements.append((s.queryid, delta))
     relations = {}
-    if baseline is not None:
-        old = {} if tables_restarted else baseline["relations"]
+    if snapshot.relations_sampled:
+        part = baseline.get("relations")
+        old = {} if _moved(snapshot, part, False) else part["counters"]
         for r in snapshot.relations:
             relations[r.key] = _delta((r.scans, r.writes), _tuple(old.get(r.key)))
-    blocks = (0, 0)
-    if baseline is not None:
-        now = (snapshot.database.blocks_hit, snapshot.database.blocks_read)
-        blocks = _delta(now, None if tables_restarted else tuple(baseline["blocks"]))
+    now = (snapshot.database.blocks_hit, snapshot.database.blocks_read)
+    blocks = _delta(now, None if tables_restarted else tuple(baseline["blocks"]))
     return Deltas(
-        restarted=baseline is not None and (statements_restarted or tables_restarted),
+        restarted=statements_restarted or tables_restarted,
         statements=statements,
         relations=relations,
         blocks_hit=blocks[0],

@@ -150,7 +150,7 @@ def changes_snapshot(
     rows = list(
         captures(
             db, database=database, start=selection.before_start, end=selection.after_end
-        ).values_list("pk", "taken_at", "connections", "max_connections")
+        ).values_list("pk", "taken_at", "connections", "max_connections", "relations_sampled")
     )
     before = [r for r in rows if r[1] <= selection.split]
     after = [r for r in rows if r[1] > selection.split]
@@ -163,7 +163,8 @@ def changes_snapshot(
         captures_after=len(after),
         before=sides[0],
         after=sides[1],
-        relations=_relations(db, before_ids, after_ids),
+        # Tables and indexes: the captures that sampled them (every HISTORY_RELATIONS_SECONDS).
+        relations=_relations(db, [r[0] for r in before if r[4]], [r[0] for r in after if r[4]]),
         peak_before=_peak((r[2], r[1]) for r in before),
         peak_after=_peak((r[2], r[1]) for r in after),
         max_connections=rows[-1][3] if rows else 0,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from perfaudit.conf import get_settings
+from perfaudit.history.bulk import insert_columns, update_origins
 from perfaudit.history.deltas import Deltas
 from perfaudit.models import (
     Capture,
@@ -23,7 +24,7 @@ from perfaudit.models import (
     RelationSample,
     StatementSample,
 )
-from perfaudit.snapshots.history import HistorySnapshot, PlanShape
+from perfaudit.snapshots.history import COUNTERS, HistorySnapshot, PlanShape
 
 
 def history_alias(observed: str) -> str:
@@ -42,6 +43,16 @@ def previous_capture(db: str, database: str) -> Capture | None:
         .order_by("-taken_at")
         .first()
     )
+
+
+def pending_texts(db: str, *, limit: int) -> dict[int, str]:
+    """Texts stored before their origin was known (a capture classifies a bounded number)."""
+    rows = CapturedStatement.objects.using(db).filter(origin="").values_list("queryid", "query")
+    return dict(rows[:limit])
+
+
+def set_origins(db: str, origins: dict[int, str]) -> None:
+    update_origins(db, CapturedStatement, origins)
 
 
 def texts(db: str, queryids) -> dict[int, tuple[str, str]]:
@@ -67,6 +78,7 @@ def save(
     origins: dict[int, str],
     plans: dict[int, PlanShape],
     duration_ms: float = 0.0,
+    with_relations: bool = True,
 ) -> Written:
     now = snapshot.server.now
     with transaction.atomic(using=db):
@@ -84,15 +96,14 @@ def save(
             max_connections=snapshot.max_connections,
             baseline=baseline,
             duration_ms=duration_ms,
+            relations_sampled=with_relations,
         )
         if previous is not None:
             Capture.objects.using(db).filter(pk=previous.pk).update(baseline=None)
         if snapshot.texts:
             CapturedStatement.objects.using(db).bulk_create(
                 [
-                    CapturedStatement(
-                        queryid=q, query=t, origin=origins.get(q, "app"), first_seen=now
-                    )
+                    CapturedStatement(queryid=q, query=t, origin=origins.get(q, ""), first_seen=now)
                     for q, t in snapshot.texts.items()
                 ],
                 ignore_conflicts=True,
@@ -105,48 +116,34 @@ def save(
                 ],
                 ignore_conflicts=True,
             )
-        StatementSample.objects.using(db).bulk_create(
-            [
-                StatementSample(
-                    capture=capture,
-                    queryid=queryid,
-                    calls=d[0],
-                    total_ms=d[1],
-                    rows=d[2],
-                    shared_hit=d[3],
-                    shared_read=d[4],
-                    local_hit=d[5],
-                    local_read=d[6],
-                    temp_read=d[7],
-                    temp_written=d[8],
-                    wal_bytes=d[9],
-                    plan_hash=plans[queryid].hash if queryid in plans else None,
-                )
-                for queryid, d in deltas.statements
-            ]
-        )
-        RelationSample.objects.using(db).bulk_create(
-            [_relation(capture, r, deltas.relations.get(r.key, (0, 0))) for r in snapshot.relations]
-        )
-    return Written(capture, len(deltas.statements), len(snapshot.relations))
-
-
-def _relation(capture, r, scans_writes) -> RelationSample:
-    return RelationSample(
-        capture=capture,
-        kind=r.kind,
-        schema=r.schema,
-        name=r.name,
-        table=r.table,
-        size_bytes=r.size_bytes,
-        rows=r.rows,
-        dead_rows=r.dead_rows,
-        scans=scans_writes[0],
-        writes=scans_writes[1],
-        last_vacuum=r.last_vacuum,
-        last_analyze=r.last_analyze,
-        unique=r.unique,
+        _samples(db, capture, deltas, plans)
+        if with_relations:
+            _relations(db, capture, snapshot, deltas)
+    return Written(
+        capture, len(deltas.statements), len(snapshot.relations) if with_relations else 0
     )
+
+
+def _samples(db, capture, deltas: Deltas, plans: dict[int, PlanShape]) -> None:
+    rows = deltas.statements
+    columns = {"capture": [capture.pk] * len(rows), "queryid": [q for q, _d in rows]}
+    for position, name in enumerate(COUNTERS):
+        columns[name] = [d[position] for _q, d in rows]
+    columns["plan_hash"] = [plans[q].hash if q in plans else None for q, _d in rows]
+    insert_columns(db, StatementSample, columns)
+
+
+def _relations(db, capture, snapshot: HistorySnapshot, deltas: Deltas) -> None:
+    rows = snapshot.relations
+    moved = [deltas.relations.get(r.key, (0, 0)) for r in rows]
+    columns = {"capture": [capture.pk] * len(rows)}
+    for name in ("kind", "schema", "name", "table", "size_bytes", "rows", "dead_rows"):
+        columns[name] = [getattr(r, name) for r in rows]
+    columns["scans"] = [m[0] for m in moved]
+    columns["writes"] = [m[1] for m in moved]
+    for name in ("last_vacuum", "last_analyze", "unique"):
+        columns[name] = [getattr(r, name) for r in rows]
+    insert_columns(db, RelationSample, columns)
 
 
 def prune(db: str, *, before: dt.datetime) -> int:

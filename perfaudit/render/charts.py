@@ -100,8 +100,9 @@ def database_charts(captures: list[CapturePoint]) -> list[dict]:
 
 def table_size_chart(captures: list[CapturePoint], sizes: dict[str, dict[int, int]]) -> dict:
     """``sizes``: table -> capture id -> bytes (tables and their indexes, TOAST included)."""
+    # Only the captures that sampled tables (HISTORY_RELATIONS_SECONDS): no gaps between them.
     series = [
-        {"name": name, "points": [[c.at, by_capture.get(c.id)] for c in captures]}
+        {"name": name, "points": [[c.at, by_capture[c.id]] for c in captures if c.id in by_capture]}
         for name, by_capture in sizes.items()
     ]
     return chart("chart-table-sizes", "Table sizes (largest)", "bytes", series)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -44,6 +44,22 @@ class CaptureResult:
         }
 
 
+def _classify(db: str, snapshot, conf) -> dict[int, str]:
+    """The origin of new texts, at most HISTORY_CLASSIFY_PER_CAPTURE of them (parsing costs
+    ~0.1-0.5 ms a text: 5,000 at once would take seconds); then, within the same budget, of
+    texts earlier captures left unclassified (updated in place)."""
+    budget = conf.HISTORY_CLASSIFY_PER_CAPTURE
+    prefixes = tuple(conf.PROFILER_TABLE_PREFIXES)
+    new = list(snapshot.texts.items())[:budget]
+    origins = {q: origin.classify(t, profiler_prefixes=prefixes) for q, t in new}
+    if len(new) < budget:
+        pending = store.pending_texts(db, limit=budget - len(new))
+        store.set_origins(
+            db, {q: origin.classify(t, profiler_prefixes=prefixes) for q, t in pending.items()}
+        )
+    return origins
+
+
 def _top_texts(db, snapshot, deltas, limit: int, origins: dict[int, str]) -> dict[int, str]:
     """The texts of the statements that took the most time since the previous capture and
     can be planned (a single query of the application)."""
@@ -53,7 +69,7 @@ def _top_texts(db, snapshot, deltas, limit: int, origins: dict[int, str]) -> dic
     chosen = {}
     for queryid in wanted:
         if queryid in snapshot.texts:
-            text, kind = snapshot.texts[queryid], origins[queryid]
+            text, kind = snapshot.texts[queryid], origins.get(queryid, "")
         elif queryid in known:
             text, kind = known[queryid]
         else:
@@ -81,24 +97,28 @@ def capture_stats(
     get_connection(db)
     try:
         known = store.known_queryids(db)
-        snapshot = catalog.collect(connection, HistorySelection(known_queryids=known))
+        selection = HistorySelection(known_queryids=known, relations=False)
+        snapshot = catalog.collect(connection, selection)
         previous = store.previous_capture(db, snapshot.server.database)
         baseline = previous.baseline if previous else None
+        every = conf.HISTORY_RELATIONS_SECONDS
+        if compute.relations_due(baseline, snapshot.server.now, every):
+            snapshot = replace(
+                snapshot, relations=catalog.relation_counters(connection), relations_sampled=True
+            )
         deltas = compute.compute(snapshot, baseline)
-        prefixes = tuple(conf.PROFILER_TABLE_PREFIXES)
-        origins = {
-            q: origin.classify(t, profiler_prefixes=prefixes) for q, t in snapshot.texts.items()
-        }
+        origins = _classify(db, snapshot, conf)
         shapes = plans.take_plans(connection, _top_texts(db, snapshot, deltas, limit, origins))
         written = store.save(
             db,
             snapshot,
             deltas,
-            baseline=compute.baseline_of(snapshot),
+            baseline=compute.baseline_of(snapshot, baseline),
             previous=previous,
             origins=origins,
             plans=shapes,
             duration_ms=(time.perf_counter() - started) * 1000,
+            with_relations=snapshot.relations_sampled,
         )
         pruned = store.prune(db, before=snapshot.server.now - dt.timedelta(days=keep_days))
     except DatabaseError as exc:

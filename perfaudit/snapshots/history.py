@@ -79,6 +79,8 @@ class RelationCounters(Record):
 class HistorySelection(Record):
     #: Statements whose text history already holds: their text is not read again.
     known_queryids: frozenset[int] = frozenset()
+    #: Read tables and indexes too (every HISTORY_RELATIONS_SECONDS, not every capture).
+    relations: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class HistorySnapshot(Snapshot):
     #: queryid -> text, for the statements not in ``selection.known_queryids``.
     texts: dict[int, str] = field(default_factory=dict)
     relations: list[RelationCounters] = field(default_factory=list)
+    relations_sampled: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,16 @@ from .conftest import run_sql, statements_usable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+#: Tables and indexes sampled by every capture (by default: every 300 s), so that captures a
+#: second apart see sizes, scans and growth.
+EVERY_CAPTURE = {"HISTORY_RELATIONS_SECONDS": 0}
+
+
+@pytest.fixture(autouse=True)
+def relations_every_capture(settings):
+    settings.PERFAUDIT = EVERY_CAPTURE
+
+
 HOT = "SELECT v FROM pa_hot WHERE k = %s"
 
 
@@ -122,7 +132,7 @@ def test_one_statement_reset_alone_is_not_a_negative_delta(hot_table):
 
 
 def test_dropping_the_index_is_a_plan_change_and_a_slowdown(hot_table, settings):
-    settings.PERFAUDIT = {"CHANGES_SLOWER_MIN_MS": 0.1}
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "CHANGES_SLOWER_MIN_MS": 0.1}
     capture_stats()
     workload(40)
     before = capture_stats()
@@ -245,3 +255,34 @@ def test_capture_loop_stops_when_its_parent_is_gone(monkeypatch):
     call_command("capturestats", "--every", "60", stdout=out)
     assert out.getvalue().count("capture ") == 1
     assert Capture.objects.count() == 1
+
+
+def test_tables_are_sampled_every_history_relations_seconds(planted_hot, settings):
+    settings.PERFAUDIT = {"HISTORY_RELATIONS_SECONDS": 300}
+    first, second = capture_stats(), capture_stats()
+    assert (first.relations > 0, second.relations) == (True, 0)
+    assert list(
+        Capture.objects.order_by("taken_at").values_list("relations_sampled", flat=True)
+    ) == [
+        True,
+        False,
+    ]
+    settings.PERFAUDIT = {"HISTORY_RELATIONS_SECONDS": 0}
+    third = capture_stats()
+    # Scans and writes since the last sample (the first capture), not since the second.
+    assert third.relations > 0
+    assert RelationSample.objects.filter(capture_id=third.capture_id, name="pa_hot").exists()
+
+
+def test_texts_beyond_the_budget_are_classified_by_later_captures(hot_table, settings):
+    from perfaudit.models import CapturedStatement
+
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 1}
+    capture_stats()
+    pending = CapturedStatement.objects.filter(origin="").count()
+    assert pending > 1
+    capture_stats()
+    assert CapturedStatement.objects.filter(origin="").count() < pending + 5
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 100_000}
+    capture_stats()
+    assert not CapturedStatement.objects.filter(origin="").exists()

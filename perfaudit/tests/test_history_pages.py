@@ -18,6 +18,15 @@ __all__ = ["hot_table", "planted_hot"]  # fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+#: Tables and indexes sampled by every capture (by default: every 300 s), so that captures a
+#: second apart see sizes, scans and growth.
+EVERY_CAPTURE = {"HISTORY_RELATIONS_SECONDS": 0}
+
+
+@pytest.fixture(autouse=True)
+def relations_every_capture(settings):
+    settings.PERFAUDIT = EVERY_CAPTURE
+
 
 def chart_data(body: str) -> dict[str, dict]:
     found = re.findall(r'<script id="(chart-[^"]+)" type="application/json">(.*?)</script>', body)
@@ -26,7 +35,7 @@ def chart_data(body: str) -> dict[str, dict]:
 
 @pytest.fixture
 def history(hot_table, settings):
-    settings.PERFAUDIT = {"CHANGES_SLOWER_MIN_MS": 0.1}
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "CHANGES_SLOWER_MIN_MS": 0.1}
     capture_stats()
     workload(30)
     capture_stats()
