@@ -182,6 +182,8 @@ class PerfauditSettings:
     CHANGES_GROWTH_TOP: int = 10
     #: ... by at least this many bytes a day, with the days left until this size (None: not).
     CHANGES_GROWTH_MIN_BYTES_PER_DAY: int = 1024 * 1024
+    #: ... measured over at least this many hours of samples.
+    CHANGES_GROWTH_MIN_HOURS: float = 1.0
     CHANGES_SIZE_LIMIT_BYTES: int | None = None
     #: A connection peak this share of max_connections is a warning.
     CHANGES_CONNECTION_PEAK_RATIO: float = 0.8

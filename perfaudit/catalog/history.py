@@ -32,7 +32,7 @@ _TEXTS = """
 SELECT DISTINCT ON (queryid) queryid, query
 FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND queryid <> ALL(%s)
+  AND queryid = ANY(%s)
 """
 
 _RELATIONS = """
@@ -85,8 +85,10 @@ def collect(connection, selection: HistorySelection) -> HistorySnapshot:
             statements = [StatementCounters(*row) for row in cursor.fetchall()]
             missing = {s.queryid for s in statements} - selection.known_queryids
             if missing:
-                cursor.execute(_TEXTS, [sorted(selection.known_queryids)])
-                texts = {qid: text for qid, text in cursor.fetchall() if qid in missing}
+                # The new ones only (a short list: ANY of thousands known would compare each
+                # entry with each); PostgreSQL still reads its text file once for this.
+                cursor.execute(_TEXTS, [sorted(missing)])
+                texts = dict(cursor.fetchall())
         relations = relation_counters(connection) if selection.relations else []
         connections, max_connections, started = _connections(cursor)
     return HistorySnapshot(

@@ -17,8 +17,9 @@ def _array_type(field, connection) -> str:
     return field.db_type(connection).split("(")[0] + "[]"
 
 
-def insert_columns(db: str, model, columns: dict[str, list]) -> int:
-    """Insert the rows whose values are ``columns`` (field name -> one value per row)."""
+def insert_columns(db: str, model, columns: dict[str, list], *, ignore_conflicts=False) -> int:
+    """Insert the rows whose values are ``columns`` (field name -> one value per row);
+    ``ignore_conflicts``: rows whose key exists already are skipped."""
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
     if not count:
@@ -32,6 +33,8 @@ def insert_columns(db: str, model, columns: dict[str, list]) -> int:
             sql.SQL("%s::{}").format(sql.SQL(_array_type(f, connection))) for f in fields
         ),
     )
+    if ignore_conflicts:
+        statement += sql.SQL(" ON CONFLICT DO NOTHING")
     with connection.cursor() as cursor:
         cursor.execute(statement.as_string(cursor.connection), [columns[n] for n in names])
     return count

@@ -93,7 +93,10 @@ def compute(snapshot: HistorySnapshot, baseline: dict | None) -> Deltas:
     )
     statements = []
     for s in snapshot.statements:
-        delta = _delta(s.values(), before.get(s.queryid))
+        previous = before.get(s.queryid)
+        if previous is not None and s.calls == previous[0]:
+            continue  # not called in the interval: most entries, most captures
+        delta = _delta(s.values(), previous)
         if delta[0] > 0:  # calls (COUNTERS[0]): called in the interval
             statements.append((s.queryid, delta))
     relations = {}

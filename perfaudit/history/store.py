@@ -101,13 +101,14 @@ def save(
         if previous is not None:
             Capture.objects.using(db).filter(pk=previous.pk).update(baseline=None)
         if snapshot.texts:
-            CapturedStatement.objects.using(db).bulk_create(
-                [
-                    CapturedStatement(queryid=q, query=t, origin=origins.get(q, ""), first_seen=now)
-                    for q, t in snapshot.texts.items()
-                ],
-                ignore_conflicts=True,
-            )
+            queryids = list(snapshot.texts)
+            columns = {
+                "queryid": queryids,
+                "query": [snapshot.texts[q] for q in queryids],
+                "origin": [origins.get(q, "") for q in queryids],
+                "first_seen": [now] * len(queryids),
+            }
+            insert_columns(db, CapturedStatement, columns, ignore_conflicts=True)
         if plans:
             CapturedPlan.objects.using(db).bulk_create(
                 [

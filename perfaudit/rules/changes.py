@@ -143,8 +143,13 @@ def _per_day(r: RelationWindow) -> float:
 
 
 def _growth(snapshot: ChangesSnapshot, conf: PerfauditSettings) -> list[Change]:
+    # A rate a day from a few minutes of samples is noise (one page more, times 1,440).
+    long_enough = conf.CHANGES_GROWTH_MIN_HOURS * 3600
     growing = [
-        r for r in snapshot.relations if _per_day(r) >= conf.CHANGES_GROWTH_MIN_BYTES_PER_DAY
+        r
+        for r in snapshot.relations
+        if (r.last_at - r.first_at).total_seconds() >= long_enough
+        and _per_day(r) >= conf.CHANGES_GROWTH_MIN_BYTES_PER_DAY
     ]
     growing.sort(key=lambda r: -_per_day(r))
     out = []

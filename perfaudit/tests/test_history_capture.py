@@ -160,7 +160,8 @@ def test_dropping_the_index_is_a_plan_change_and_a_slowdown(hot_table, settings)
     assert failed.value.returncode == 1
 
 
-def test_growth_and_an_index_no_longer_used(hot_table):
+def test_growth_and_an_index_no_longer_used(hot_table, settings):
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "CHANGES_GROWTH_MIN_HOURS": 0}
     capture_stats()
     workload(20)  # scans pa_hot_k
     before = capture_stats()

@@ -154,6 +154,11 @@ def test_index_unused_only_for_indexes_used_before_and_not_enforcing_anything():
     assert [c.object for c in found] == ["used_then_not"]
 
 
+def test_growth_needs_an_hour_of_samples():
+    quick = RelationWindow("table", "t", "t", T0, T0 + dt.timedelta(minutes=5), 0, 2**30, 1, 1)
+    assert changes_of(relations=[quick]) == []
+
+
 def test_growth_per_day_and_days_until_the_limit():
     conf = PerfauditSettings(CHANGES_SIZE_LIMIT_BYTES=10 * 2**30)
     snapshot = ChangesSnapshot(
