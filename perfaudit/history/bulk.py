@@ -8,6 +8,7 @@ the statement is the same whatever the number of rows, so pg_stat_statements sho
 
 from __future__ import annotations
 
+import psycopg
 from django.db import connections
 from psycopg import sql
 
@@ -30,14 +31,23 @@ def insert_columns(db: str, model, columns: dict[str, list], *, ignore_conflicts
         table=sql.Identifier(model._meta.db_table),
         columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
         arrays=sql.SQL(", ").join(
-            sql.SQL("%s::{}").format(sql.SQL(_array_type(f, connection))) for f in fields
+            sql.SQL("%b::{}").format(sql.SQL(_array_type(f, connection))) for f in fields
         ),
     )
     if ignore_conflicts:
         statement += sql.SQL(" ON CONFLICT DO NOTHING")
-    with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(cursor.connection), [columns[n] for n in names])
+    _execute(connection, statement, [columns[n] for n in names])
     return count
+
+
+def _execute(connection, statement, params) -> None:
+    """Through a psycopg cursor that binds on the server: the arrays travel as parameters,
+    dumped by psycopg's C code, instead of being spelled into the text value by value (what
+    Django's client-side-binding cursor does: most of a 5,000-row insert's time). Same
+    connection, same transaction; errors become Django's like any other."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params)
 
 
 def update_origins(db: str, model, origins: dict[int, str]) -> None:

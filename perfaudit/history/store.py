@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef
 
 from perfaudit.conf import get_settings
@@ -82,6 +82,10 @@ def save(
 ) -> Written:
     now = snapshot.server.now
     with transaction.atomic(using=db):
+        with connections[db].cursor() as cursor:
+            # History is worth less than a commit's wait for the disk: a crash may lose the
+            # last capture, never corrupt one (SET LOCAL: this transaction only).
+            cursor.execute("SET LOCAL synchronous_commit = off")
         capture = Capture.objects.using(db).create(
             taken_at=now,
             database=snapshot.server.database,

@@ -31,6 +31,7 @@ from django.db import connection
 from .install_scripts import ADMIN_CHECK, SHOP_MODELS
 from .test_package import (  # noqa: F401
     COMMANDS,
+    HISTORY_COMMANDS,
     SETUP_COMMANDS,
     built_wheel,
     install_section,
@@ -213,6 +214,12 @@ def check_commands(site: Path, manage: list, env: dict) -> dict:
     assert documents["dbconnections"]["setup"]["alias"] == "default"
     for name, document in documents.items():
         assert isinstance(document.get("findings"), list), name
+    # History on a project that is not ours: two captures (sizes of its tables; no
+    # pg_stat_statements in a new database), then the changes document.
+    first, second = (command("capturestats", *HISTORY_COMMANDS["capturestats"]) for _ in "ab")
+    assert (first["first"], second["first"], first["relations"] > 0) == (True, False, True)
+    changes = command("perfchanges", *HISTORY_COMMANDS["perfchanges"])
+    assert isinstance(changes["changes"], list) and changes["after"]["captures"] == 2
     return documents
 
 

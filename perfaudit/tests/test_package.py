@@ -49,6 +49,8 @@ COMMANDS = {
 }
 #: Commands that set something up rather than report (no --format): run with these arguments.
 SETUP_COMMANDS = {"perfauditrole": ["--print"]}
+#: History (docs/perfaudit.md, "History"): their own JSON documents, run twice then compared.
+HISTORY_COMMANDS = {"capturestats": [], "perfchanges": ["--since", "1h"]}
 
 
 def install_section() -> tuple[list[list[str]], str]:
@@ -162,7 +164,7 @@ def test_every_command_is_checked(wheel):
         for n in names
         if n.startswith("perfaudit/management/commands/") and not n.endswith("__init__.py")
     }
-    assert shipped == set(COMMANDS) | set(SETUP_COMMANDS)
+    assert shipped == set(COMMANDS) | set(SETUP_COMMANDS) | set(HISTORY_COMMANDS)
 
 
 def test_docs_install_line_works_for_list_and_tuple_settings():
