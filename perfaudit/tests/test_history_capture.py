@@ -287,3 +287,19 @@ def test_texts_beyond_the_budget_are_classified_by_later_captures(hot_table, set
     settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 100_000}
     capture_stats()
     assert not CapturedStatement.objects.filter(origin="").exists()
+
+
+def test_captures_stay_off_the_queries_page(hot_table):
+    from perfaudit.services import slow_queries
+
+    for _ in range(3):
+        workload(5)
+        capture_stats()
+    report = slow_queries(order="total", limit=50)
+    listed = " ".join(q.query for q in report.queries)
+    assert "pa_hot" in listed  # the application's statement is there
+    assert "perfaudit_" not in listed and "pg_stat_statements" not in listed
+    every = " ".join(
+        q.query for q in slow_queries(order="total", limit=None, show_all=True).queries
+    )
+    assert "perfaudit_statementsample" in every  # counted with the tools' statements
