@@ -172,7 +172,7 @@ class PerfauditSettings:
     HISTORY_RELATIONS_SECONDS: float = 300.0
     #: New statement texts whose origin (application or tool) a capture works out at most;
     #: the rest wait for the next captures (the pages list them once classified).
-    HISTORY_CLASSIFY_PER_CAPTURE: int = 500
+    HISTORY_CLASSIFY_PER_CAPTURE: int = 200
     #: A statement is "slower" when its mean time grew by this factor and by at least
     #: CHANGES_SLOWER_MIN_MS, with at least CHANGES_MIN_CALLS calls on both sides.
     CHANGES_SLOWER_RATIO: float = 1.5
