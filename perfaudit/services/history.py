@@ -50,13 +50,14 @@ def _classify(db: str, snapshot, conf) -> dict[int, str]:
     texts earlier captures left unclassified (updated in place)."""
     budget = conf.HISTORY_CLASSIFY_PER_CAPTURE
     prefixes = tuple(conf.PROFILER_TABLE_PREFIXES)
-    new = list(snapshot.texts.items())[:budget]
+    # At least half the budget for the texts left pending, so that a steady trickle of new
+    # statements cannot keep them waiting forever.
+    pending = store.pending_texts(db, limit=max(budget // 2, budget - len(snapshot.texts)))
+    new = list(snapshot.texts.items())[: budget - len(pending)]
     origins = {q: origin.classify(t, profiler_prefixes=prefixes) for q, t in new}
-    if len(new) < budget:
-        pending = store.pending_texts(db, limit=budget - len(new))
-        store.set_origins(
-            db, {q: origin.classify(t, profiler_prefixes=prefixes) for q, t in pending.items()}
-        )
+    store.set_origins(
+        db, {q: origin.classify(t, profiler_prefixes=prefixes) for q, t in pending.items()}
+    )
     return origins
 
 

@@ -278,12 +278,12 @@ def test_tables_are_sampled_every_history_relations_seconds(planted_hot, setting
 def test_texts_beyond_the_budget_are_classified_by_later_captures(hot_table, settings):
     from perfaudit.models import CapturedStatement
 
-    settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 1}
+    settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 4}
     capture_stats()
-    pending = CapturedStatement.objects.filter(origin="").count()
-    assert pending > 1
-    capture_stats()
-    assert CapturedStatement.objects.filter(origin="").count() < pending + 5
+    total = CapturedStatement.objects.count()
+    assert CapturedStatement.objects.filter(origin="").count() == total - 4
+    capture_stats()  # at least half the budget goes to the texts left pending
+    assert CapturedStatement.objects.exclude(origin="").count() >= 4 + 2
     settings.PERFAUDIT = {**EVERY_CAPTURE, "HISTORY_CLASSIFY_PER_CAPTURE": 100_000}
     capture_stats()
     assert not CapturedStatement.objects.filter(origin="").exists()
