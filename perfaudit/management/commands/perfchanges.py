@@ -21,7 +21,9 @@ class Command(PerfauditCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default="default", help="database alias captured")
-        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--format", choices=("text", "json"), default="text", help="human table or JSON"
+        )
         window = parser.add_mutually_exclusive_group()
         window.add_argument(
             "--since", help="the moment: a duration ago (24h, 7d) or an ISO date/time (default 24h)"
