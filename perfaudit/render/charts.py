@@ -26,8 +26,9 @@ class CapturePoint:
     total_ms: float = 0.0
 
     @property
-    def at(self) -> int:
-        return int(self.taken_at.timestamp())
+    def at(self) -> float:
+        # Milliseconds kept: captures a second apart (tests, a tight --every) stay apart.
+        return round(self.taken_at.timestamp(), 3)
 
 
 @dataclass(frozen=True)
