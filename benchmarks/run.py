@@ -2,7 +2,9 @@
 
 Every figure is measured side by side with its baseline in the same run (rounds alternate the
 two sides, medians reported), on a separate benchmark database that never touches the dev data:
-its own embedded PostgreSQL under var/bench-pg (or BENCH_DATABASE_URL).
+its own embedded PostgreSQL under var/bench-pg (or BENCH_DATABASE_URL). The sides never overlap:
+each timed run starts once the servers are idle and the database runs no statement left over
+from the run before (run_rounds, benchmarks/quiesce.py).
 
 Steps: prepare the dataset (reused when it already matches) -> count queries per request and
 EXPLAIN every query our endpoints run (a sequential scan on tasks fails the run, exit 1) ->
