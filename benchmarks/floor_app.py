@@ -10,7 +10,10 @@ gunicorn settings (docs/api.md, "Throughput").
 
     gunicorn benchmarks.floor_app:application --workers 2 --bind 127.0.0.1:8001
 
-The database comes from DATABASE_URL, else the project's embedded PostgreSQL (var/pg).
+The database comes from DATABASE_URL, else the project's embedded PostgreSQL (var/pg). With
+DB_TRANSACTION_POOLER=1 (DATABASE_URL is then a PgBouncer in transaction mode) nothing is
+prepared, as the app does behind a pooler (taskproject/settings.py): the PgBouncer scenarios
+compare what each keeps through the same pooler.
 It is a benchmark baseline, not an endpoint: no pagination links beyond the first page, no
 filters, no error handling beyond 401.
 """
@@ -63,6 +66,8 @@ def _db() -> psycopg.Connection:
     global _connection
     if _connection is None or _connection.closed:
         _connection = psycopg.connect(_conninfo(), autocommit=True)
+        if os.environ.get("DB_TRANSACTION_POOLER") == "1":
+            _connection.prepare_threshold = None
     return _connection
 
 

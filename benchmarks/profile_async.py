@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _environment() -> None:
+def environment() -> None:
     os.environ.update(
         {
             "DEBUG": "0",
@@ -47,7 +47,7 @@ def _environment() -> None:
     sys.path.insert(0, str(ROOT))
 
 
-def _token() -> str:
+def token() -> str:
     from django.db.models import Count
 
     from tasks import services
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args(argv)
-    _environment()
+    environment()
     import django
 
     django.setup()
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
 
     from taskproject.asgi import application
 
-    secret = _token()
+    secret = token()
     connections.close_all()  # the token was issued from this (sync) thread
     hops: Counter[str] = Counter()
     original = SyncToAsync.__call__

@@ -65,6 +65,34 @@ def rows(scenarios):
     return out
 
 
+def relative(scenarios, definitions=None) -> list[dict]:
+    """Figures dividing one scenario's ratio by another's (benchmarks.scenarios.RELATIVE), for
+    the pairs both measured in this run (in the same rounds: they share their servers)."""
+    if definitions is None:
+        from benchmarks.scenarios import RELATIVE as definitions
+    ratios = {r["name"]: r["ratio"] for r in rows(scenarios)}
+    return [
+        {
+            "name": name,
+            "what": what,
+            "numerator": ratios[top],
+            "denominator": ratios[bottom],
+            "value": ratios[top] / ratios[bottom],
+            "goal": goal,
+        }
+        for name, what, top, bottom, goal in definitions
+        if top in ratios and bottom in ratios
+    ]
+
+
+def _relative_line(r) -> str:
+    verdict = "meets" if r["value"] >= r["goal"] else "below"
+    return (
+        f"{r['name']}: x{r['numerator']:.2f} / x{r['denominator']:.2f} = "
+        f"**x{r['value']:.2f}** ({verdict} the goal x{r['goal']:.2f}; {r['what']})"
+    )
+
+
 def _fmt_q(value):
     return "n/a" if value is None else str(value)
 
@@ -94,7 +122,11 @@ def write(scenarios, profile, info, plan_failures, *, elapsed, results_dir: Path
         f"- Servers: gunicorn, {profile.workers} workers (sync, or uvicorn worker for ASGI), "
         "DEBUG off, on 127.0.0.1; load: wrk, 1 thread",
         f"- Each figure: median of {profile.rounds} rounds of {profile.seconds:g} s after a "
-        f"{profile.warmup:g} s warm-up; baseline and ours alternate within each round",
+        f"{profile.warmup:g} s warm-up; baseline and ours alternate within each round, and "
+        "scenarios sharing their servers run in the same rounds",
+        "- Sides never overlap: before each timed run the runner waits until every server "
+        "process is idle and the database runs no client statement (a statement still "
+        "running after 5 s is cancelled), benchmarks/quiesce.py",
         "",
         "## Results",
         "",
@@ -110,6 +142,10 @@ def write(scenarios, profile, info, plan_failures, *, elapsed, results_dir: Path
             f"{' / '.join(f'{x:.1f}' for x in r['o_lat'])} | "
             f"{_fmt_q(r['b_q'])} → {_fmt_q(r['o_q'])} |"
         )
+    figures = relative(scenarios)
+    if figures:
+        lines += ["", "Relative figures (ratios of ratios, measured in the same rounds):", ""]
+        lines += [f"- {_relative_line(r)}" for r in figures]
     lines += ["", "Scenario questions:", ""]
     lines += [f"- **{r['name']}**: {r['question']}" for r in table]
     errors = sum(r["errors"] for r in table)
@@ -182,4 +218,6 @@ def print_summary(scenarios) -> None:
         print(
             f"{r['name']:<18} {r['b_rps']:>12,.0f} r/s {r['o_rps']:>12,.0f} r/s {r['ratio']:>7.2f}x"
         )
+    for r in relative(scenarios):
+        print(_relative_line(r).replace("**", ""))
     sys.stdout.flush()

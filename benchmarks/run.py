@@ -2,7 +2,9 @@
 
 Every figure is measured side by side with its baseline in the same run (rounds alternate the
 two sides, medians reported), on a separate benchmark database that never touches the dev data:
-its own embedded PostgreSQL under var/bench-pg (or BENCH_DATABASE_URL).
+its own embedded PostgreSQL under var/bench-pg (or BENCH_DATABASE_URL). The sides never overlap:
+each timed run starts once the servers are idle and the database runs no statement left over
+from the run before (run_rounds, benchmarks/quiesce.py).
 
 Steps: prepare the dataset (reused when it already matches) -> count queries per request and
 EXPLAIN every query our endpoints run (a sequential scan on tasks fails the run, exit 1) ->
@@ -80,11 +82,42 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: dict) -> None:
-    from benchmarks.load import wrk
-    from benchmarks.servers import gunicorn
+def run_rounds(group, *, rounds: int, seconds: float, warmup: float, run_side, settle) -> None:
+    """Warm every side up, then ``rounds`` timed runs of each side of each scenario in ``group``
+    (scenarios sharing their servers), into ``scenario.results``.
 
-    # Scenarios that need the same set of servers share one start.
+    Sides never overlap: ``settle()`` runs before every timed run and returns only when the
+    run before it (the other side's, or a warm-up) has no request left in flight on any server
+    nor a statement in the database (benchmarks/quiesce.py), so a slow baseline's leftovers are
+    never timed as ours. The order alternates from one round to the next (sides within a
+    scenario, and the scenarios of the group), so slow drift of the machine hits all alike; a
+    group's scenarios are measured in the same rounds, so figures that combine them (the
+    PgBouncer share) compare runs made side by side. ``run_side(scenario, side, seconds)``
+    drives one side and returns its sample.
+    """
+    for scenario in group:
+        for side in (scenario.baseline, scenario.ours):
+            run_side(scenario, side, warmup)  # untimed
+    for round_no in range(rounds):
+        forward = round_no % 2 == 0
+        for scenario in group if forward else list(reversed(group)):
+            sides = [("baseline", scenario.baseline), ("ours", scenario.ours)]
+            for role, side in sides if forward else list(reversed(sides)):
+                settle()
+                sample = run_side(scenario, side, seconds)
+                scenario.results.setdefault(role, []).append(sample)
+
+
+def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: dict) -> None:
+    from contextlib import ExitStack
+
+    from django.db import connection
+
+    from benchmarks.load import wrk
+    from benchmarks.quiesce import settle
+
+    # Scenarios that need the same set of servers share one start (and are measured in the
+    # same rounds).
     groups: dict[tuple, list[Scenario]] = {}
     for scenario in scenarios:
         key = tuple(
@@ -93,56 +126,34 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
         groups.setdefault(key, []).append(scenario)
 
     for key, group in groups.items():
-        from contextlib import ExitStack
-
         with ExitStack() as stack:
-            bases = {}
-            for name, extra in key:
-                extra = dict(extra)
-                try:
-                    extra.update(deployment_parts(extra, stack, servers_env, profile))
-                except RuntimeError as exc:
-                    log(f"skipping {', '.join(s.name for s in group)}: {exc}")
-                    for scenario in group:
-                        scenario.results.clear()
-                    break
-                kind = extra.pop("_kind", "sync")
-                default_app = "taskproject.wsgi" if kind == "sync" else "taskproject.asgi"
-                custom_app = extra.pop("_app", None)
-                app = custom_app or f"{default_app}:application"
-                bases[name] = stack.enter_context(
-                    gunicorn(
-                        app,
-                        env={**servers_env, **extra},
-                        workers=profile.workers,
-                        kind=kind,
-                        # The floor app has no /health/: any HTTP answer (its 401) means it is up.
-                        healthy=(lambda status: status < 500)
-                        if custom_app
-                        else (lambda status: status == 200),
-                    )
+            bases = start_servers(key, stack, servers_env, profile)
+            if bases is None:
+                log(f"skipping {', '.join(s.name for s in group)}")
+                continue
+
+            def run_side(scenario, side, seconds, bases=bases):
+                return wrk(
+                    bases[side.server] + side.path,
+                    seconds=seconds,
+                    connections=scenario.connections,
+                    token=tokens[side.user],
                 )
-                log(f"server {name}: {app} ({kind}, {profile.workers} workers) at {bases[name]}")
-            for scenario in group if len(bases) == len(key) else []:
-                sides = [("baseline", scenario.baseline), ("ours", scenario.ours)]
-                for _, side in sides:
-                    wrk(
-                        bases[side.server] + side.path,
-                        seconds=profile.warmup,
-                        connections=scenario.connections,
-                        token=tokens[side.user],
-                    )
-                for round_no in range(profile.rounds):
-                    # Alternate the order so slow drift of the machine hits both sides alike.
-                    ordered = sides if round_no % 2 == 0 else list(reversed(sides))
-                    for role, side in ordered:
-                        sample = wrk(
-                            bases[side.server] + side.path,
-                            seconds=profile.seconds,
-                            connections=scenario.connections,
-                            token=tokens[side.user],
-                        )
-                        scenario.results.setdefault(role, []).append(sample)
+
+            def quiet(bases=bases):
+                settled = settle([base.pid for base in bases.values()], connection)
+                if settled.cancelled:
+                    log(f"cancelled {settled.cancelled} statement(s) still running")
+
+            run_rounds(
+                group,
+                rounds=profile.rounds,
+                seconds=profile.seconds,
+                warmup=profile.warmup,
+                run_side=run_side,
+                settle=quiet,
+            )
+            for scenario in group:
                 b = median([s.rps for s in scenario.results["baseline"]])
                 o = median([s.rps for s in scenario.results["ours"]])
                 log(
@@ -151,9 +162,44 @@ def measure(scenarios, profile: Profile, tokens: dict[str, str], servers_env: di
                 )
 
 
-def deployment_parts(extra: dict, stack, servers_env: dict, profile: Profile) -> dict:
+def start_servers(key: tuple, stack, servers_env: dict, profile: Profile) -> dict | None:
+    """Start a group's servers (and what they sit behind) on ``stack``: name -> ServerURL, or
+    None when a part cannot run here."""
+    from benchmarks.servers import gunicorn
+
+    bases, shared = {}, {}
+    for name, extra in key:
+        extra = dict(extra)
+        try:
+            extra.update(deployment_parts(extra, stack, servers_env, profile, shared))
+        except RuntimeError as exc:
+            log(f"cannot start {name}: {exc}")
+            return None
+        kind = extra.pop("_kind", "sync")
+        default_app = "taskproject.wsgi" if kind == "sync" else "taskproject.asgi"
+        custom_app = extra.pop("_app", None)
+        app = custom_app or f"{default_app}:application"
+        bases[name] = stack.enter_context(
+            gunicorn(
+                app,
+                env={**servers_env, **extra},
+                workers=profile.workers,
+                kind=kind,
+                # The floor app has no /health/: any HTTP answer (its 401) means it is up.
+                healthy=(lambda status: status < 500)
+                if custom_app
+                else (lambda status: status == 200),
+            )
+        )
+        log(f"server {name}: {app} ({kind}, {profile.workers} workers) at {bases[name]}")
+    return bases
+
+
+def deployment_parts(extra: dict, stack, servers_env: dict, profile: Profile, shared: dict) -> dict:
     """Start what a server of a scenario sits behind: PgBouncer (``_pgbouncer``) or a streaming
-    replica (``_replica``) of the benchmark's embedded server. Returns the env to add."""
+    replica (``_replica``) of the benchmark's embedded server. Returns the env to add. The
+    servers of one group share one PgBouncer (``shared``): the app and the floor go through the
+    same pooler."""
     pooled, replicated = extra.pop("_pgbouncer", None), extra.pop("_replica", None)
     if not (pooled or replicated):
         return {}
@@ -167,14 +213,16 @@ def deployment_parts(extra: dict, stack, servers_env: dict, profile: Profile) ->
     server = EmbeddedServer(base=Path(servers_env["EMBEDDED_PG_DIR"]))
     server.ensure_running()
     if pooled:
-        # As many server connections as the direct side's workers hold: same capacity.
-        bouncer = PgBouncer(
-            server=server,
-            base=server.base.parent / f"{server.base.name}-pgbouncer",
-            pool_size=profile.workers,
-        ).start()
-        stack.callback(bouncer.stop)
-        log(f"pgbouncer (transaction mode, pool {profile.workers}) on port {bouncer.port}")
+        bouncer = shared.get("pgbouncer")
+        if bouncer is None:
+            # As many server connections as the direct side's workers hold: same capacity.
+            bouncer = shared["pgbouncer"] = PgBouncer(
+                server=server,
+                base=server.base.parent / f"{server.base.name}-pgbouncer",
+                pool_size=profile.workers,
+            ).start()
+            stack.callback(bouncer.stop)
+            log(f"pgbouncer (transaction mode, pool {profile.workers}) on port {bouncer.port}")
         return {"DATABASE_URL": bouncer.url(server.dbname), "DB_TRANSACTION_POOLER": "1"}
     replica = ReplicaServer(
         base=server.base.parent / f"{server.base.name}-replica",

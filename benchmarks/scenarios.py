@@ -6,13 +6,33 @@ from django.test import Client
 
 from benchmarks.definitions import Scenario, Side
 
-DEEP_ROWS = 50_000
+DEEP_ROWS = 50_000  # how deep the "deep page" scenarios read into the staff list
 # ASGI as `make run-asgi` serves it: Django runs each request's sync DB work on a fresh thread,
 # so without the pool every request would open (and leave behind) its own connection.
 ASGI_SERVERS = {
     "sync": {},
     "asgi": {"_kind": "asgi", "DB_POOL": "1", "CONN_MAX_AGE": "0"},
-}  # how deep the "deep page" scenarios read into the staff list
+}
+FLOOR_APP = "benchmarks.floor_app:application"
+# The app and the floor, each direct and through one PgBouncer (transaction mode, pool =
+# workers): the two scenarios that use them are measured in the same rounds (benchmarks/run.py).
+POOLER_SERVERS = {
+    "direct": {},
+    "pooled": {"_pgbouncer": "1"},
+    "floor-direct": {"_app": FLOOR_APP},
+    "floor-pooled": {"_app": FLOOR_APP, "_pgbouncer": "1"},
+}
+# Figures that divide one scenario's ratio by another's, measured in the same rounds: (name,
+# what it says, numerator scenario, denominator scenario, goal).
+RELATIVE = [
+    (
+        "pgbouncer-share",
+        "share of direct throughput the app keeps through PgBouncer / the share the floor keeps",
+        "pgbouncer",
+        "pgbouncer-floor",
+        0.9,
+    ),
+]
 
 
 def _cursor_at_depth(token: str, rows: int) -> str:
@@ -101,7 +121,7 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
             Side("bare psycopg floor", "/api/tasks/", server="floor", in_process=False),
             Side("ours (Django+DRF)", "/api/tasks/?page_size=50"),
             low,
-            servers={"sync": {}, "floor": {"_app": "benchmarks.floor_app:application"}},
+            servers={"sync": {}, "floor": {"_app": FLOOR_APP}},
         ),
         Scenario(
             "async-low",
@@ -182,7 +202,15 @@ def build(profile, info, only: set[str] | None = None) -> list[Scenario]:
             Side("direct", "/api/tasks/?page_size=50", server="direct"),
             Side("pgbouncer", "/api/tasks/?page_size=50", server="pooled"),
             low,
-            servers={"direct": {}, "pooled": {"_pgbouncer": "1"}},
+            servers=POOLER_SERVERS,
+        ),
+        Scenario(
+            "pgbouncer-floor",
+            "The bare psycopg floor: direct vs through the same PgBouncer (the pooler's own cost)",
+            Side("floor direct", "/api/tasks/", server="floor-direct", in_process=False),
+            Side("floor pgbouncer", "/api/tasks/", server="floor-pooled", in_process=False),
+            low,
+            servers=POOLER_SERVERS,
         ),
         Scenario(
             "replica-reads",

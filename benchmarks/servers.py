@@ -23,6 +23,13 @@ WORKER_CLASSES = {
 }
 
 
+class ServerURL(str):
+    """The base URL of a started server, with the pid of its gunicorn master (the runner waits
+    on it and its workers between timed runs: benchmarks/quiesce.py)."""
+
+    pid: int
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,7 +47,7 @@ def gunicorn(
     health: str = "/health/",
     healthy=lambda status: status == 200,
 ):
-    """Yield the base URL of ``app`` served by gunicorn; stop it afterwards."""
+    """Yield the base URL of ``app`` served by gunicorn (a ServerURL); stop it afterwards."""
     port = free_port()
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"gunicorn-{port}.log", "w")  # noqa: SIM115
@@ -66,7 +73,8 @@ def gunicorn(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.pid = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -434,6 +434,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's, with the common case (no format override, Accept */* or JSON) answered unparsed.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tasks.renderers.ContentNegotiation",
     # drf-spectacular's, plus the error responses each view can give (tasks/schema.py).
     "DEFAULT_SCHEMA_CLASS": "tasks.schema.AutoSchema",
 }

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import orjson
 from django.http import HttpResponse
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 # UTC datetimes as "...Z", like DRF's own DateTimeField output.
@@ -38,3 +39,25 @@ class ORJSONRenderer(BaseRenderer):
         if (renderer_context or {}).get("indent") or "indent=" in (accepted_media_type or ""):
             return orjson.dumps(data, default=_default, option=OPTIONS | orjson.OPT_INDENT_2)
         return dumps(data)
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, answering the API's common case without parsing: no format override
+    and an ``Accept`` header that is absent, ``*/*`` or exactly the first renderer's media type
+    select the first renderer with its media type, which is what DRF's matching returns for
+    them. Anything else (``?format=``, a format suffix, parameters such as ``indent=2``, a list
+    of types, the browsable API's ``text/html``) goes through DRF's own matching. DRF builds
+    ``request.headers`` (every header, normalised) to read the one it needs here; ``META`` is
+    already there."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        first = renderers[0] if renderers else None
+        if (
+            first is not None
+            and format_suffix is None
+            and accept in ("*/*", first.media_type)
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
