@@ -25,9 +25,24 @@ def _windows(current: str, extra: str = "") -> list[dict]:
     return [{"key": w, "active": w == current, "query": f"?window={w}{extra}"} for w in WINDOWS]
 
 
+def _window(request) -> tuple[str, str | None]:
+    """The ?window= choice, or the error naming it (the page answers 400 then)."""
+    window = request.GET.get("window") or WINDOWS[0]
+    if window not in WINDOWS:
+        return WINDOWS[0], f"window: {window[:20]!r} is not one of {', '.join(WINDOWS)}"
+    return window, None
+
+
+def _bad(response, error):
+    if error:
+        response.status_code = 400
+    return response
+
+
 def history(model_admin, request):
     show_all = request.GET.get("all") == "1"
-    page, error = _run(history_page, window=request.GET.get("window", ""), show_all=show_all)
+    window, bad = _window(request)
+    page, error = (None, bad) if bad else _run(history_page, window=window, show_all=show_all)
     site = model_admin.admin_site.name
     statements = []
     if page:
@@ -44,7 +59,7 @@ def history(model_admin, request):
             for queryid, calls, total_ms, text in page.statements
         ]
     keep = "&all=1" if show_all else ""
-    return _page(
+    response = _page(
         model_admin,
         request,
         "history",
@@ -59,6 +74,7 @@ def history(model_admin, request):
             + ("" if show_all else "&all=1"),
         },
     )
+    return _bad(response, bad)
 
 
 def history_statement(model_admin, request, queryid):
@@ -67,11 +83,12 @@ def history_statement(model_admin, request, queryid):
         queryid = int(queryid)
     except ValueError:
         raise Http404("not a queryid") from None
-    page, error = _run(statement_page, queryid=queryid, window=request.GET.get("window", ""))
+    window, bad = _window(request)
+    page, error = (None, bad) if bad else _run(statement_page, queryid=queryid, window=window)
     advice, advice_error = None, None
     if page and request.GET.get("advise") == "1":
         advice, advice_error = _run(advisor_page, sql=page.query)
-    return _page(
+    response = _page(
         model_admin,
         request,
         "history_statement",
@@ -86,6 +103,7 @@ def history_statement(model_admin, request, queryid):
             "advise_url": f"?window={page.window if page else WINDOWS[0]}&advise=1",
         },
     )
+    return _bad(response, bad)
 
 
 def changes(model_admin, request):

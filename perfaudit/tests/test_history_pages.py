@@ -132,6 +132,17 @@ def test_changes_page_bad_since_is_400_naming_the_field(viewer):
     assert "since:" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("name", "args"), [("perfaudit_history", []), ("perfaudit_history_statement", ["-42"])]
+)
+def test_history_pages_bad_window_is_400_naming_the_field(viewer, name, args):
+    url = reverse(f"admin:{name}", args=args)
+    response = viewer.get(url, {"window": "3 weeks"})
+    assert response.status_code == 400
+    assert "window: &#x27;3 weeks&#x27; is not one of 6h, 1h" in response.content.decode()
+    assert viewer.get(url, {"window": "24h"}).status_code == 200
+
+
 def test_chart_builders_are_pure():
     import datetime as dt
 
