@@ -237,6 +237,8 @@ def test_capturestats_prunes_with_keep():
         ("capturestats", ["--keep", "soon"]),
         ("capturestats", ["--plans", "-1"]),
         ("perfchanges", ["--since", "yesterday-ish"]),
+        ("perfchanges", ["--since", "99999999999w"]),
+        ("capturestats", ["--keep", "99999999999w"]),
         ("perfchanges", ["--between", "1h", "2h"]),
         ("perfchanges", ["--fail-on", "slower,faster"]),
     ],

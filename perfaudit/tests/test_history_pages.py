@@ -130,6 +130,8 @@ def test_changes_page_bad_since_is_400_naming_the_field(viewer):
     response = viewer.get(reverse("admin:perfaudit_changes"), {"since": "last tuesday"})
     assert response.status_code == 400
     assert "since:" in response.content.decode()
+    too_long = viewer.get(reverse("admin:perfaudit_changes"), {"since": "99999999999w"})
+    assert too_long.status_code == 400 and "longer than 100 years" in too_long.content.decode()
 
 
 @pytest.mark.parametrize(

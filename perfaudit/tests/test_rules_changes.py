@@ -195,3 +195,9 @@ def test_durations_and_moments():
     for bad in ("", "soon", "0h", "-1d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+    # Too long for a timedelta (or for now - it): a ValueError, not an OverflowError (a 500).
+    with pytest.raises(ValueError, match="'99999999999w' is longer than 100 years"):
+        parse_moment("99999999999w", now=T0)
+    # A huge input is quoted short in the message.
+    with pytest.raises(ValueError, match=r"^'x{40}\.\.\.' is neither"):
+        parse_moment("x" * 100_000, now=T0)
