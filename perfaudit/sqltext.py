@@ -180,3 +180,31 @@ def unwrap_cursor(sql: str) -> str:
     if not isinstance(stmt, ast.DeclareCursorStmt) or stmt.query is None:
         return sql
     return RawStream()(stmt.query)
+
+
+#: Tokens that carry a value: strings (E'', U&'', $$...$$), numbers, bit strings.
+_LITERALS = frozenset({"SCONST", "USCONST", "ICONST", "FCONST", "BCONST", "XCONST"})
+# Without the lexer (a statement cut mid-quote): quoted strings to their end or the text's end,
+# dollar quotes, numbers.
+_LITERAL_TEXT = re.compile(
+    r"""(?:[EeBbXxNn]|[Uu]&)?'(?:[^']|'')*(?:'|$)|(\$[A-Za-z_]*\$).*?(?:\1|$)|\b\d[\d.eE+-]*""",
+    re.S,
+)
+
+
+def without_literals(sql: str) -> str:
+    """``sql`` with every literal value replaced by ``?``: a live statement's text (as
+    pg_stat_activity holds it: client-side bound values included, such as a session key or a
+    password hash) shown on a page without its data. Identifiers, keywords, ``$n`` and comments
+    stay. A text the lexer cannot read (cut inside a quote) is masked by pattern instead."""
+    tokens = _tokens(sql)
+    if tokens is None:
+        return _LITERAL_TEXT.sub("?", sql)
+    parts, last = [], 0
+    for token in tokens:
+        if token.name in _LITERALS:
+            parts.append(sql[last : token.start])
+            parts.append("?")
+            last = token.end + 1
+    parts.append(sql[last:])
+    return "".join(parts)

@@ -9,6 +9,7 @@ own role's sessions, or any non-superuser's with pg_signal_backend.
 
 from __future__ import annotations
 
+from perfaudit import sqltext
 from perfaudit.catalog import server
 from perfaudit.snapshots.sessions import Backend, SessionsSelection, SessionsSnapshot
 
@@ -52,7 +53,11 @@ def collect(connection, selection: SessionsSelection) -> SessionsSnapshot:
         rows = cursor.fetchall()
         cursor.execute("SELECT current_database()")
         (database,) = cursor.fetchone()
-    backends = tuple(Backend(*row[:14], tuple(row[14] or ()), *row[15:17]) for row in rows)
+    # pg_stat_activity holds statements with their client-side bound values (Django's default):
+    # a session key, a password hash. The snapshot (page, JSON, history) never keeps them.
+    backends = tuple(
+        Backend(*row[:13], _shown(row[13]), tuple(row[14] or ()), *row[15:17]) for row in rows
+    )
     return SessionsSnapshot(
         server=server.server_info(connection),
         database=database,
@@ -60,6 +65,10 @@ def collect(connection, selection: SessionsSelection) -> SessionsSnapshot:
         total=rows[0][17] if rows else 0,
         selection=selection,
     )
+
+
+def _shown(query: str | None) -> str | None:
+    return None if query is None else sqltext.without_literals(query)
 
 
 def signal(connection, *, action: str, pid: int, started_us: int) -> bool | None:

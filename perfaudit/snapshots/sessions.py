@@ -29,7 +29,8 @@ class Backend(Record):
     query_seconds: float | None
     xact_seconds: float | None
     state_seconds: float | None
-    #: The statement (the first QUERY_CHARS characters; PostgreSQL's own limit is
+    #: The statement without its values (sqltext.without_literals; the first QUERY_CHARS
+    #: characters before that; PostgreSQL's own limit is
     #: track_activity_query_size). "<insufficient privilege>" for other roles' sessions when the
     #: auditing role may not read them (pg_read_all_stats).
     query: str | None

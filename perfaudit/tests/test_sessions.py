@@ -47,6 +47,8 @@ class Blocked:
             admin.execute(f"CREATE TABLE {self.table} (id int)")
         self.holder = psycopg.connect(**{**params, "application_name": "pa-holder"})
         self.holder.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
+        # Its last statement, as pg_stat_activity shows it: values written into the text.
+        self.holder.execute("SELECT 'sessionkey-abc123' AS session_key, 987654 AS n")
         self.waiter = psycopg.connect(
             **{**params, "application_name": "pa-waiter"}, autocommit=True
         )
@@ -113,6 +115,18 @@ def test_page_shows_who_blocks_whom(client, staff_user, blocked):
     own = connection.connection.info.backend_pid
     assert f"?pid={blocked.waiter_pid}&amp;started=" in page
     assert f"?pid={own}&amp;" not in page
+
+
+def test_statements_are_shown_without_their_values(client, staff_user, blocked):
+    """A session's statement text holds client-side bound values (a session key, a password
+    hash): the page and the snapshot show the statement's shape, never the values."""
+    client.force_login(staff_user)
+    response = client.get(reverse(PAGE))
+    page = response.content.decode()
+    assert "sessionkey-abc123" not in page and "987654" not in page
+    assert "SELECT ? AS session_key, ? AS n" in page
+    rows = {r.backend.pid: r.backend for r in response.context["report"].sessions}
+    assert rows[blocked.holder_pid].query == "SELECT ? AS session_key, ? AS n"
 
 
 def test_cancel_confirmed_then_posted_cancels_the_query_and_logs(

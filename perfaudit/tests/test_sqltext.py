@@ -45,3 +45,19 @@ def test_fingerprints_are_postgresqls_parse_tree():
     assert sqltext.fingerprint("SELECT * FROM t WHERE a LIKE 'x%%'") == sqltext.fingerprint(
         "SELECT * FROM t WHERE a LIKE %s"
     )
+
+
+def test_without_literals_keeps_the_shape_and_drops_every_value():
+    sql = (
+        "UPDATE django_session SET session_data = 'abc', n = 5.5 WHERE session_key = 'k123' "
+        "AND y = E'\\x' AND z = $$dollar$$ AND b = B'101' AND h = X'ff' AND p = $1 /* tag */"
+    )
+    assert sqltext.without_literals(sql) == (
+        "UPDATE django_session SET session_data = ?, n = ? WHERE session_key = ? "
+        "AND y = ? AND z = ? AND b = ? AND h = ? AND p = $1 /* tag */"
+    )
+    # Cut inside a quote (pg_stat_activity keeps the first characters): masked by pattern.
+    assert sqltext.without_literals("SELECT 1 FROM t2 WHERE k = 'secr") == (
+        "SELECT ? FROM t2 WHERE k = ?"
+    )
+    assert sqltext.without_literals("SELECT $tag$ secret") == "SELECT ?"
